@@ -1,0 +1,80 @@
+//! Putting the parts together: open the store, enable the providers, build the door and
+//! the bot, recover what a previous process left running, and start the surfaces.
+
+use std::sync::Arc;
+
+use thiserror::Error;
+use tokio_util::sync::CancellationToken;
+
+use crate::bot::Bot;
+use crate::chat::console::{self, ConsoleOut};
+use crate::chat::Replier;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::ops::door::Ctx;
+use crate::ops::{Door, OpsError};
+use crate::provider::{Providers, sim::SimCloud};
+use crate::store::{Store, StoreError};
+
+/// Why the bot could not start.
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Ops(#[from] OpsError),
+    #[error("no surface is enabled: enable [console] (or a chat surface) in the config")]
+    NoSurface,
+}
+
+/// A started clawops: the bot and what it runs on.
+pub struct App {
+    pub bot: Bot,
+    pub store: Store,
+    pub shutdown: CancellationToken,
+}
+
+impl App {
+    /// Opens the store and builds the bot; deploys left running by a dead process are
+    /// marked interrupted and reported to `notes`.
+    pub async fn start(
+        config: Config,
+        clock: Clock,
+        shutdown: CancellationToken,
+        notes: &dyn Replier,
+    ) -> Result<App, StartError> {
+        let store = Store::open(&config.store.path).await?;
+        store.sync_operators(&config.operators).await?;
+        let mut providers = Providers::default();
+        if let Some(sim) = config.providers.sim.as_ref().filter(|s| s.enabled) {
+            providers.add(Arc::new(SimCloud::new(store.clone(), clock.clone(), sim.clone())));
+        }
+        let door = Door::new(Ctx {
+            store: store.clone(),
+            clock,
+            config: Arc::new(config),
+            providers,
+            shutdown: shutdown.clone(),
+        });
+        for note in door.recover().await? {
+            notes.send(crate::chat::Outbound::Message(note)).await;
+        }
+        Ok(App {
+            bot: Bot::new(door),
+            store,
+            shutdown,
+        })
+    }
+
+    /// Runs the console on this process's standard input and output until the input
+    /// ends or shutdown begins.
+    pub async fn console(&self, out: ConsoleOut<tokio::io::Stdout>) {
+        let input = tokio::io::BufReader::new(tokio::io::stdin());
+        console::run(self.bot.clone(), input, out, self.shutdown.clone()).await;
+    }
+
+    /// Closes the store cleanly.
+    pub async fn close(self) {
+        self.store.close().await;
+    }
+}

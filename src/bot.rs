@@ -1,0 +1,115 @@
+//! The bot: what happens to one inbound message or button press, on any surface. It turns
+//! text into actions (slash commands now, natural language when an LLM is configured),
+//! passes them through the door, and sends the outcome back to the chat it came from.
+
+use crate::chat::{Button, Inbound, Message, Outbound, Replier};
+use crate::command::{self, ParseError};
+use crate::ops::{Actor, Door, Outcome};
+
+/// Payload prefixes of confirmation buttons.
+const CONFIRM: &str = "cf:";
+const CANCEL: &str = "cx:";
+
+/// The bot behind every surface.
+#[derive(Clone)]
+pub struct Bot {
+    door: Door,
+}
+
+impl Bot {
+    /// A bot acting through `door`.
+    pub fn new(door: Door) -> Bot {
+        Bot { door }
+    }
+
+    /// The door it acts through.
+    pub fn door(&self) -> &Door {
+        &self.door
+    }
+
+    /// Handles one inbound; every reply goes to `out`.
+    pub async fn handle(&self, inbound: Inbound, out: &dyn Replier) {
+        match inbound {
+            Inbound::Text { actor, text } => self.text(&actor, &text, out).await,
+            Inbound::Press { actor, data } => self.press(&actor, &data, out).await,
+        }
+    }
+
+    async fn text(&self, actor: &Actor, text: &str, out: &dyn Replier) {
+        if self.door.role_of(actor).is_none() {
+            // A stranger learns nothing: not even whether their command was valid.
+            let outcome = self.door.turn_away(actor, text).await;
+            send_outcome(out, outcome).await;
+            return;
+        }
+        if !command::is_command(text) {
+            out.send(Outbound::Message(Message::text(
+                "Natural-language requests need an LLM endpoint ([llm] in the config). Until then, use the commands: /help lists them.",
+            )))
+            .await;
+            return;
+        }
+        match command::parse(text) {
+            Ok(action) => {
+                let outcome = self.door.submit(actor, action, out).await;
+                send_outcome(out, outcome).await;
+            }
+            Err(e) => out.send(Outbound::Message(Message::text(parse_error(&e)))).await,
+        }
+    }
+
+    async fn press(&self, actor: &Actor, data: &str, out: &dyn Replier) {
+        let (confirm, id) = if let Some(id) = data.strip_prefix(CONFIRM) {
+            (true, id)
+        } else if let Some(id) = data.strip_prefix(CANCEL) {
+            (false, id)
+        } else {
+            out.send(Outbound::Message(Message::text("That button is not one of mine.")))
+                .await;
+            return;
+        };
+        let outcome = self.door.press(actor, id, confirm, out).await;
+        send_outcome(out, outcome).await;
+    }
+
+    /// Shows `actor` the confirmations still waiting for their press (after a restart).
+    pub async fn show_pending(&self, actor: &Actor, out: &dyn Replier) {
+        match self.door.pending(actor).await {
+            Ok(pending) => {
+                for (id, message) in pending {
+                    out.send(confirmation(id, message)).await;
+                }
+            }
+            Err(e) => out.send(Outbound::Message(Message::text(format!("✗ {e}")))).await,
+        }
+    }
+}
+
+fn parse_error(e: &ParseError) -> String {
+    e.to_string()
+}
+
+/// The buttons of a confirmation.
+pub fn confirmation(id: String, message: Message) -> Outbound {
+    Outbound::Buttons {
+        message,
+        buttons: vec![
+            Button {
+                label: "Confirm".into(),
+                data: format!("{CONFIRM}{id}"),
+            },
+            Button {
+                label: "Cancel".into(),
+                data: format!("{CANCEL}{id}"),
+            },
+        ],
+    }
+}
+
+async fn send_outcome(out: &dyn Replier, outcome: Outcome) {
+    let outbound = match outcome {
+        Outcome::Confirm { id, message } => confirmation(id, message),
+        Outcome::Done(m) | Outcome::Failed(m) | Outcome::Refused(m) => Outbound::Message(m),
+    };
+    out.send(outbound).await;
+}

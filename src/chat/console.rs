@@ -1,0 +1,171 @@
+//! The console surface: each line on standard input is a message from the local operator
+//! (the owner); buttons are shown numbered and pressed by typing the number. It works with
+//! input from a pipe, so scripts and tests can drive it. Lines are handled one at a time,
+//! so a script's commands run in order.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+
+use async_trait::async_trait;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use super::render::{plain, progress_lines, step_line};
+use super::{Inbound, Outbound, ProgressView, Replier, StepState};
+use crate::bot::Bot;
+use crate::ops::Actor;
+
+/// Where the console writes, and what it remembers between lines: the numbered buttons
+/// and how far each progress view has been printed.
+pub struct ConsoleOut<W> {
+    inner: Mutex<State<W>>,
+}
+
+struct State<W> {
+    writer: W,
+    next_button: usize,
+    buttons: HashMap<usize, String>,
+    printed: HashMap<u64, Vec<StepState>>,
+}
+
+impl<W: AsyncWrite + Unpin + Send> ConsoleOut<W> {
+    /// A console writing to `writer`.
+    pub fn new(writer: W) -> ConsoleOut<W> {
+        ConsoleOut {
+            inner: Mutex::new(State {
+                writer,
+                next_button: 1,
+                buttons: HashMap::new(),
+                printed: HashMap::new(),
+            }),
+        }
+    }
+
+    /// The payload of the button numbered `n`, if one was shown; a button is pressed once.
+    pub async fn take_button(&self, n: usize) -> Option<String> {
+        self.inner.lock().await.buttons.remove(&n)
+    }
+
+    /// Writes a line as it is.
+    pub async fn line(&self, text: &str) {
+        let mut state = self.inner.lock().await;
+        write(&mut state.writer, text).await;
+    }
+}
+
+async fn write<W: AsyncWrite + Unpin>(w: &mut W, text: &str) {
+    let mut text = text.to_string();
+    text.push('\n');
+    // A closed terminal is not worth crashing over; the audit trail has the record.
+    if w.write_all(text.as_bytes()).await.is_ok() {
+        let _ = w.flush().await;
+    }
+}
+
+#[async_trait]
+impl<W: AsyncWrite + Unpin + Send> Replier for ConsoleOut<W> {
+    async fn send(&self, out: Outbound) {
+        let mut state = self.inner.lock().await;
+        match out {
+            Outbound::Message(m) => {
+                let text = plain(&m);
+                write(&mut state.writer, &text).await;
+            }
+            Outbound::Buttons { message, buttons } => {
+                let mut labels = Vec::new();
+                for b in buttons {
+                    let n = state.next_button;
+                    state.next_button += 1;
+                    state.buttons.insert(n, b.data);
+                    labels.push(format!("[{n}] {}", b.label));
+                }
+                let text = format!("{}\n   {}", plain(&message), labels.join("   "));
+                write(&mut state.writer, &text).await;
+            }
+            Outbound::Progress(view) => {
+                let lines = progress_delta(&mut state.printed, &view);
+                if !lines.is_empty() {
+                    write(&mut state.writer, &lines.join("\n")).await;
+                }
+            }
+        }
+    }
+}
+
+/// The lines of a progress view not printed yet: the title once, then one line per step
+/// when it ends (done, already done, failed).
+fn progress_delta(printed: &mut HashMap<u64, Vec<StepState>>, view: &ProgressView) -> Vec<String> {
+    let mut lines = Vec::new();
+    let seen = printed.entry(view.key).or_insert_with(|| {
+        lines.push(progress_lines(view)[0].clone());
+        vec![StepState::Pending; view.steps.len()]
+    });
+    let total = view.steps.len();
+    for (i, step) in view.steps.iter().enumerate() {
+        let ended = matches!(step.state, StepState::Done | StepState::Skipped | StepState::Failed);
+        if ended && seen.get(i) != Some(&step.state) {
+            lines.push(format!("  {}", step_line(i, total, step)));
+            if let Some(s) = seen.get_mut(i) {
+                *s = step.state;
+            }
+        }
+    }
+    if view.finished.is_some() {
+        printed.remove(&view.key);
+    }
+    lines
+}
+
+/// Runs the console until its input ends or shutdown begins.
+pub async fn run<R, W>(bot: Bot, input: R, out: ConsoleOut<W>, shutdown: CancellationToken)
+where
+    R: AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin + Send,
+{
+    let actor = Actor::console();
+    let interactive = std::io::stdin().is_terminal();
+    bot.show_pending(&actor, &out).await;
+    let mut lines = input.lines();
+    loop {
+        if interactive {
+            out.line("> ").await;
+        }
+        let line = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            line = lines.next_line() => line,
+        };
+        let line = match line {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the console's input");
+                break;
+            }
+        };
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        if matches!(text, "quit" | "exit" | "/quit") {
+            break;
+        }
+        let inbound = match text.parse::<usize>() {
+            Ok(n) => match out.take_button(n).await {
+                Some(data) => Inbound::Press {
+                    actor: actor.clone(),
+                    data,
+                },
+                None => {
+                    out.line(&format!("There is no button [{n}] waiting.")).await;
+                    continue;
+                }
+            },
+            Err(_) => Inbound::Text {
+                actor: actor.clone(),
+                text: text.to_string(),
+            },
+        };
+        bot.handle(inbound, &out).await;
+    }
+}

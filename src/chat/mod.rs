@@ -1,0 +1,33 @@
+//! Chat: the platform-neutral model of what comes in (`Inbound`: text or a button press
+//! from an actor) and what goes out (`Outbound`: a message, a message with buttons, or a
+//! progress view that adapters keep editing in place), the renderers, and one adapter per
+//! surface.
+//!
+//! Adapters are thin: they turn platform updates into `Inbound`s and `Outbound`s into
+//! platform calls. No platform type leaves its adapter; no adapter decides anything.
+
+pub mod console;
+pub mod message;
+pub mod render;
+
+pub use message::{Block, Button, Message, Outbound, ProgressStep, ProgressView, StepState};
+
+use async_trait::async_trait;
+
+use crate::ops::Actor;
+
+/// What an actor sent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inbound {
+    /// A line of text (a slash command or free text).
+    Text { actor: Actor, text: String },
+    /// A press of a button the bot showed; `data` is the button's payload.
+    Press { actor: Actor, data: String },
+}
+
+/// Where replies to one inbound go: the chat it came from.
+#[async_trait]
+pub trait Replier: Send + Sync {
+    /// Sends (or, for a progress view, edits in place) one outbound.
+    async fn send(&self, out: Outbound);
+}

@@ -1,0 +1,277 @@
+//! The slash-command grammar: a line of text becomes an `Action`, using only the catalogue.
+//! Unknown commands and bad arguments get a one-line error plus the usage line of the
+//! closest command.
+//!
+//! Forms: `/cmd`, `/cmd@botname` (Telegram groups), positional arguments in catalogue
+//! order, `--flag VALUE`, `--flag=VALUE`, `--switch`, and shell-style quotes.
+
+use thiserror::Error;
+
+use crate::ops::{Action, ArgError, ArgValue, Args, Kind, Spec, build, catalogue, spec};
+
+/// Why a line is not a command.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ParseError {
+    #[error("That is not a command: commands start with /. /help lists them.")]
+    NotCommand,
+    #[error("Unknown command /{name}.{}", suggestion(.closest))]
+    Unknown {
+        name: String,
+        closest: Option<String>,
+    },
+    #[error("/{name}: {error}. Usage: {usage}")]
+    Args {
+        name: String,
+        error: ArgError,
+        usage: String,
+    },
+    #[error("Unbalanced quotes. Usage: {usage}")]
+    Quotes { usage: String },
+}
+
+fn suggestion(closest: &Option<String>) -> String {
+    match closest {
+        Some(usage) => format!(" Did you mean: {usage}"),
+        None => " /help lists the commands.".into(),
+    }
+}
+
+/// Whether `text` is meant as a slash command.
+pub fn is_command(text: &str) -> bool {
+    text.trim_start().starts_with('/')
+}
+
+/// Parses one line into an action.
+pub fn parse(text: &str) -> Result<Action, ParseError> {
+    let text = text.trim();
+    let Some(rest) = text.strip_prefix('/') else {
+        return Err(ParseError::NotCommand);
+    };
+    let (head, tail) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    // Telegram sends `/cmd@botname` in groups.
+    let name = head.split('@').next().unwrap_or("").to_ascii_lowercase();
+    let Some(spec) = spec(&name) else {
+        return Err(ParseError::Unknown {
+            closest: closest(&name).map(|s| s.usage()),
+            name: name.chars().take(40).collect(),
+        });
+    };
+    let args_error = |error: ArgError| ParseError::Args {
+        name: name.clone(),
+        error,
+        usage: spec.usage(),
+    };
+    let tokens = shlex::split(tail).ok_or_else(|| ParseError::Quotes {
+        usage: spec.usage(),
+    })?;
+    let args = arguments(spec, &tokens).map_err(args_error)?;
+    build(&name, &args).map_err(args_error)
+}
+
+/// Sorts tokens into positional arguments and flags by the spec.
+fn arguments(spec: &Spec, tokens: &[String]) -> Result<Args, ArgError> {
+    let mut args = Args::new();
+    let mut positional = spec.params.iter().filter(|p| !p.flag);
+    let mut i = 0;
+    while i < tokens.len() {
+        let token = &tokens[i];
+        i += 1;
+        if let Some(flag) = token.strip_prefix("--") {
+            let (key, inline) = match flag.split_once('=') {
+                Some((k, v)) => (k, Some(v.to_string())),
+                None => (flag, None),
+            };
+            let param = spec
+                .params
+                .iter()
+                .find(|p| p.flag && p.name == key)
+                .ok_or_else(|| ArgError::UnknownFlag(key.chars().take(40).collect()))?;
+            let value = if param.kind == Kind::Switch {
+                if inline.is_some() {
+                    return Err(ArgError::Invalid(format!("--{key} takes no value")));
+                }
+                ArgValue::Switch(true)
+            } else {
+                match inline {
+                    Some(v) => ArgValue::Text(v),
+                    None if i < tokens.len() && !tokens[i].starts_with("--") => {
+                        i += 1;
+                        ArgValue::Text(tokens[i - 1].clone())
+                    }
+                    None => return Err(ArgError::NoValue(param.name)),
+                }
+            };
+            if args.insert(param.name.to_string(), value).is_some() {
+                return Err(ArgError::Invalid(format!("--{key} is given twice")));
+            }
+        } else {
+            let param = positional
+                .next()
+                .ok_or_else(|| ArgError::Extra(token.chars().take(40).collect()))?;
+            args.insert(param.name.to_string(), ArgValue::Text(token.clone()));
+        }
+    }
+    Ok(args)
+}
+
+/// The catalogue entry whose name is closest to `name`, if any is close enough.
+fn closest(name: &str) -> Option<&'static Spec> {
+    catalogue()
+        .iter()
+        .map(|s| (strsim::jaro_winkler(name, s.name), *s))
+        .filter(|(score, _)| *score >= 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, s)| s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::actions::{
+        Selector, audit::AuditTail, deploy::Deploy, destroy::Destroy, help::Help, list::List,
+        restart::Restart, status::Status,
+    };
+
+    fn deploy(name: &str) -> Deploy {
+        Deploy {
+            name: name.into(),
+            region: None,
+            size: None,
+            provider: None,
+            resume: false,
+        }
+    }
+
+    #[test]
+    fn documented_forms_parse() {
+        assert_eq!(parse("/help").unwrap(), Action::Help(Help { command: None }));
+        assert_eq!(
+            parse("/help deploy").unwrap(),
+            Action::Help(Help { command: Some("deploy".into()) })
+        );
+        assert_eq!(
+            parse("/deploy alice-bot nbg1").unwrap(),
+            Action::Deploy(Deploy { region: Some("nbg1".into()), ..deploy("alice-bot") })
+        );
+        assert_eq!(
+            parse("/deploy bob-bot fsn1 --size cx32").unwrap(),
+            Action::Deploy(Deploy {
+                region: Some("fsn1".into()),
+                size: Some("cx32".into()),
+                ..deploy("bob-bot")
+            })
+        );
+        assert_eq!(
+            parse("/deploy alice-bot --resume").unwrap(),
+            Action::Deploy(Deploy { resume: true, ..deploy("alice-bot") })
+        );
+        assert_eq!(
+            parse("/deploy alice-bot --size=cx42 --provider sim").unwrap(),
+            Action::Deploy(Deploy {
+                size: Some("cx42".into()),
+                provider: Some("sim".into()),
+                ..deploy("alice-bot")
+            })
+        );
+        assert_eq!(parse("/list").unwrap(), Action::List(List::default()));
+        assert_eq!(
+            parse("/list --status degraded --name 'alice-*'").unwrap(),
+            Action::List(List {
+                selector: Selector {
+                    status: Some("degraded".into()),
+                    name: Some("alice-*".into()),
+                    ..Selector::default()
+                }
+            })
+        );
+        assert_eq!(
+            parse("/status alice-bot").unwrap(),
+            Action::Status(Status { name: "alice-bot".into() })
+        );
+        assert_eq!(
+            parse("/restart alice-bot").unwrap(),
+            Action::Restart(Restart {
+                instance: Some("alice-bot".into()),
+                selector: Selector::default(),
+                all: false
+            })
+        );
+        assert_eq!(
+            parse("/restart --status DEGRADED --region nbg1").unwrap(),
+            Action::Restart(Restart {
+                instance: None,
+                selector: Selector {
+                    status: Some("degraded".into()),
+                    region: Some("nbg1".into()),
+                    ..Selector::default()
+                },
+                all: false
+            })
+        );
+        assert_eq!(
+            parse("/destroy bob-bot").unwrap(),
+            Action::Destroy(Destroy { name: "bob-bot".into() })
+        );
+        assert_eq!(parse("/audit").unwrap(), Action::Audit(AuditTail { count: None }));
+        assert_eq!(parse("/audit 10").unwrap(), Action::Audit(AuditTail { count: Some(10) }));
+        assert_eq!(
+            parse("/status@clawops_bot alice-bot").unwrap(),
+            Action::Status(Status { name: "alice-bot".into() })
+        );
+    }
+
+    #[test]
+    fn errors_are_one_line_with_usage() {
+        let e = parse("/deploy").unwrap_err().to_string();
+        assert_eq!(e, "/deploy: missing NAME. Usage: /deploy NAME [REGION] [--size SIZE] [--provider PROVIDER] [--resume]");
+        let e = parse("/deploy Alice_Bot").unwrap_err().to_string();
+        assert!(e.contains("lowercase letters"), "{e}");
+        let e = parse("/deplyo alice-bot").unwrap_err().to_string();
+        assert!(e.starts_with("Unknown command /deplyo. Did you mean: /deploy NAME"), "{e}");
+        let e = parse("/status a b").unwrap_err().to_string();
+        assert!(e.contains("too many arguments") && e.contains("Usage: /status NAME"), "{e}");
+        let e = parse("/restart").unwrap_err().to_string();
+        assert!(e.contains("--all"), "{e}");
+        let e = parse("/restart alice-bot --all").unwrap_err().to_string();
+        assert!(e.contains("not several"), "{e}");
+        let e = parse("/audit 5000").unwrap_err().to_string();
+        assert!(e.contains("from 1 to 200"), "{e}");
+        let e = parse("/deploy a --size").unwrap_err().to_string();
+        assert!(e.contains("--size needs a value"), "{e}");
+        assert!(!parse("/zzzzzz").unwrap_err().to_string().contains('\n'));
+        assert_eq!(parse("hello").unwrap_err(), ParseError::NotCommand);
+    }
+
+    #[test]
+    fn command_line_round_trips() {
+        for line in [
+            "/deploy bob-bot fsn1 --size cx32",
+            "/deploy alice-bot --resume",
+            "/restart --status degraded --region nbg1",
+            "/restart --all",
+            "/destroy bob-bot",
+            "/audit 10",
+            "/list --name alice-*",
+        ] {
+            let action = parse(line).unwrap();
+            assert_eq!(action.command_line(), line);
+            assert_eq!(parse(&action.command_line()).unwrap(), action);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_input_never_panics(s in "\\PC{0,80}") {
+            let _ = parse(&s);
+            let _ = parse(&format!("/{s}"));
+        }
+
+        #[test]
+        fn random_arguments_never_panic(
+            cmd in proptest::sample::select(vec!["deploy", "list", "status", "restart", "destroy", "audit", "help"]),
+            args in proptest::collection::vec("(--)?[a-z0-9=*'\" -]{0,12}", 0..6),
+        ) {
+            let _ = parse(&format!("/{cmd} {}", args.join(" ")));
+        }
+    }
+}

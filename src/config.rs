@@ -1,0 +1,399 @@
+//! Configuration: the TOML file, the built-in defaults (`config.example.toml`, embedded),
+//! environment overrides for secrets, and validation whose errors name the key and the fix.
+//!
+//! Owns parsing and checking only; it must not open the store or talk to any service.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+/// The example configuration, which is also the built-in default.
+pub const EXAMPLE: &str = include_str!("../config.example.toml");
+
+/// Why a configuration could not be used.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{path}: `{key}` {problem}")]
+    Invalid { path: String, key: String, problem: String },
+}
+
+/// Who may talk to the bot on which platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    Telegram,
+    Discord,
+    Console,
+}
+
+impl Platform {
+    /// The lowercase name used in the config, the store and the audit trail.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Telegram => "telegram",
+            Platform::Discord => "discord",
+            Platform::Console => "console",
+        }
+    }
+}
+
+/// What an operator may do. Ordered: a higher role may do everything a lower one may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read-only: lists, status, audit.
+    Viewer,
+    /// Day-to-day operations: deploy, restart, destroy (with confirmation).
+    Operator,
+    /// Everything, including what changes who may do what.
+    Owner,
+}
+
+impl Role {
+    /// The lowercase name used in the config and in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Owner => "owner",
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub operators: Vec<OperatorConfig>,
+    #[serde(default)]
+    pub safety: SafetyConfig,
+    #[serde(default)]
+    pub deploy: DeployConfig,
+    #[serde(default)]
+    pub console: ConsoleConfig,
+    #[serde(default)]
+    pub providers: ProvidersConfig,
+}
+
+/// `[store]`: where the fleet's state lives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The SQLite file; relative paths are relative to the working directory.
+    pub path: PathBuf,
+}
+
+/// `[[operators]]`: one person allowed to talk to clawops.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorConfig {
+    pub platform: Platform,
+    pub user_id: String,
+    pub role: Role,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// `[safety]`: when an action needs a human's press before it runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyConfig {
+    /// An action touching more instances than this needs a confirmation.
+    #[serde(default = "default_bulk")]
+    pub confirm_bulk_over: u32,
+    /// An action affecting more end users than this needs a confirmation.
+    #[serde(default = "default_end_users")]
+    pub confirm_end_users_over: u32,
+    /// How long a confirmation button stays valid.
+    #[serde(default = "default_ttl", with = "humantime_serde")]
+    pub confirmation_ttl: Duration,
+}
+
+fn default_bulk() -> u32 {
+    3
+}
+fn default_end_users() -> u32 {
+    10
+}
+fn default_ttl() -> Duration {
+    Duration::from_secs(300)
+}
+
+impl Default for SafetyConfig {
+    fn default() -> Self {
+        SafetyConfig {
+            confirm_bulk_over: default_bulk(),
+            confirm_end_users_over: default_end_users(),
+            confirmation_ttl: default_ttl(),
+        }
+    }
+}
+
+/// `[deploy]`: defaults for `/deploy` when the operator names only an instance.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployConfig {
+    /// The provider used when `/deploy` has no `--provider`.
+    #[serde(default = "default_provider")]
+    pub provider: String,
+    /// The region used when `/deploy` names none.
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// The size used when `/deploy` has no `--size`.
+    #[serde(default = "default_size")]
+    pub size: String,
+    /// The OpenClaw version every instance is pinned to.
+    #[serde(default = "default_openclaw")]
+    pub openclaw_version: String,
+}
+
+fn default_provider() -> String {
+    "sim".into()
+}
+fn default_region() -> String {
+    "nbg1".into()
+}
+fn default_size() -> String {
+    "cx22".into()
+}
+fn default_openclaw() -> String {
+    "2026.9.6".into()
+}
+
+impl Default for DeployConfig {
+    fn default() -> Self {
+        DeployConfig {
+            provider: default_provider(),
+            region: default_region(),
+            size: default_size(),
+            openclaw_version: default_openclaw(),
+        }
+    }
+}
+
+/// `[console]`: the terminal surface.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// Whether `clawops run` also reads commands from this terminal.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig { enabled: true }
+    }
+}
+
+/// `[providers.*]`: the clouds clawops may create servers in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvidersConfig {
+    #[serde(default)]
+    pub sim: Option<SimConfig>,
+}
+
+/// `[providers.sim]`: the simulated cloud (regions and sizes shaped like Hetzner's).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// How long a new server takes to boot.
+    #[serde(default = "default_boot", with = "humantime_serde")]
+    pub boot_time: Duration,
+    /// How long each simulated host step takes.
+    #[serde(default = "default_step", with = "humantime_serde")]
+    pub step_time: Duration,
+    /// For tests and demos: the deploy step that fails once (e.g. "install-openclaw").
+    #[serde(default)]
+    pub fail_once_at: Option<String>,
+}
+
+fn default_boot() -> Duration {
+    Duration::from_secs(2)
+}
+fn default_step() -> Duration {
+    Duration::from_millis(200)
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            enabled: true,
+            boot_time: default_boot(),
+            step_time: default_step(),
+            fail_once_at: None,
+        }
+    }
+}
+
+/// Where a configuration came from, for the start-up note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    BuiltIn,
+}
+
+impl Config {
+    /// Loads `path`; when it is absent and `fall_back` is set, the built-in defaults.
+    pub fn load(path: &Path, fall_back: bool) -> Result<(Config, Source), ConfigError> {
+        if !path.exists() && fall_back {
+            let config = Config::parse(EXAMPLE, "built-in defaults (config.example.toml)")?;
+            return Ok((config, Source::BuiltIn));
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let config = Config::parse(&text, &path.display().to_string())?;
+        Ok((config, Source::File(path.to_path_buf())))
+    }
+
+    /// Parses and validates a configuration text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        config.apply_env(|k| std::env::var(k).ok());
+        config.validate(origin)?;
+        Ok(config)
+    }
+
+    /// Secrets may come from the environment instead of the file. No secret exists in this
+    /// first set of sections; the store path may be overridden for scripted runs.
+    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+        if let Some(path) = var("CLAWOPS_STORE_PATH").filter(|p| !p.is_empty()) {
+            self.store.path = PathBuf::from(path);
+        }
+    }
+
+    fn validate(&self, origin: &str) -> Result<(), ConfigError> {
+        let invalid = |key: &str, problem: String| ConfigError::Invalid {
+            path: origin.to_string(),
+            key: key.to_string(),
+            problem,
+        };
+        if self.store.path.as_os_str().is_empty() {
+            return Err(invalid(
+                "store.path",
+                "is empty: name a SQLite file, e.g. \"data/clawops.db\"".into(),
+            ));
+        }
+        for (i, op) in self.operators.iter().enumerate() {
+            if op.user_id.trim().is_empty() {
+                return Err(invalid(
+                    &format!("operators[{i}].user_id"),
+                    "is empty: give the platform's numeric user id (Telegram: ask @userinfobot)"
+                        .into(),
+                ));
+            }
+            if op.platform == Platform::Telegram && !op.user_id.chars().all(|c| c.is_ascii_digit())
+            {
+                return Err(invalid(
+                    &format!("operators[{i}].user_id"),
+                    format!(
+                        "is {:?}: Telegram user ids are numbers (not @usernames)",
+                        op.user_id
+                    ),
+                ));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, op) in self.operators.iter().enumerate() {
+            if !seen.insert((op.platform, op.user_id.as_str())) {
+                return Err(invalid(
+                    &format!("operators[{i}]"),
+                    format!(
+                        "repeats {}:{}: give each person one entry and one role",
+                        op.platform.as_str(),
+                        op.user_id
+                    ),
+                ));
+            }
+        }
+        if self.safety.confirmation_ttl < Duration::from_secs(10) {
+            return Err(invalid(
+                "safety.confirmation_ttl",
+                "is under 10s: nobody can read and press in time; use e.g. \"5m\"".into(),
+            ));
+        }
+        let sim_on = self.providers.sim.as_ref().is_some_and(|s| s.enabled);
+        if self.deploy.provider == "sim" && !sim_on {
+            return Err(invalid(
+                "deploy.provider",
+                "is \"sim\" but [providers.sim] is not enabled: enable it or choose another provider"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The role of a platform user, if they are an operator at all. The console user is
+    /// the person at the terminal, who already holds the machine: always the owner.
+    pub fn role_of(&self, platform: Platform, user_id: &str) -> Option<Role> {
+        if platform == Platform::Console {
+            return Some(Role::Owner);
+        }
+        self.operators
+            .iter()
+            .find(|o| o.platform == platform && o.user_id == user_id)
+            .map(|o| o.role)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_is_valid() {
+        let c = Config::parse(EXAMPLE, "example").unwrap();
+        assert!(c.providers.sim.unwrap().enabled);
+        assert_eq!(c.safety.confirm_bulk_over, 3);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Config::parse(
+            "[store]\npath='x.db'\n[safety]\nconfirm_bulk_ovr = 3\n",
+            "t.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("confirm_bulk_ovr"), "{err}");
+    }
+
+    #[test]
+    fn telegram_username_is_rejected_with_fix() {
+        let err = Config::parse(
+            "[store]\npath='x.db'\n[providers.sim]\n[[operators]]\nplatform='telegram'\nuser_id='@bob'\nrole='owner'\n",
+            "t.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("operators[0].user_id"), "{err}");
+        assert!(err.contains("numbers"), "{err}");
+    }
+
+    #[test]
+    fn console_is_owner_and_strangers_have_no_role() {
+        let c = Config::parse(EXAMPLE, "example").unwrap();
+        assert_eq!(c.role_of(Platform::Console, "anyone"), Some(Role::Owner));
+        assert_eq!(c.role_of(Platform::Telegram, "999"), None);
+    }
+}

@@ -1,0 +1,198 @@
+//! The `clawops` command: start the bot (all surfaces, or the console only), check a
+//! configuration, verify the audit trail.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use tokio_util::sync::CancellationToken;
+
+use clawops::app::{App, StartError};
+use clawops::chat::console::ConsoleOut;
+use clawops::clock::Clock;
+use clawops::config::{Config, Source};
+
+/// Run a fleet of OpenClaw gateways from a chat.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The configuration file [default: clawops.toml; the built-in defaults when absent]
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// How log lines on standard error look.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Start the bot on every surface enabled in the config.
+    Run,
+    /// Start the bot in this terminal only: each line is a command from the owner.
+    Console,
+    /// Check the configuration and say what it enables.
+    CheckConfig,
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Walk the hash chain and report the first broken row.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = matches!(cli.command, Cmd::Console);
+    init_logs(cli.log_format, quiet);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Cmd::Run => serve(&cli.config, true).await,
+        Cmd::Console => serve(&cli.config, false).await,
+        Cmd::CheckConfig => check_config(&cli.config),
+        Cmd::Audit {
+            command: AuditCmd::Verify,
+        } => verify(&cli.config).await,
+    }
+}
+
+/// Loads the config; without `--config`, a missing clawops.toml means the built-in
+/// defaults, said once on standard error.
+fn load(path: &Option<PathBuf>) -> anyhow::Result<Config> {
+    let explicit = path.is_some();
+    let path = path.clone().unwrap_or_else(|| PathBuf::from("clawops.toml"));
+    let (config, source) = Config::load(&path, !explicit)?;
+    if source == Source::BuiltIn {
+        eprintln!(
+            "note: {} not found: running on the built-in defaults of config.example.toml (console, simulated cloud, store at {}). Copy config.example.toml to clawops.toml to change them.",
+            path.display(),
+            config.store.path.display()
+        );
+    }
+    Ok(config)
+}
+
+async fn serve(path: &Option<PathBuf>, all_surfaces: bool) -> anyhow::Result<ExitCode> {
+    let config = load(path)?;
+    let console_on = !all_surfaces || config.console.enabled;
+    if !console_on {
+        return Err(StartError::NoSurface.into());
+    }
+    let shutdown = CancellationToken::new();
+    spawn_signal_watch(shutdown.clone());
+    let out = ConsoleOut::new(tokio::io::stdout());
+    let app = App::start(config, Clock::system(), shutdown.clone(), &out)
+        .await
+        .context("cannot start clawops")?;
+    out.line("clawops console: you are the owner. /help lists the commands; Ctrl-D quits.")
+        .await;
+    app.console(out).await;
+    app.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGINT or SIGTERM: stop taking input; running deploys stop at their next step boundary
+/// and are recorded as interrupted.
+fn spawn_signal_watch(shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot watch for SIGTERM");
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down: no new work; running steps finish first");
+        shutdown.cancel();
+    });
+}
+
+fn check_config(path: &Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let config = load(path)?;
+    let mut providers = Vec::new();
+    if config.providers.sim.as_ref().is_some_and(|s| s.enabled) {
+        providers.push("sim");
+    }
+    println!("configuration OK");
+    println!("  store:      {}", config.store.path.display());
+    println!("  operators:  {}", config.operators.len());
+    println!("  providers:  {}", providers.join(", "));
+    println!(
+        "  surfaces:   {}",
+        if config.console.enabled { "console" } else { "none (clawops console still works)" }
+    );
+    println!(
+        "  safety:     confirm over {} instances or {} end users; buttons valid {}",
+        config.safety.confirm_bulk_over,
+        config.safety.confirm_end_users_over,
+        humantime::format_duration(config.safety.confirmation_ttl)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn verify(path: &Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let config = load(path)?;
+    let db = &config.store.path;
+    if !db.exists() {
+        anyhow::bail!("no store at {}: nothing to verify yet", db.display());
+    }
+    let store = clawops::store::Store::open_read_only(db).await?;
+    let verdict = clawops::audit::verify(&store).await?;
+    store.close().await;
+    match verdict {
+        clawops::audit::Verdict::Intact { rows, tip } => {
+            println!("audit trail intact: {rows} rows, last hash {tip}");
+            Ok(ExitCode::SUCCESS)
+        }
+        clawops::audit::Verdict::Broken { seq, reason } => {
+            println!("audit trail BROKEN at row {seq}: {reason}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn init_logs(format: LogFormat, quiet: bool) {
+    let default = if quiet { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

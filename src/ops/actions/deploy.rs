@@ -1,0 +1,210 @@
+//! `/deploy NAME [REGION] [--size SIZE] [--provider P] [--resume]`: create an instance and
+//! run its deploy steps, or resume a deploy that failed or was interrupted.
+
+use serde::{Deserialize, Serialize};
+
+use super::existing;
+use crate::chat::{Message, Replier};
+use crate::config::Role;
+use crate::deploy::{Params, STEPS};
+use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
+use crate::ops::door::Ctx;
+use crate::ops::{BlastRadius, OpsError};
+use crate::provider::money;
+use crate::store::NewInstance;
+
+/// Deploy a new instance, or resume a stopped deploy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deploy {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub resume: bool,
+}
+
+impl Command for Deploy {
+    const SPEC: Spec = Spec {
+        name: "deploy",
+        summary: "Deploy a new OpenClaw instance (or --resume a stopped deploy)",
+        params: &[
+            Param {
+                name: "name",
+                meta: "NAME",
+                kind: Kind::Name,
+                flag: false,
+                required: true,
+                help: "the instance's name: lowercase letters, digits, dashes",
+            },
+            Param {
+                name: "region",
+                meta: "REGION",
+                kind: Kind::Word,
+                flag: false,
+                required: false,
+                help: "where to put it, e.g. nbg1 (default from [deploy] region)",
+            },
+            Param {
+                name: "size",
+                meta: "SIZE",
+                kind: Kind::Word,
+                flag: true,
+                required: false,
+                help: "server size, e.g. cx32 (default from [deploy] size)",
+            },
+            Param {
+                name: "provider",
+                meta: "PROVIDER",
+                kind: Kind::Word,
+                flag: true,
+                required: false,
+                help: "which cloud (default from [deploy] provider)",
+            },
+            Param {
+                name: "resume",
+                meta: "",
+                kind: Kind::Switch,
+                flag: true,
+                required: false,
+                help: "continue a deploy that failed or was interrupted, from its stopped step",
+            },
+        ],
+        risk: Risk::Change,
+        role: Role::Operator,
+        example: "/deploy alice-bot nbg1 --size cx22",
+    };
+}
+
+impl Deploy {
+    /// One new instance, at its size's monthly price.
+    pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
+        let params = self.params(ctx)?;
+        let cloud = ctx.providers.get(&params.provider)?;
+        let size = cloud.size(&params.size)?;
+        Ok(BlastRadius {
+            instances: vec![(self.name.clone(), format!("{} {}", cloud.display_name(), params.region))],
+            end_users: 0,
+            monthly_cents: if self.resume { 0 } else { size.monthly_cents },
+            currency: cloud.currency().to_string(),
+            reversible: true,
+        })
+    }
+
+    fn params(&self, ctx: &Ctx) -> Result<Params, OpsError> {
+        let d = &ctx.config.deploy;
+        Ok(Params {
+            instance: self.name.clone(),
+            provider: self.provider.clone().unwrap_or_else(|| d.provider.clone()),
+            region: self.region.clone().unwrap_or_else(|| d.region.clone()),
+            size: self.size.clone().unwrap_or_else(|| d.size.clone()),
+            openclaw_version: d.openclaw_version.clone(),
+        })
+    }
+
+    /// Runs the deploy; progress goes to `out` as one view edited in place.
+    pub async fn run(&self, ctx: &Ctx, out: &dyn Replier) -> Result<Message, OpsError> {
+        let (id, params) = if self.resume {
+            self.reopen(ctx).await?
+        } else {
+            self.start(ctx).await?
+        };
+        let cloud = ctx.providers.get(&params.provider)?;
+        let summary = ctx.deployer().run(id, &params, cloud.clone(), out).await?;
+        let row = existing(&ctx.store, &self.name).await?;
+        let region = cloud.region(&row.region)?;
+        Ok(Message::default()
+            .heading(format!("✓ {} is ready", row.name))
+            .table(
+                &["id", "region", "size", "price/month", "IP"],
+                vec![vec![
+                    format!("server {}", summary.server_id),
+                    format!("{} {} ({})", cloud.display_name(), region.code, region.city),
+                    row.size.clone(),
+                    money(row.monthly_cents, &row.currency),
+                    summary.ipv4.unwrap_or_else(|| "-".into()),
+                ]],
+            )
+            .para(format!(
+                "{} steps run, {} already done, in {:.1}s. /status {} shows its health.",
+                summary.steps_run,
+                summary.steps_skipped,
+                summary.elapsed.as_secs_f64(),
+                row.name
+            )))
+    }
+
+    async fn start(&self, ctx: &Ctx) -> Result<(i64, Params), OpsError> {
+        if let Some(row) = ctx.store.instance(&self.name).await? {
+            let hint = match row.status.as_str() {
+                "destroyed" => None,
+                "failed" | "interrupted" => Some(format!(
+                    "the last deploy of {} stopped ({}): /deploy {} --resume continues it, /destroy {} removes it",
+                    row.name, row.status, row.name, row.name
+                )),
+                "deploying" => Some(format!("{} is being deployed right now", row.name)),
+                _ => Some(format!(
+                    "{} already exists ({}, {}): pick another name, or /destroy it first",
+                    row.name, row.status, super::place(&row)
+                )),
+            };
+            if let Some(hint) = hint {
+                return Err(OpsError::Refused(hint));
+            }
+        }
+        let params = self.params(ctx)?;
+        let cloud = ctx.providers.get(&params.provider)?;
+        cloud.region(&params.region)?;
+        let size = cloud.size(&params.size)?.clone();
+        let now = ctx.clock.now();
+        ctx.store
+            .upsert_deploying(
+                &NewInstance {
+                    name: &self.name,
+                    provider: cloud.display_name(),
+                    region: &params.region,
+                    size: &params.size,
+                    monthly_cents: size.monthly_cents,
+                    currency: cloud.currency(),
+                },
+                now,
+            )
+            .await?;
+        let json = serde_json::to_string(&params)
+            .map_err(|e| OpsError::Refused(format!("cannot record the deploy: {e}")))?;
+        let steps: Vec<&str> = STEPS.iter().map(|s| s.id()).collect();
+        let id = ctx.store.start_deploy(&self.name, &json, &steps, now).await?;
+        Ok((id, params))
+    }
+
+    async fn reopen(&self, ctx: &Ctx) -> Result<(i64, Params), OpsError> {
+        let Some(last) = ctx.store.latest_deploy(&self.name).await? else {
+            return Err(OpsError::Refused(format!(
+                "{} has no deploy to resume: /deploy {} starts one",
+                self.name, self.name
+            )));
+        };
+        if !ctx.store.reopen_deploy(last.id).await? {
+            return Err(OpsError::Refused(match last.state.as_str() {
+                "running" => format!("the deploy of {} is running right now", self.name),
+                _ => format!(
+                    "the last deploy of {} finished ({}); nothing to resume",
+                    self.name, last.state
+                ),
+            }));
+        }
+        let mut params: Params = serde_json::from_str(&last.params).map_err(|e| {
+            OpsError::Refused(format!("the stored deploy of {} cannot be read: {e}", self.name))
+        })?;
+        // A resume picks up the pinned version from the config, so a wrong version can be
+        // fixed there and the deploy resumed.
+        params.openclaw_version = ctx.config.deploy.openclaw_version.clone();
+        ctx.store
+            .set_instance_status(&self.name, "deploying", ctx.clock.now())
+            .await?;
+        Ok((last.id, params))
+    }
+}

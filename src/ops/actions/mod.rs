@@ -1,0 +1,115 @@
+//! One file per action: its arguments, its catalogue entry (help, risk, role) and its
+//! execution. The `Action` enum only dispatches.
+
+pub mod audit;
+pub mod deploy;
+pub mod destroy;
+pub mod help;
+pub mod list;
+pub mod restart;
+pub mod status;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Kind, OpsError, Param};
+use crate::store::{InstanceRow, Store};
+
+/// Filters that pick instances for bulk actions and listings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Selector {
+    /// Health state (healthy, degraded, offline, unreachable) or instance status
+    /// (ready, deploying, failed, interrupted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// A name pattern with `*` and `?` wildcards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The selector's parameters, shared by every action that takes one.
+pub const SELECTOR_PARAMS: [Param; 4] = [
+    Param {
+        name: "status",
+        meta: "STATE",
+        kind: Kind::Word,
+        flag: true,
+        required: false,
+        help: "healthy, degraded, offline, unreachable, or ready, deploying, failed, interrupted",
+    },
+    Param {
+        name: "region",
+        meta: "REGION",
+        kind: Kind::Word,
+        flag: true,
+        required: false,
+        help: "only instances in this region",
+    },
+    Param {
+        name: "provider",
+        meta: "PROVIDER",
+        kind: Kind::Word,
+        flag: true,
+        required: false,
+        help: "only instances at this provider",
+    },
+    Param {
+        name: "name",
+        meta: "PATTERN",
+        kind: Kind::Pattern,
+        flag: true,
+        required: false,
+        help: "only names matching this pattern, e.g. 'alice-*'",
+    },
+];
+
+impl Selector {
+    /// Whether no filter is set.
+    pub fn is_empty(&self) -> bool {
+        self == &Selector::default()
+    }
+
+    /// Whether `row` passes every filter.
+    pub fn matches(&self, row: &InstanceRow) -> bool {
+        let status_ok = self.status.as_ref().is_none_or(|s| {
+            s.eq_ignore_ascii_case(&row.status)
+                || row.health.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(s))
+        });
+        let region_ok = self.region.as_ref().is_none_or(|r| r == &row.region);
+        let provider_ok = self
+            .provider
+            .as_ref()
+            .is_none_or(|p| row.provider == *p || row.provider.starts_with(&format!("{p}-")) || row.provider.ends_with(&format!("-{p}")));
+        let name_ok = self
+            .name
+            .as_ref()
+            .is_none_or(|p| wildmatch::WildMatch::new(p).matches(&row.name));
+        status_ok && region_ok && provider_ok && name_ok
+    }
+
+    /// The instances of the fleet this selector picks.
+    pub async fn pick(&self, store: &Store) -> Result<Vec<InstanceRow>, OpsError> {
+        Ok(store
+            .fleet()
+            .await?
+            .into_iter()
+            .filter(|r| self.matches(r))
+            .collect())
+    }
+}
+
+/// The instance called `name`, unless it does not exist or was destroyed.
+pub async fn existing(store: &Store, name: &str) -> Result<InstanceRow, OpsError> {
+    match store.instance(name).await? {
+        Some(row) if row.status != "destroyed" => Ok(row),
+        _ => Err(OpsError::NoInstance(name.to_string())),
+    }
+}
+
+/// "hetzner-sim nbg1": where an instance lives.
+pub fn place(row: &InstanceRow) -> String {
+    format!("{} {}", row.provider, row.region)
+}

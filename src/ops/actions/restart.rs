@@ -1,0 +1,149 @@
+//! `/restart NAME` or `/restart --status degraded …`: restart the gateway of one instance,
+//! or of every instance a selector picks (one at a time, each checked after its restart).
+
+use serde::{Deserialize, Serialize};
+
+use super::{SELECTOR_PARAMS, Selector, existing, place};
+use crate::chat::{Message, Replier};
+use crate::config::Role;
+use crate::monitor;
+use crate::ops::catalogue::{ArgError, Command, Kind, Param, Risk, Spec};
+use crate::ops::door::Ctx;
+use crate::ops::{BlastRadius, OpsError};
+use crate::store::InstanceRow;
+
+/// Restart gateways.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Restart {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    #[serde(flatten)]
+    pub selector: Selector,
+    #[serde(default)]
+    pub all: bool,
+}
+
+const PARAMS: [Param; 6] = [
+    Param {
+        name: "instance",
+        meta: "NAME",
+        kind: Kind::Name,
+        flag: false,
+        required: false,
+        help: "one instance (or use the filters below, or --all)",
+    },
+    SELECTOR_PARAMS[0],
+    SELECTOR_PARAMS[1],
+    SELECTOR_PARAMS[2],
+    SELECTOR_PARAMS[3],
+    Param {
+        name: "all",
+        meta: "",
+        kind: Kind::Switch,
+        flag: true,
+        required: false,
+        help: "every ready instance of the fleet",
+    },
+];
+
+impl Command for Restart {
+    const SPEC: Spec = Spec {
+        name: "restart",
+        summary: "Restart the gateway of one instance, or of all that match filters",
+        params: &PARAMS,
+        risk: Risk::Change,
+        role: Role::Operator,
+        example: "/restart --status degraded",
+    };
+
+    fn check(&self) -> Result<(), ArgError> {
+        let ways = usize::from(self.instance.is_some())
+            + usize::from(!self.selector.is_empty())
+            + usize::from(self.all);
+        match ways {
+            1 => Ok(()),
+            0 => Err(ArgError::Invalid(
+                "name an instance, give filters (--status, --region, --provider, --name), or --all".into(),
+            )),
+            _ => Err(ArgError::Invalid(
+                "give either an instance name, filters, or --all — not several".into(),
+            )),
+        }
+    }
+}
+
+impl Restart {
+    async fn targets(&self, ctx: &Ctx) -> Result<Vec<InstanceRow>, OpsError> {
+        if let Some(name) = &self.instance {
+            let row = existing(&ctx.store, name).await?;
+            if row.status != "ready" {
+                return Err(OpsError::Refused(format!(
+                    "{name} is {}: only a ready instance has a gateway to restart",
+                    row.status
+                )));
+            }
+            return Ok(vec![row]);
+        }
+        Ok(self
+            .selector
+            .pick(&ctx.store)
+            .await?
+            .into_iter()
+            .filter(|r| r.status == "ready")
+            .collect())
+    }
+
+    /// The instances restarted and their end users (who lose their bot for a moment).
+    pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
+        let targets = self.targets(ctx).await?;
+        Ok(BlastRadius {
+            end_users: targets.iter().map(|t| t.end_users.max(0) as u32).sum(),
+            instances: targets.iter().map(|t| (t.name.clone(), place(t))).collect(),
+            monthly_cents: 0,
+            currency: String::new(),
+            reversible: true,
+        })
+    }
+
+    /// Restarts each target in turn and probes it afterwards.
+    pub async fn run(&self, ctx: &Ctx, _out: &dyn Replier) -> Result<Message, OpsError> {
+        let targets = self.targets(ctx).await?;
+        if targets.is_empty() {
+            return Ok(Message::text("No ready instance matches: nothing restarted."));
+        }
+        let mut rows = Vec::new();
+        let mut failures = 0;
+        for t in &targets {
+            let result = restart_one(ctx, t).await;
+            if result.is_err() {
+                failures += 1;
+            }
+            rows.push(vec![t.name.clone(), result.unwrap_or_else(|e| format!("✗ {e}"))]);
+        }
+        let head = match (targets.len(), failures) {
+            (1, 0) => format!("✓ Restarted {}", targets[0].name),
+            (n, 0) => format!("✓ Restarted {n} instances"),
+            (n, f) => format!("Restarted {} of {n} instances; {f} failed", n - f),
+        };
+        let m = Message::default().heading(head).table(&["instance", "after restart"], rows);
+        if failures > 0 {
+            return Err(OpsError::Refused(m.plain()));
+        }
+        Ok(m)
+    }
+}
+
+async fn restart_one(ctx: &Ctx, row: &InstanceRow) -> Result<String, OpsError> {
+    let server_id = row
+        .server_id
+        .as_deref()
+        .ok_or_else(|| OpsError::Refused(format!("{} has no server recorded", row.name)))?;
+    let host = ctx.providers.get(&row.provider)?.host(server_id);
+    host.restart_gateway().await?;
+    let reading = host.probe().await.ok();
+    let (state, score, _) = monitor::assess(reading.as_ref());
+    ctx.store
+        .set_instance_health(&row.name, state.as_str(), score.into(), ctx.clock.now())
+        .await?;
+    Ok(format!("{} ({score}/100)", state.as_str()))
+}

@@ -1,0 +1,108 @@
+//! `/status NAME`: one instance, probed now: health score and state, place, price,
+//! gateway version and uptime, and how its last deploy went.
+
+use serde::{Deserialize, Serialize};
+
+use super::existing;
+use crate::chat::Message;
+use crate::config::Role;
+use crate::monitor;
+use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
+use crate::ops::door::Ctx;
+use crate::ops::OpsError;
+use crate::provider::money;
+
+/// Show one instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub name: String,
+}
+
+impl Command for Status {
+    const SPEC: Spec = Spec {
+        name: "status",
+        summary: "Probe one instance now and show its health, place, price and last deploy",
+        params: &[Param {
+            name: "name",
+            meta: "NAME",
+            kind: Kind::Name,
+            flag: false,
+            required: true,
+            help: "the instance",
+        }],
+        risk: Risk::Read,
+        role: Role::Viewer,
+        example: "/status alice-bot",
+    };
+}
+
+impl Status {
+    /// Probes the instance (when it has a server) and describes it.
+    pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
+        let row = existing(&ctx.store, &self.name).await?;
+        let mut m = Message::default();
+        let mut facts = vec![
+            format!("{} {}", row.provider, row.region),
+            row.size.clone(),
+            format!("{}/month", money(row.monthly_cents, &row.currency)),
+        ];
+        if let Some(ip) = &row.ipv4 {
+            facts.push(ip.clone());
+        }
+        if let Some(id) = &row.server_id {
+            facts.push(format!("server {id}"));
+        }
+        let end_users = match row.end_users {
+            1 => "1 end user".to_string(),
+            n => format!("{n} end users"),
+        };
+        facts.push(end_users);
+        match (&row.server_id, row.status.as_str()) {
+            (Some(server_id), "ready") => {
+                let cloud = ctx.providers.get(&row.provider)?;
+                let reading = cloud.host(server_id).probe().await.ok();
+                let (state, score, why) = monitor::assess(reading.as_ref());
+                ctx.store
+                    .set_instance_health(&row.name, state.as_str(), score.into(), ctx.clock.now())
+                    .await?;
+                m = m.heading(format!("{} — {} ({score}/100)", row.name, state.as_str()));
+                m = m.para(facts.join(" · "));
+                if let Some(r) = &reading {
+                    let uptime = r
+                        .uptime_secs
+                        .map(|s| humantime::format_duration(std::time::Duration::from_secs(s)).to_string())
+                        .unwrap_or_else(|| "down".into());
+                    m = m.para(format!(
+                        "OpenClaw {} · gateway {} · CPU {:.0}% · memory {:.0}% · disk {:.0}%",
+                        r.openclaw_version.as_deref().unwrap_or("?"),
+                        if r.gateway_up { format!("up {uptime}") } else { "down".into() },
+                        r.cpu_percent,
+                        r.memory_percent,
+                        r.disk_percent
+                    ));
+                }
+                if !why.is_empty() {
+                    m = m.para(format!("Deductions: {}", why.join(", ")));
+                }
+            }
+            _ => {
+                m = m.heading(format!("{} — {}", row.name, row.status));
+                m = m.para(facts.join(" · "));
+            }
+        }
+        if let Some(d) = ctx.store.latest_deploy(&row.name).await? {
+            let line = match d.state.as_str() {
+                "done" => format!("Last deploy: done at {}", d.finished_at.as_deref().unwrap_or("?")),
+                "running" => "Deploy running now.".to_string(),
+                state => format!(
+                    "Last deploy: {state} at step {} — {}. /deploy {} --resume continues it.",
+                    d.failed_step.as_deref().unwrap_or("?"),
+                    d.error.as_deref().and_then(|e| e.lines().next()).unwrap_or(""),
+                    row.name
+                ),
+            };
+            m = m.para(line);
+        }
+        Ok(m)
+    }
+}

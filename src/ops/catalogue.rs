@@ -1,0 +1,310 @@
+//! The action catalogue: each action's name, arguments, one-line help, risk and the role
+//! it needs, in one table. The slash-command grammar, `/help` and the LLM's tool schemas
+//! are all generated from it, so they cannot drift apart.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use thiserror::Error;
+
+use super::Action;
+use super::actions::{
+    audit::AuditTail, deploy::Deploy, destroy::Destroy, help::Help, list::List, restart::Restart,
+    status::Status,
+};
+use crate::config::Role;
+
+/// How much an action can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Risk {
+    /// Reads only.
+    Read,
+    /// Changes the fleet in a way that can be undone (restart, deploy).
+    Change,
+    /// Cannot be undone (destroy): always needs a confirmation.
+    Destructive,
+}
+
+/// What kind of value an argument takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An instance name: lowercase letters, digits and dashes, up to 63 characters.
+    Name,
+    /// A word such as a region, size, provider or status.
+    Word,
+    /// A name pattern with `*` wildcards.
+    Pattern,
+    /// A whole number within bounds.
+    Number { min: u64, max: u64 },
+    /// A flag that is present or not.
+    Switch,
+}
+
+/// One argument of an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Param {
+    /// The field name (also the flag: `--size`).
+    pub name: &'static str,
+    /// How usage lines show its value: `NAME`, `REGION`.
+    pub meta: &'static str,
+    pub kind: Kind,
+    /// Given as `--name VALUE` rather than by position.
+    pub flag: bool,
+    pub required: bool,
+    pub help: &'static str,
+}
+
+/// One action's entry in the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    /// The command name, without the slash.
+    pub name: &'static str,
+    /// One line for `/help`, the command menu and the LLM.
+    pub summary: &'static str,
+    pub params: &'static [Param],
+    pub risk: Risk,
+    /// The least role that may run it.
+    pub role: Role,
+    /// One example invocation.
+    pub example: &'static str,
+}
+
+impl Spec {
+    /// The usage line: `/deploy NAME [REGION] [--size SIZE] [--resume]`.
+    pub fn usage(&self) -> String {
+        let mut s = format!("/{}", self.name);
+        for p in self.params {
+            let body = match (p.flag, p.kind) {
+                (true, Kind::Switch) => format!("--{}", p.name),
+                (true, _) => format!("--{} {}", p.name, p.meta),
+                (false, _) => p.meta.to_string(),
+            };
+            if p.required {
+                s.push_str(&format!(" {body}"));
+            } else {
+                s.push_str(&format!(" [{body}]"));
+            }
+        }
+        s
+    }
+
+    /// The parameter called `name`.
+    pub fn param(&self, name: &str) -> Option<&'static Param> {
+        self.params.iter().find(|p| p.name == name)
+    }
+}
+
+/// A parsed argument value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ArgValue {
+    Text(String),
+    Number(u64),
+    Switch(bool),
+}
+
+/// Arguments by parameter name.
+pub type Args = BTreeMap<String, ArgValue>;
+
+/// Why arguments do not make an action.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ArgError {
+    #[error("unknown command /{0}")]
+    UnknownCommand(String),
+    #[error("missing {0}")]
+    Missing(&'static str),
+    #[error("unknown option --{0}")]
+    UnknownFlag(String),
+    #[error("too many arguments: {0:?} is not expected")]
+    Extra(String),
+    #[error("--{0} needs a value")]
+    NoValue(&'static str),
+    #[error("{meta} {value:?} is not valid: {why}")]
+    Bad {
+        meta: &'static str,
+        value: String,
+        why: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// An action's typed arguments: a struct whose fields are named like its parameters.
+pub trait Command: Serialize + DeserializeOwned {
+    /// Its catalogue entry.
+    const SPEC: Spec;
+    /// Checks that need more than one argument at a time.
+    fn check(&self) -> Result<(), ArgError> {
+        Ok(())
+    }
+}
+
+macro_rules! catalogue {
+    ($($variant:ident => $ty:ty),* $(,)?) => {
+        const ALL: &[&Spec] = &[$(&<$ty as Command>::SPEC),*];
+
+        fn typed(name: &str, json: serde_json::Value) -> Result<Action, ArgError> {
+            $(
+                if name == <$ty as Command>::SPEC.name {
+                    let value: $ty = serde_json::from_value(json)
+                        .map_err(|e| ArgError::Invalid(e.to_string()))?;
+                    value.check()?;
+                    return Ok(Action::$variant(value));
+                }
+            )*
+            Err(ArgError::UnknownCommand(name.to_string()))
+        }
+
+        impl Action {
+            /// This action's catalogue entry.
+            pub fn spec(&self) -> &'static Spec {
+                match self {
+                    $(Action::$variant(_) => &<$ty as Command>::SPEC,)*
+                }
+            }
+
+            fn fields(&self) -> serde_json::Value {
+                match self {
+                    $(Action::$variant(a) => serde_json::to_value(a).unwrap_or_default(),)*
+                }
+            }
+        }
+    };
+}
+
+catalogue! {
+    Help => Help,
+    Deploy => Deploy,
+    List => List,
+    Status => Status,
+    Restart => Restart,
+    Destroy => Destroy,
+    Audit => AuditTail,
+}
+
+/// Every action's entry, in the order `/help` shows them.
+pub fn catalogue() -> &'static [&'static Spec] {
+    ALL
+}
+
+/// The entry of the action called `name`.
+pub fn spec(name: &str) -> Option<&'static Spec> {
+    ALL.iter().copied().find(|s| s.name == name)
+}
+
+/// Builds an action from named arguments, checking each value against its kind.
+pub fn build(name: &str, args: &Args) -> Result<Action, ArgError> {
+    let spec = spec(name).ok_or_else(|| ArgError::UnknownCommand(name.to_string()))?;
+    let mut json = serde_json::Map::new();
+    for (key, value) in args {
+        let param = spec
+            .param(key)
+            .ok_or_else(|| ArgError::UnknownFlag(key.clone()))?;
+        json.insert(key.clone(), check_value(param, value)?);
+    }
+    for p in spec.params {
+        if p.required && !json.contains_key(p.name) {
+            return Err(ArgError::Missing(p.meta));
+        }
+    }
+    typed(name, serde_json::Value::Object(json))
+}
+
+/// Checks one value against its parameter's kind and returns it as JSON.
+pub fn check_value(param: &Param, value: &ArgValue) -> Result<serde_json::Value, ArgError> {
+    let bad = |value: &str, why: &str| ArgError::Bad {
+        meta: param.meta,
+        value: value.chars().take(80).collect(),
+        why: why.to_string(),
+    };
+    match (param.kind, value) {
+        (Kind::Switch, ArgValue::Switch(b)) => Ok((*b).into()),
+        (Kind::Number { min, max }, ArgValue::Number(n)) if (min..=max).contains(&n) => {
+            Ok((*n).into())
+        }
+        (Kind::Number { min, max }, ArgValue::Number(n)) => Err(bad(
+            &n.to_string(),
+            &format!("give a number from {min} to {max}"),
+        )),
+        (Kind::Number { min, max }, ArgValue::Text(t)) => match t.parse::<u64>() {
+            Ok(n) => check_value(param, &ArgValue::Number(n)),
+            Err(_) => Err(bad(t, &format!("give a number from {min} to {max}"))),
+        },
+        (Kind::Name, ArgValue::Text(t)) => match instance_name_problem(t) {
+            None => Ok(t.clone().into()),
+            Some(why) => Err(bad(t, why)),
+        },
+        (Kind::Word, ArgValue::Text(t)) => {
+            if !t.is_empty()
+                && t.len() <= 40
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+            {
+                Ok(t.to_ascii_lowercase().into())
+            } else {
+                Err(bad(t, "use letters, digits, dots and dashes"))
+            }
+        }
+        (Kind::Pattern, ArgValue::Text(t)) => {
+            if !t.is_empty()
+                && t.len() <= 63
+                && t.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '*' || c == '?')
+            {
+                Ok(t.clone().into())
+            } else {
+                Err(bad(t, "use lowercase letters, digits, dashes and * or ? wildcards"))
+            }
+        }
+        (Kind::Switch, _) => Err(bad("value", "this option takes no value")),
+        (_, ArgValue::Switch(_)) => Err(ArgError::NoValue(param.name)),
+        (_, ArgValue::Number(n)) => check_value(param, &ArgValue::Text(n.to_string())),
+    }
+}
+
+/// Why `name` cannot name an instance (it must be a DNS label: every cloud accepts it
+/// as a server name), if it cannot.
+pub fn instance_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.len() > 63 {
+        return Some("an instance name has 1 to 63 characters");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Some("use lowercase letters, digits and dashes, e.g. alice-bot");
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Some("an instance name cannot start or end with a dash");
+    }
+    None
+}
+
+impl Action {
+    /// The action in slash-command form, for the audit trail and confirmations. Holds no
+    /// secret: no action argument is a secret.
+    pub fn command_line(&self) -> String {
+        let spec = self.spec();
+        let fields = self.fields();
+        let mut s = format!("/{}", spec.name);
+        for p in spec.params {
+            match fields.get(p.name) {
+                None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false)) => {}
+                Some(serde_json::Value::Bool(true)) => s.push_str(&format!(" --{}", p.name)),
+                Some(v) => {
+                    let text = match v {
+                        serde_json::Value::String(t) => t.clone(),
+                        other => other.to_string(),
+                    };
+                    if p.flag {
+                        s.push_str(&format!(" --{} {}", p.name, text));
+                    } else {
+                        s.push_str(&format!(" {text}"));
+                    }
+                }
+            }
+        }
+        s
+    }
+}

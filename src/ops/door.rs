@@ -1,0 +1,440 @@
+//! The one door: every action, from any surface, passes here. In order: who is asking
+//! (role), whether a human must confirm (with the blast radius shown first), the audit
+//! append, and only then execution.
+
+use std::sync::Arc;
+
+use rand::RngExt;
+use tokio_util::sync::CancellationToken;
+
+use super::gate::{self, Refusal};
+use super::{Action, Actor, BlastRadius, OpsError, Risk};
+use crate::audit::{Audit, Event};
+use crate::chat::{Message, Replier};
+use crate::clock::Clock;
+use crate::config::{Config, Role};
+use crate::deploy::Deployer;
+use crate::provider::{Providers, money};
+use crate::store::{ConfirmationRow, PressResult, Store, ts};
+
+/// What the door's work comes to, for the chat to show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The action ran.
+    Done(Message),
+    /// The action ran and failed, or could not start.
+    Failed(Message),
+    /// The gate refused it; nothing ran.
+    Refused(Message),
+    /// It waits for the asking actor's press of a button bound to `id`.
+    Confirm { id: String, message: Message },
+}
+
+impl Outcome {
+    /// The message, whatever the outcome.
+    pub fn message(&self) -> &Message {
+        match self {
+            Outcome::Done(m) | Outcome::Failed(m) | Outcome::Refused(m) => m,
+            Outcome::Confirm { message, .. } => message,
+        }
+    }
+}
+
+/// What actions need to run: the store, the clock, the configuration, the providers.
+pub struct Ctx {
+    pub store: Store,
+    pub clock: Clock,
+    pub config: Arc<Config>,
+    pub providers: Providers,
+    pub shutdown: CancellationToken,
+}
+
+impl Ctx {
+    /// The deploy runner for this context.
+    pub fn deployer(&self) -> Deployer {
+        Deployer {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            shutdown: self.shutdown.clone(),
+        }
+    }
+}
+
+/// The one door. Cloning shares it.
+#[derive(Clone)]
+pub struct Door {
+    ctx: Arc<Ctx>,
+    audit: Audit,
+}
+
+impl Door {
+    /// A door over `ctx`.
+    pub fn new(ctx: Ctx) -> Door {
+        let audit = Audit::new(ctx.store.clone(), ctx.clock.clone());
+        Door {
+            ctx: Arc::new(ctx),
+            audit,
+        }
+    }
+
+    /// What actions run with.
+    pub fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
+    /// The role of an actor: `system` acts as operator (cron jobs never destroy).
+    pub fn role_of(&self, actor: &Actor) -> Option<Role> {
+        match actor {
+            Actor::Person {
+                platform, user_id, ..
+            } => self.ctx.config.role_of(*platform, user_id),
+            Actor::System => Some(Role::Operator),
+        }
+    }
+
+    /// Refuses someone who is not an operator, whatever they sent, and records it.
+    pub async fn turn_away(&self, actor: &Actor, text: &str) -> Outcome {
+        let what: String = text.chars().take(60).collect();
+        match self.refuse(actor, &what, &Refusal::Stranger).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::error!(error = %e, "could not record a refusal");
+                Outcome::Refused(Message::text(Refusal::Stranger.message("")))
+            }
+        }
+    }
+
+    /// Takes one action from `actor` through the gate; progress goes to `out`.
+    pub async fn submit(&self, actor: &Actor, action: Action, out: &dyn Replier) -> Outcome {
+        match self.try_submit(actor, &action, out).await {
+            Ok(outcome) => outcome,
+            Err(e) => self.failed(actor, &action, e).await,
+        }
+    }
+
+    async fn try_submit(
+        &self,
+        actor: &Actor,
+        action: &Action,
+        out: &dyn Replier,
+    ) -> Result<Outcome, OpsError> {
+        let spec = action.spec();
+        let line = action.command_line();
+        let role = match gate::authorize(self.role_of(actor), spec) {
+            Ok(role) => role,
+            Err(refusal) => return self.refuse(actor, &line, &refusal).await,
+        };
+        let radius = self.radius(action).await?;
+        if let Some(why) = gate::confirmation_reason(spec, &radius, &self.ctx.config.safety) {
+            return self.ask(actor, action, &radius, &why).await;
+        }
+        self.execute(actor, role, action, out).await
+    }
+
+    /// Takes a press of confirmation `id` by `actor`: confirm runs the action, cancel
+    /// drops it. A press by anyone else, a second press or a late one changes nothing.
+    pub async fn press(&self, actor: &Actor, id: &str, confirm: bool, out: &dyn Replier) -> Outcome {
+        match self.try_press(actor, id, confirm, out).await {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::Failed(Message::text(format!("✗ {e}"))),
+        }
+    }
+
+    async fn try_press(
+        &self,
+        actor: &Actor,
+        id: &str,
+        confirm: bool,
+        out: &dyn Replier,
+    ) -> Result<Outcome, OpsError> {
+        let who = actor.audit_name();
+        let Actor::Person {
+            platform, user_id, ..
+        } = actor
+        else {
+            return Err(OpsError::Refused("only a person can press a confirmation".into()));
+        };
+        if self.role_of(actor).is_none() {
+            let r = Refusal::Stranger;
+            return self.refuse(actor, &format!("press {id}"), &r).await;
+        }
+        let decision = if confirm { "confirmed" } else { "cancelled" };
+        let now = self.ctx.clock.now();
+        let pressed = self
+            .ctx
+            .store
+            .press_confirmation(id, platform.as_str(), user_id, decision, now)
+            .await?;
+        let row = match pressed {
+            PressResult::Taken(row) => row,
+            other => {
+                let why = match other {
+                    PressResult::Unknown => "That button is not known (already handled or never issued).",
+                    PressResult::NotYours => "That button belongs to someone else; only they can press it.",
+                    PressResult::AlreadyDecided(_) => "That button was already used.",
+                    _ => "That button has expired: run the command again.",
+                };
+                self.audit.record(&who, Event::Refused, &format!("press {id}"), why).await?;
+                return Ok(Outcome::Refused(Message::text(why)));
+            }
+        };
+        let action: Action = serde_json::from_str(&row.action).map_err(|e| {
+            OpsError::Refused(format!("the stored confirmation cannot be read ({e}); nothing was done"))
+        })?;
+        let line = action.command_line();
+        if !confirm {
+            self.audit.record(&who, Event::Cancelled, &line, id).await?;
+            return Ok(Outcome::Done(Message::text(format!(
+                "Cancelled {line}. Nothing was changed."
+            ))));
+        }
+        // The role is checked again: it may have changed since the button was shown.
+        let role = match gate::authorize(self.role_of(actor), action.spec()) {
+            Ok(role) => role,
+            Err(refusal) => return self.refuse(actor, &line, &refusal).await,
+        };
+        self.audit.record(&who, Event::Confirmed, &line, id).await?;
+        match self.run(actor, role, &action, out).await {
+            Ok(message) => {
+                self.audit.record(&who, Event::Done, &line, "").await?;
+                Ok(Outcome::Done(message))
+            }
+            Err(e) => Ok(self.failed(actor, &action, e).await),
+        }
+    }
+
+    /// The pending confirmations of `actor`, to show again after a restart.
+    pub async fn pending(&self, actor: &Actor) -> Result<Vec<(String, Message)>, OpsError> {
+        let Actor::Person {
+            platform, user_id, ..
+        } = actor
+        else {
+            return Ok(Vec::new());
+        };
+        let rows = self
+            .ctx
+            .store
+            .pending_confirmations(platform.as_str(), user_id, self.ctx.clock.now())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.id, Message::text(r.prompt)))
+            .collect())
+    }
+
+    /// Deploys that were running when the last process died are marked interrupted;
+    /// returns what to tell the operators.
+    pub async fn recover(&self) -> Result<Vec<Message>, OpsError> {
+        let now = self.ctx.clock.now();
+        let mut notes = Vec::new();
+        for d in self.ctx.store.deploys_in_state("running").await? {
+            let steps = self.ctx.store.deploy_steps(d.id).await?;
+            let stopped = steps
+                .iter()
+                .find(|s| s.state != "done" && s.state != "skipped");
+            let (pos, step) = stopped
+                .map(|s| (s.position + 1, s.step.clone()))
+                .unwrap_or((steps.len() as i64, "record".into()));
+            for s in steps.iter().filter(|s| s.state == "running") {
+                self.ctx
+                    .store
+                    .step_finished(d.id, s.position, "pending", "interrupted", now)
+                    .await?;
+            }
+            self.ctx
+                .store
+                .finish_deploy(d.id, "interrupted", Some(&step), Some("clawops stopped"), now)
+                .await?;
+            self.ctx.store.set_instance_status(&d.instance, "interrupted", now).await?;
+            self.audit
+                .record("system", Event::Failed, &format!("/deploy {}", d.instance), &format!("interrupted at step {pos} ({step}) by a restart"))
+                .await?;
+            notes.push(Message::text(format!(
+                "⚠ The deploy of {} was interrupted at step {pos}/{} ({step}) when clawops stopped. /deploy {} --resume continues it.",
+                d.instance,
+                steps.len(),
+                d.instance
+            )));
+        }
+        Ok(notes)
+    }
+
+    async fn radius(&self, action: &Action) -> Result<BlastRadius, OpsError> {
+        let ctx = &*self.ctx;
+        match action {
+            Action::Restart(a) => a.radius(ctx).await,
+            Action::Destroy(a) => a.radius(ctx).await,
+            Action::Deploy(a) => a.radius(ctx).await,
+            Action::Help(_) | Action::List(_) | Action::Status(_) | Action::Audit(_) => {
+                Ok(BlastRadius {
+                    reversible: true,
+                    ..BlastRadius::default()
+                })
+            }
+        }
+    }
+
+    async fn execute(
+        &self,
+        actor: &Actor,
+        role: Role,
+        action: &Action,
+        out: &dyn Replier,
+    ) -> Result<Outcome, OpsError> {
+        let who = actor.audit_name();
+        let line = action.command_line();
+        let read_only = action.spec().risk == Risk::Read;
+        if !matches!(action, Action::Help(_)) {
+            self.audit.record(&who, Event::Requested, &line, "").await?;
+        }
+        let message = self.run(actor, role, action, out).await?;
+        if !read_only {
+            self.audit.record(&who, Event::Done, &line, "").await?;
+        }
+        Ok(Outcome::Done(message))
+    }
+
+    async fn run(
+        &self,
+        _actor: &Actor,
+        role: Role,
+        action: &Action,
+        out: &dyn Replier,
+    ) -> Result<Message, OpsError> {
+        let ctx = &*self.ctx;
+        match action {
+            Action::Help(a) => Ok(a.run(role)),
+            Action::Deploy(a) => a.run(ctx, out).await,
+            Action::List(a) => a.run(ctx).await,
+            Action::Status(a) => a.run(ctx).await,
+            Action::Restart(a) => a.run(ctx, out).await,
+            Action::Destroy(a) => a.run(ctx).await,
+            Action::Audit(a) => a.run(ctx).await,
+        }
+    }
+
+    async fn refuse(&self, actor: &Actor, line: &str, refusal: &Refusal) -> Result<Outcome, OpsError> {
+        let command = line.trim_start_matches('/').split(' ').next().unwrap_or("");
+        let detail = match refusal {
+            Refusal::Stranger => "not an operator".to_string(),
+            Refusal::Role { have, need } => format!("role {} < {}", have.as_str(), need.as_str()),
+        };
+        self.audit
+            .record(&actor.audit_name(), Event::Refused, line, &detail)
+            .await?;
+        Ok(Outcome::Refused(Message::text(refusal.message(command))))
+    }
+
+    async fn ask(
+        &self,
+        actor: &Actor,
+        action: &Action,
+        radius: &BlastRadius,
+        why: &str,
+    ) -> Result<Outcome, OpsError> {
+        let Actor::Person {
+            platform, user_id, ..
+        } = actor
+        else {
+            return Err(OpsError::Refused(format!(
+                "{} needs a person's confirmation ({why}); the system does not act alone",
+                action.command_line()
+            )));
+        };
+        let now = self.ctx.clock.now();
+        let ttl = self.ctx.config.safety.confirmation_ttl;
+        let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(5));
+        let id = new_id();
+        let prompt = prompt(action, radius, why, ttl);
+        let row = ConfirmationRow {
+            id: id.clone(),
+            platform: platform.as_str().to_string(),
+            user_id: user_id.clone(),
+            action: serde_json::to_string(action).map_err(|e| {
+                OpsError::Refused(format!("cannot store this action for confirmation: {e}"))
+            })?,
+            prompt: prompt.clone(),
+            state: "pending".into(),
+            created_at: ts(now),
+            expires_at: ts(expires),
+            decided_at: None,
+        };
+        // Audit first: if the trail cannot be written, no button is issued.
+        self.audit
+            .record(&actor.audit_name(), Event::AwaitingConfirmation, &action.command_line(), &format!("{id}: {why}"))
+            .await?;
+        self.ctx.store.add_confirmation(&row).await?;
+        Ok(Outcome::Confirm {
+            id,
+            message: Message::text(prompt),
+        })
+    }
+
+    async fn failed(&self, actor: &Actor, action: &Action, e: OpsError) -> Outcome {
+        let text = e.to_string();
+        if let Err(audit_error) = self
+            .audit
+            .record(&actor.audit_name(), Event::Failed, &action.command_line(), &first_line(&text))
+            .await
+        {
+            tracing::error!(error = %audit_error, "could not record a failure in the audit trail");
+        }
+        Outcome::Failed(Message::text(format!("✗ {text}")))
+    }
+}
+
+/// The confirmation prompt: what will happen, to what, at what cost, and whether it can be
+/// undone.
+fn prompt(action: &Action, radius: &BlastRadius, why: &str, ttl: std::time::Duration) -> String {
+    let verb = capitalise(action.spec().name);
+    let users = match radius.end_users {
+        1 => "1 end user".to_string(),
+        n => format!("{n} end users"),
+    };
+    let head = match radius.instances.as_slice() {
+        [(name, place)] => format!("⚠ {verb} {name} ({place}, {users})?"),
+        many => format!("⚠ {verb} {} instances ({users})?", many.len()),
+    };
+    let mut lines = vec![head];
+    if radius.instances.len() > 1 {
+        let names: Vec<&str> = radius.instances.iter().take(20).map(|(n, _)| n.as_str()).collect();
+        let more = radius.instances.len().saturating_sub(20);
+        let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+        lines.push(format!("Instances: {}{tail}", names.join(", ")));
+    }
+    if radius.monthly_cents != 0 {
+        let sign = if radius.monthly_cents > 0 { "adds" } else { "removes" };
+        lines.push(format!(
+            "Monthly cost: {sign} {}",
+            money(radius.monthly_cents.abs(), &radius.currency)
+        ));
+    }
+    lines.push(if radius.reversible {
+        "Can be undone.".to_string()
+    } else {
+        "Cannot be undone: the server and its data are deleted.".to_string()
+    });
+    lines.push(format!(
+        "Asked because {why}. The button works for you only, once, for {}.",
+        humantime::format_duration(ttl)
+    ));
+    lines.join("\n")
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_string()
+}
+
+/// A random, unguessable confirmation id (128 bits, hex).
+fn new_id() -> String {
+    let bytes: [u8; 16] = rand::rng().random();
+    hex::encode(bytes)
+}

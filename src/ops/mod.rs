@@ -1,0 +1,97 @@
+//! Operations: the `Action` catalogue, the gate every action passes (who is asking, does it
+//! need a confirmation, audit before execution), and execution.
+//!
+//! Slash commands, button presses, LLM tool calls and cron jobs all build `Action`s and
+//! hand them to the one `Door`. Nothing else in the crate changes the fleet.
+
+pub mod actions;
+mod catalogue;
+pub mod door;
+pub mod gate;
+
+pub use catalogue::{ArgError, ArgValue, Args, Kind, Param, Risk, Spec, build, catalogue, spec};
+pub use door::{Door, Outcome};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::config::Platform;
+
+/// Who an action is done for: a person on a platform, or `system` (cron jobs).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Actor {
+    Person {
+        platform: Platform,
+        user_id: String,
+        /// How to greet them; never used for decisions.
+        display: String,
+    },
+    System,
+}
+
+impl Actor {
+    /// The local operator at the console.
+    pub fn console() -> Actor {
+        Actor::Person {
+            platform: Platform::Console,
+            user_id: "local".into(),
+            display: "console".into(),
+        }
+    }
+
+    /// How the audit trail names this actor: `telegram:123`, `console:local`, `system`.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Actor::Person {
+                platform, user_id, ..
+            } => format!("{}:{}", platform.as_str(), user_id),
+            Actor::System => "system".into(),
+        }
+    }
+}
+
+/// Every change to the world, and every question about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    Help(actions::help::Help),
+    Deploy(actions::deploy::Deploy),
+    List(actions::list::List),
+    Status(actions::status::Status),
+    Restart(actions::restart::Restart),
+    Destroy(actions::destroy::Destroy),
+    Audit(actions::audit::AuditTail),
+}
+
+/// What an action does to the fleet, shown before a confirmation is pressed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BlastRadius {
+    /// The instances touched, by name, with provider and region.
+    pub instances: Vec<(String, String)>,
+    /// How many end users lose their bot while it runs (or for good).
+    pub end_users: u32,
+    /// Monthly cost added (positive) or removed (negative), in cents.
+    pub monthly_cents: i64,
+    pub currency: String,
+    /// Whether the action can be undone.
+    pub reversible: bool,
+}
+
+/// Why an action could not be done, in words an operator can act on.
+#[derive(Debug, Error)]
+pub enum OpsError {
+    #[error("no instance called {0:?}: /list shows the fleet")]
+    NoInstance(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Provider(#[from] crate::provider::ProviderError),
+    #[error(transparent)]
+    Remote(#[from] crate::remote::RemoteError),
+    #[error(transparent)]
+    Deploy(#[from] crate::deploy::DeployError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+}

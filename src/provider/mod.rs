@@ -1,0 +1,215 @@
+//! Clouds: the one trait every provider implements (keys, servers, their lifecycle), the
+//! price tables, and the registry that picks a provider by name.
+//!
+//! Owns all provider API traffic; it must not touch the store's fleet tables or chat.
+//! Every server and key clawops creates carries the labels `managed-by=clawops` and
+//! `instance=<name>`, so that a retry finds what an earlier attempt created.
+
+pub mod sim;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use thiserror::Error;
+
+use crate::remote::Host;
+
+/// The label every resource clawops creates carries.
+pub const MANAGED_BY: (&str, &str) = ("managed-by", "clawops");
+
+/// Why a provider call failed, in words an operator can act on.
+#[derive(Debug, Error)]
+pub enum ProviderError {
+    #[error("{provider} has no region {region:?}; regions: {known}")]
+    UnknownRegion {
+        provider: String,
+        region: String,
+        known: String,
+    },
+    #[error("{provider} has no size {size:?}; sizes: {known}")]
+    UnknownSize {
+        provider: String,
+        size: String,
+        known: String,
+    },
+    #[error("no provider {name:?} is enabled; enabled: {enabled} (see [providers] in the config)")]
+    NotEnabled { name: String, enabled: String },
+    #[error("{provider}: server {id} does not exist (deleted outside clawops?)")]
+    NoServer { provider: String, id: String },
+    #[error("{provider} failed: {message}")]
+    Api { provider: String, message: String },
+}
+
+/// A region a provider offers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    pub code: &'static str,
+    pub city: &'static str,
+    pub country: &'static str,
+}
+
+/// A server size with its price.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Size {
+    pub code: &'static str,
+    pub vcpus: u32,
+    pub memory_gb: u32,
+    pub disk_gb: u32,
+    /// Price per month in the provider's currency, in cents.
+    pub monthly_cents: i64,
+}
+
+/// A server's power state as the provider reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerState {
+    Starting,
+    Running,
+    Off,
+}
+
+/// A server as the provider reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Server {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub size: String,
+    pub state: PowerState,
+    pub ipv4: Option<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewServer {
+    pub name: String,
+    pub region: String,
+    pub size: String,
+    pub user_data: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The labels of every resource made for `instance`.
+pub fn labels_for(instance: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),
+        ("instance".to_string(), instance.to_string()),
+    ])
+}
+
+/// One cloud account clawops can create servers in.
+#[async_trait]
+pub trait Cloud: Send + Sync {
+    /// The name operators use for it (`sim`, `hetzner`, …).
+    fn name(&self) -> &str;
+    /// How it is shown next to an instance (`hetzner-sim`, `hetzner`, …).
+    fn display_name(&self) -> &str;
+    /// The currency of its prices, as a symbol.
+    fn currency(&self) -> &str;
+    /// Its regions.
+    fn regions(&self) -> &[Region];
+    /// Its sizes, smallest first; the first one runs OpenClaw.
+    fn sizes(&self) -> &[Size];
+
+    /// Creates a server.
+    async fn create_server(&self, new: &NewServer) -> Result<Server, ProviderError>;
+    /// The server clawops made for `instance`, found by its labels.
+    async fn find_server(&self, instance: &str) -> Result<Option<Server>, ProviderError>;
+    /// One server by id.
+    async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError>;
+    /// Deletes a server.
+    async fn delete_server(&self, id: &str) -> Result<(), ProviderError>;
+    /// The host behind a server: how the deploy's shared steps and the probes reach it.
+    fn host(&self, server_id: &str) -> Arc<dyn Host>;
+
+    /// The region `code`, or an error listing the known ones.
+    fn region(&self, code: &str) -> Result<&Region, ProviderError> {
+        self.regions()
+            .iter()
+            .find(|r| r.code == code)
+            .ok_or_else(|| ProviderError::UnknownRegion {
+                provider: self.display_name().to_string(),
+                region: code.to_string(),
+                known: self
+                    .regions()
+                    .iter()
+                    .map(|r| r.code)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// The size `code`, or an error listing the known ones.
+    fn size(&self, code: &str) -> Result<&Size, ProviderError> {
+        self.sizes()
+            .iter()
+            .find(|s| s.code == code)
+            .ok_or_else(|| ProviderError::UnknownSize {
+                provider: self.display_name().to_string(),
+                size: code.to_string(),
+                known: self
+                    .sizes()
+                    .iter()
+                    .map(|s| s.code)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+}
+
+/// The enabled providers, by name.
+#[derive(Clone, Default)]
+pub struct Providers {
+    clouds: BTreeMap<String, Arc<dyn Cloud>>,
+}
+
+impl std::fmt::Debug for Providers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.clouds.keys()).finish()
+    }
+}
+
+impl Providers {
+    /// Adds a provider under its name.
+    pub fn add(&mut self, cloud: Arc<dyn Cloud>) {
+        self.clouds.insert(cloud.name().to_string(), cloud);
+    }
+
+    /// The provider called `name` (an instance stores its provider's display name, so
+    /// either name is accepted).
+    pub fn get(&self, name: &str) -> Result<Arc<dyn Cloud>, ProviderError> {
+        self.clouds
+            .values()
+            .find(|c| c.name() == name || c.display_name() == name)
+            .cloned()
+            .ok_or_else(|| ProviderError::NotEnabled {
+                name: name.to_string(),
+                enabled: self.names().join(", "),
+            })
+    }
+
+    /// The names of the enabled providers.
+    pub fn names(&self) -> Vec<String> {
+        self.clouds.keys().cloned().collect()
+    }
+}
+
+/// Money for people: `€3.79`.
+pub fn money(cents: i64, currency: &str) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.abs();
+    format!("{sign}{currency}{}.{:02}", c / 100, c % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::money;
+
+    #[test]
+    fn money_formats_cents() {
+        assert_eq!(money(379, "€"), "€3.79");
+        assert_eq!(money(-1205, "$"), "-$12.05");
+        assert_eq!(money(0, "€"), "€0.00");
+    }
+}

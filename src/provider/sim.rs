@@ -1,0 +1,315 @@
+//! The simulated cloud: regions, sizes and prices shaped like Hetzner's, servers that take
+//! a while to boot, hosts whose deploy steps are simulated, and failures injected on
+//! request. It keeps its state in the store, so it survives a restart like a real cloud.
+//! It never touches a network; its addresses come from a documentation range.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Cloud, NewServer, PowerState, ProviderError, Region, Server, Size, labels_for};
+use crate::clock::Clock;
+use crate::config::SimConfig;
+use crate::remote::{Host, HostPlan, HostStep, Reading, RemoteError};
+use crate::store::{SimServerRow, Store};
+
+const REGIONS: &[Region] = &[
+    Region { code: "nbg1", city: "Nuremberg", country: "DE" },
+    Region { code: "fsn1", city: "Falkenstein", country: "DE" },
+    Region { code: "hel1", city: "Helsinki", country: "FI" },
+    Region { code: "ash", city: "Ashburn, VA", country: "US" },
+    Region { code: "hil", city: "Hillsboro, OR", country: "US" },
+    Region { code: "sin", city: "Singapore", country: "SG" },
+];
+
+const SIZES: &[Size] = &[
+    Size { code: "cx22", vcpus: 2, memory_gb: 4, disk_gb: 40, monthly_cents: 379 },
+    Size { code: "cx32", vcpus: 4, memory_gb: 8, disk_gb: 80, monthly_cents: 680 },
+    Size { code: "cx42", vcpus: 8, memory_gb: 16, disk_gb: 160, monthly_cents: 1640 },
+    Size { code: "cx52", vcpus: 16, memory_gb: 32, disk_gb: 320, monthly_cents: 3240 },
+];
+
+/// The simulated cloud.
+pub struct SimCloud {
+    store: Store,
+    clock: Clock,
+    config: SimConfig,
+}
+
+impl SimCloud {
+    /// A simulated cloud keeping its state in `store`.
+    pub fn new(store: Store, clock: Clock, config: SimConfig) -> SimCloud {
+        SimCloud { store, clock, config }
+    }
+
+    fn api(&self, e: impl std::fmt::Display) -> ProviderError {
+        ProviderError::Api {
+            provider: self.display_name().to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    fn to_server(&self, row: &SimServerRow) -> Result<Server, ProviderError> {
+        let labels: BTreeMap<String, String> =
+            serde_json::from_str(&row.labels).map_err(|e| self.api(e))?;
+        let boots_at = crate::store::parse_ts("sim boot time", &row.boots_at)
+            .map_err(|e| self.api(e))?;
+        let state = if self.clock.now() >= boots_at {
+            PowerState::Running
+        } else {
+            PowerState::Starting
+        };
+        Ok(Server {
+            id: row.id.to_string(),
+            name: row.name.clone(),
+            region: row.region.clone(),
+            size: row.size.clone(),
+            state,
+            ipv4: Some(row.ipv4.clone()),
+            labels,
+        })
+    }
+
+    fn parse_id(&self, id: &str) -> Result<i64, ProviderError> {
+        id.parse().map_err(|_| ProviderError::NoServer {
+            provider: self.display_name().to_string(),
+            id: id.to_string(),
+        })
+    }
+}
+
+#[async_trait]
+impl Cloud for SimCloud {
+    fn name(&self) -> &str {
+        "sim"
+    }
+    fn display_name(&self) -> &str {
+        "hetzner-sim"
+    }
+    fn currency(&self) -> &str {
+        "€"
+    }
+    fn regions(&self) -> &[Region] {
+        REGIONS
+    }
+    fn sizes(&self) -> &[Size] {
+        SIZES
+    }
+
+    async fn create_server(&self, new: &NewServer) -> Result<Server, ProviderError> {
+        self.region(&new.region)?;
+        self.size(&new.size)?;
+        let now = self.clock.now();
+        let boots_at = now + chrono::Duration::from_std(self.config.boot_time).unwrap_or_default();
+        let labels = serde_json::to_string(&new.labels).map_err(|e| self.api(e))?;
+        let row = self
+            .store
+            .sim_create_server(&new.name, &labels, &new.region, &new.size, now, boots_at)
+            .await
+            .map_err(|e| self.api(e))?;
+        self.to_server(&row)
+    }
+
+    async fn find_server(&self, instance: &str) -> Result<Option<Server>, ProviderError> {
+        let wanted = labels_for(instance);
+        for row in self.store.sim_servers().await.map_err(|e| self.api(e))? {
+            let server = self.to_server(&row)?;
+            if wanted.iter().all(|(k, v)| server.labels.get(k) == Some(v)) {
+                return Ok(Some(server));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError> {
+        let id = self.parse_id(id)?;
+        match self.store.sim_server(id).await.map_err(|e| self.api(e))? {
+            Some(row) => Ok(Some(self.to_server(&row)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn delete_server(&self, id: &str) -> Result<(), ProviderError> {
+        let sid = self.parse_id(id)?;
+        if self.store.sim_delete_server(sid).await.map_err(|e| self.api(e))? {
+            Ok(())
+        } else {
+            Err(ProviderError::NoServer {
+                provider: self.display_name().to_string(),
+                id: id.to_string(),
+            })
+        }
+    }
+
+    fn host(&self, server_id: &str) -> Arc<dyn Host> {
+        Arc::new(SimHost {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            config: self.config.clone(),
+            server_id: server_id.parse().unwrap_or(-1),
+        })
+    }
+}
+
+/// What a simulated host has installed, kept as JSON in the sim's server row.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SimHostState {
+    /// Host steps done.
+    #[serde(default)]
+    pub done: Vec<String>,
+    /// Steps that already failed once (an injected failure fails only once).
+    #[serde(default)]
+    pub failed_once: Vec<String>,
+    #[serde(default)]
+    pub openclaw_version: Option<String>,
+    #[serde(default)]
+    pub gateway_started_at: Option<DateTime<Utc>>,
+    /// For demos and tests: the host is under pressure (CPU, memory and disk high).
+    #[serde(default)]
+    pub pressure: bool,
+    /// For demos and tests: the gateway process has died.
+    #[serde(default)]
+    pub gateway_down: bool,
+}
+
+/// A simulated host.
+pub struct SimHost {
+    store: Store,
+    clock: Clock,
+    config: SimConfig,
+    server_id: i64,
+}
+
+impl SimHost {
+    async fn row(&self) -> Result<SimServerRow, RemoteError> {
+        self.store
+            .sim_server(self.server_id)
+            .await
+            .map_err(|e| RemoteError::State(e.to_string()))?
+            .ok_or_else(|| RemoteError::Unreachable(format!("server {} is gone", self.server_id)))
+    }
+
+    async fn state(&self) -> Result<(SimServerRow, SimHostState), RemoteError> {
+        let row = self.row().await?;
+        let state = serde_json::from_str(&row.host).map_err(|e| RemoteError::State(e.to_string()))?;
+        Ok((row, state))
+    }
+
+    async fn save(&self, state: &SimHostState) -> Result<(), RemoteError> {
+        let json = serde_json::to_string(state).map_err(|e| RemoteError::State(e.to_string()))?;
+        self.store
+            .sim_set_host(self.server_id, &json)
+            .await
+            .map_err(|e| RemoteError::State(e.to_string()))
+    }
+
+    async fn booted(&self, row: &SimServerRow) -> Result<bool, RemoteError> {
+        let boots_at = crate::store::parse_ts("sim boot time", &row.boots_at)
+            .map_err(|e| RemoteError::State(e.to_string()))?;
+        Ok(self.clock.now() >= boots_at)
+    }
+
+    async fn work(&self) {
+        tokio::time::sleep(self.config.step_time).await;
+    }
+}
+
+#[async_trait]
+impl Host for SimHost {
+    async fn reachable(&self) -> Result<bool, RemoteError> {
+        let row = self.row().await?;
+        self.booted(&row).await
+    }
+
+    async fn step_done(&self, step: HostStep, plan: &HostPlan) -> Result<bool, RemoteError> {
+        let (_, state) = self.state().await?;
+        let done = state.done.iter().any(|s| s == step.id());
+        Ok(match step {
+            HostStep::InstallOpenclaw => {
+                done && state.openclaw_version.as_deref() == Some(&plan.openclaw_version)
+            }
+            HostStep::StartGateway => done && !state.gateway_down,
+            _ => done,
+        })
+    }
+
+    async fn apply_step(&self, step: HostStep, plan: &HostPlan) -> Result<String, RemoteError> {
+        self.work().await;
+        let (row, mut state) = self.state().await?;
+        if !self.booted(&row).await? {
+            return Err(RemoteError::Unreachable("the server is still booting".into()));
+        }
+        if self.config.fail_once_at.as_deref() == Some(step.id())
+            && !state.failed_once.iter().any(|s| s == step.id())
+        {
+            state.failed_once.push(step.id().to_string());
+            self.save(&state).await?;
+            return Err(RemoteError::StepFailed {
+                step: step.id(),
+                message: "injected failure ([providers.sim] fail_once_at): run the deploy again with --resume".into(),
+            });
+        }
+        let output = match step {
+            HostStep::PrepareHost => "user openclaw, ufw allow 22/tcp only, fail2ban, unattended-upgrades, docker: done (simulated)".to_string(),
+            HostStep::InstallNode => "node v24.16.0 (simulated)".to_string(),
+            HostStep::InstallOpenclaw => {
+                state.openclaw_version = Some(plan.openclaw_version.clone());
+                format!("openclaw@{} (simulated)", plan.openclaw_version)
+            }
+            HostStep::ConfigureGateway => "gateway bind loopback:18789, token set, telegram dmPolicy pairing (simulated)".to_string(),
+            HostStep::StartGateway => {
+                state.gateway_started_at = Some(self.clock.now());
+                state.gateway_down = false;
+                "openclaw-gateway.service active (simulated)".to_string()
+            }
+        };
+        if !state.done.iter().any(|s| s == step.id()) {
+            state.done.push(step.id().to_string());
+        }
+        self.save(&state).await?;
+        Ok(output)
+    }
+
+    async fn restart_gateway(&self) -> Result<String, RemoteError> {
+        self.work().await;
+        let (row, mut state) = self.state().await?;
+        if !self.booted(&row).await? {
+            return Err(RemoteError::Unreachable("the server is still booting".into()));
+        }
+        if !state.done.iter().any(|s| s == HostStep::InstallOpenclaw.id()) {
+            return Err(RemoteError::StepFailed {
+                step: "restart",
+                message: "OpenClaw is not installed on this host: finish its deploy first".into(),
+            });
+        }
+        state.gateway_started_at = Some(self.clock.now());
+        state.gateway_down = false;
+        self.save(&state).await?;
+        Ok("openclaw-gateway.service restarted (simulated)".into())
+    }
+
+    async fn probe(&self) -> Result<Reading, RemoteError> {
+        let (row, state) = self.state().await?;
+        if !self.booted(&row).await? {
+            return Err(RemoteError::Unreachable("the server is booting".into()));
+        }
+        let up = state.gateway_started_at.is_some() && !state.gateway_down;
+        let (cpu, mem, disk) = if state.pressure { (95.0, 91.0, 88.0) } else { (7.0, 38.0, 21.0) };
+        Ok(Reading {
+            gateway_up: up,
+            gateway_ready: up && !state.pressure,
+            docker_up: state.done.iter().any(|s| s == HostStep::PrepareHost.id()),
+            cpu_percent: cpu,
+            memory_percent: mem,
+            disk_percent: disk,
+            openclaw_version: state.openclaw_version.clone(),
+            uptime_secs: state
+                .gateway_started_at
+                .filter(|_| up)
+                .map(|t| (self.clock.now() - t).num_seconds().max(0) as u64),
+        })
+    }
+}

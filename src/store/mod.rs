@@ -1,0 +1,165 @@
+//! The store: every byte of fleet state, in one SQLite file (WAL) reached through sqlx.
+//! The schema lives in `migrations/` and is applied when the store opens.
+//!
+//! This is the only module that writes SQL. It knows rows, not rules: who may do what, and
+//! what a row means for the fleet, are decided elsewhere.
+
+mod audit_rows;
+mod confirmations;
+mod deploys;
+mod instances;
+mod sim;
+
+pub use audit_rows::AuditRow;
+pub use confirmations::{ConfirmationRow, PressResult};
+pub use deploys::{DeployRow, StepRow};
+pub use instances::{InstanceRow, NewInstance};
+pub use sim::SimServerRow;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use thiserror::Error;
+
+use crate::config::OperatorConfig;
+
+/// Why the store could not do what was asked.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("cannot create the folder for the store {path}: {source}")]
+    Folder { path: PathBuf, source: std::io::Error },
+    #[error(
+        "another clawops process is already using {path}: stop it first, or give this one another [store] path"
+    )]
+    Busy { path: PathBuf },
+    #[error("cannot open the store {path}: {source}")]
+    Open { path: PathBuf, source: sqlx::Error },
+    #[error("cannot bring the store's schema up to date: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the store failed: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("the store holds a value it cannot read ({what}): {detail}")]
+    Corrupt { what: &'static str, detail: String },
+}
+
+/// The open store. Cloning is cheap and shares the pool.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+    /// Held for the life of the process that owns the fleet: one writer per store file.
+    _lock: Option<std::sync::Arc<File>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store for the process that runs the fleet, and takes
+    /// the store's lock so that a second bot on the same file refuses to start.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let lock = take_lock(path)?;
+        let mut store = Store::connect(path, true).await?;
+        sqlx::migrate!("./migrations").run(&store.pool).await?;
+        store._lock = Some(std::sync::Arc::new(lock));
+        Ok(store)
+    }
+
+    /// Opens an existing store to read it while a bot may be running (audit verify).
+    pub async fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        Store::connect(path, false).await
+    }
+
+    async fn connect(path: &Path, create: bool) -> Result<Store, StoreError> {
+        let url = format!("sqlite://{}", path.display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Store { pool, _lock: None })
+    }
+
+    /// Replaces the operators table with the configured operators.
+    pub async fn sync_operators(&self, operators: &[OperatorConfig]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM operators").execute(&mut *tx).await?;
+        for op in operators {
+            sqlx::query("INSERT INTO operators (platform, user_id, role, name) VALUES (?, ?, ?, ?)")
+                .bind(op.platform.as_str())
+                .bind(&op.user_id)
+                .bind(op.role.as_str())
+                .bind(&op.name)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Flushes the write-ahead log into the main file; called on a clean shutdown.
+    pub async fn close(&self) {
+        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await;
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn take_lock(path: &Path) -> Result<File, StoreError> {
+    let lock_path = PathBuf::from(format!("{}.lock", path.display()));
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| StoreError::Folder {
+            path: lock_path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(_) => Err(StoreError::Busy {
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+/// Timestamps are stored as RFC 3339 text with milliseconds, which sorts correctly.
+pub(crate) fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub(crate) fn parse_ts(
+    what: &'static str,
+    s: &str,
+) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| StoreError::Corrupt {
+            what,
+            detail: format!("{s:?}: {e}"),
+        })
+}

@@ -1,0 +1,99 @@
+//! Rows of the simulated cloud (`sim_servers`). The sim keeps its state in the
+//! store so that, like a real cloud, its servers outlive a restart of clawops.
+
+use chrono::{DateTime, Utc};
+
+use super::{Store, StoreError, ts};
+
+/// One simulated server.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SimServerRow {
+    pub id: i64,
+    pub name: String,
+    pub labels: String,
+    pub region: String,
+    pub size: String,
+    pub ipv4: String,
+    pub created_at: String,
+    pub boots_at: String,
+    pub host: String,
+}
+
+impl Store {
+    /// Creates a simulated server and returns it.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn sim_create_server(
+        &self,
+        name: &str,
+        labels: &str,
+        region: &str,
+        size: &str,
+        now: DateTime<Utc>,
+        boots_at: DateTime<Utc>,
+    ) -> Result<SimServerRow, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO sim_servers (name, labels, region, size, ipv4, created_at, boots_at) VALUES (?, ?, ?, ?, '', ?, ?) RETURNING id",
+        )
+        .bind(name)
+        .bind(labels)
+        .bind(region)
+        .bind(size)
+        .bind(ts(now))
+        .bind(ts(boots_at))
+        .fetch_one(&mut *tx)
+        .await?;
+        // Addresses from TEST-NET-3 (RFC 5737): documentation addresses nobody routes.
+        let ipv4 = format!("203.0.113.{}", 1 + (id - 1) % 254);
+        sqlx::query("UPDATE sim_servers SET ipv4 = ? WHERE id = ?")
+            .bind(&ipv4)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.sim_server(id)
+            .await?
+            .ok_or(StoreError::Corrupt {
+                what: "sim server",
+                detail: format!("server {id} vanished after insert"),
+            })
+    }
+
+    /// One simulated server by id.
+    pub async fn sim_server(&self, id: i64) -> Result<Option<SimServerRow>, StoreError> {
+        Ok(
+            sqlx::query_as::<_, SimServerRow>("SELECT * FROM sim_servers WHERE id = ?")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    /// Every simulated server, by id.
+    pub async fn sim_servers(&self) -> Result<Vec<SimServerRow>, StoreError> {
+        Ok(
+            sqlx::query_as::<_, SimServerRow>("SELECT * FROM sim_servers ORDER BY id")
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
+    /// Replaces what a simulated host has installed.
+    pub async fn sim_set_host(&self, id: i64, host: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sim_servers SET host = ? WHERE id = ?")
+            .bind(host)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a simulated server; returns whether it existed.
+    pub async fn sim_delete_server(&self, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM sim_servers WHERE id = ?")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
