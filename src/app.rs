@@ -7,8 +7,8 @@ use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
 use crate::bot::Bot;
-use crate::chat::console::{self, ConsoleOut};
 use crate::chat::Replier;
+use crate::chat::console::{self, ConsoleOut};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::ops::door::Ctx;
@@ -47,7 +47,11 @@ impl App {
         store.sync_operators(&config.operators).await?;
         let mut providers = Providers::default();
         if let Some(sim) = config.providers.sim.as_ref().filter(|s| s.enabled) {
-            providers.add(Arc::new(SimCloud::new(store.clone(), clock.clone(), sim.clone())));
+            providers.add(Arc::new(SimCloud::new(
+                store.clone(),
+                clock.clone(),
+                sim.clone(),
+            )));
         }
         let door = Door::new(Ctx {
             store: store.clone(),

@@ -54,7 +54,10 @@ impl Bot {
                 let outcome = self.door.submit(actor, action, out).await;
                 send_outcome(out, outcome).await;
             }
-            Err(e) => out.send(Outbound::Message(Message::text(parse_error(&e)))).await,
+            Err(e) => {
+                out.send(Outbound::Message(Message::text(parse_error(&e))))
+                    .await
+            }
         }
     }
 
@@ -64,8 +67,10 @@ impl Bot {
         } else if let Some(id) = data.strip_prefix(CANCEL) {
             (false, id)
         } else {
-            out.send(Outbound::Message(Message::text("That button is not one of mine.")))
-                .await;
+            out.send(Outbound::Message(Message::text(
+                "That button is not one of mine.",
+            )))
+            .await;
             return;
         };
         let outcome = self.door.press(actor, id, confirm, out).await;
@@ -80,7 +85,10 @@ impl Bot {
                     out.send(confirmation(id, message)).await;
                 }
             }
-            Err(e) => out.send(Outbound::Message(Message::text(format!("✗ {e}")))).await,
+            Err(e) => {
+                out.send(Outbound::Message(Message::text(format!("✗ {e}"))))
+                    .await
+            }
         }
     }
 }

@@ -144,14 +144,22 @@ mod tests {
 
     #[test]
     fn documented_forms_parse() {
-        assert_eq!(parse("/help").unwrap(), Action::Help(Help { command: None }));
+        assert_eq!(
+            parse("/help").unwrap(),
+            Action::Help(Help { command: None })
+        );
         assert_eq!(
             parse("/help deploy").unwrap(),
-            Action::Help(Help { command: Some("deploy".into()) })
+            Action::Help(Help {
+                command: Some("deploy".into())
+            })
         );
         assert_eq!(
             parse("/deploy alice-bot nbg1").unwrap(),
-            Action::Deploy(Deploy { region: Some("nbg1".into()), ..deploy("alice-bot") })
+            Action::Deploy(Deploy {
+                region: Some("nbg1".into()),
+                ..deploy("alice-bot")
+            })
         );
         assert_eq!(
             parse("/deploy bob-bot fsn1 --size cx32").unwrap(),
@@ -163,7 +171,10 @@ mod tests {
         );
         assert_eq!(
             parse("/deploy alice-bot --resume").unwrap(),
-            Action::Deploy(Deploy { resume: true, ..deploy("alice-bot") })
+            Action::Deploy(Deploy {
+                resume: true,
+                ..deploy("alice-bot")
+            })
         );
         assert_eq!(
             parse("/deploy alice-bot --size=cx42 --provider sim").unwrap(),
@@ -186,7 +197,9 @@ mod tests {
         );
         assert_eq!(
             parse("/status alice-bot").unwrap(),
-            Action::Status(Status { name: "alice-bot".into() })
+            Action::Status(Status {
+                name: "alice-bot".into()
+            })
         );
         assert_eq!(
             parse("/restart alice-bot").unwrap(),
@@ -210,26 +223,45 @@ mod tests {
         );
         assert_eq!(
             parse("/destroy bob-bot").unwrap(),
-            Action::Destroy(Destroy { name: "bob-bot".into() })
+            Action::Destroy(Destroy {
+                name: "bob-bot".into()
+            })
         );
-        assert_eq!(parse("/audit").unwrap(), Action::Audit(AuditTail { count: None }));
-        assert_eq!(parse("/audit 10").unwrap(), Action::Audit(AuditTail { count: Some(10) }));
+        assert_eq!(
+            parse("/audit").unwrap(),
+            Action::Audit(AuditTail { count: None })
+        );
+        assert_eq!(
+            parse("/audit 10").unwrap(),
+            Action::Audit(AuditTail { count: Some(10) })
+        );
         assert_eq!(
             parse("/status@clawops_bot alice-bot").unwrap(),
-            Action::Status(Status { name: "alice-bot".into() })
+            Action::Status(Status {
+                name: "alice-bot".into()
+            })
         );
     }
 
     #[test]
     fn errors_are_one_line_with_usage() {
         let e = parse("/deploy").unwrap_err().to_string();
-        assert_eq!(e, "/deploy: missing NAME. Usage: /deploy NAME [REGION] [--size SIZE] [--provider PROVIDER] [--resume]");
+        assert_eq!(
+            e,
+            "/deploy: missing NAME. Usage: /deploy NAME [REGION] [--size SIZE] [--provider PROVIDER] [--resume]"
+        );
         let e = parse("/deploy Alice_Bot").unwrap_err().to_string();
         assert!(e.contains("lowercase letters"), "{e}");
         let e = parse("/deplyo alice-bot").unwrap_err().to_string();
-        assert!(e.starts_with("Unknown command /deplyo. Did you mean: /deploy NAME"), "{e}");
+        assert!(
+            e.starts_with("Unknown command /deplyo. Did you mean: /deploy NAME"),
+            "{e}"
+        );
         let e = parse("/status a b").unwrap_err().to_string();
-        assert!(e.contains("too many arguments") && e.contains("Usage: /status NAME"), "{e}");
+        assert!(
+            e.contains("too many arguments") && e.contains("Usage: /status NAME"),
+            "{e}"
+        );
         let e = parse("/restart").unwrap_err().to_string();
         assert!(e.contains("--all"), "{e}");
         let e = parse("/restart alice-bot --all").unwrap_err().to_string();

@@ -16,11 +16,18 @@ pub const EXAMPLE: &str = include_str!("../config.example.toml");
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
     #[error("{path}: `{key}` {problem}")]
-    Invalid { path: String, key: String, problem: String },
+    Invalid {
+        path: String,
+        key: String,
+        problem: String,
+    },
 }
 
 /// Who may talk to the bot on which platform.

@@ -183,8 +183,9 @@ impl Deployer {
         let rows = self.store.deploy_steps(id).await?;
         let mut steps = Vec::with_capacity(rows.len());
         for row in &rows {
-            let step = Step::by_id(&row.step)
-                .ok_or_else(|| DeployError::UnknownStep(params.instance.clone(), row.step.clone()))?;
+            let step = Step::by_id(&row.step).ok_or_else(|| {
+                DeployError::UnknownStep(params.instance.clone(), row.step.clone())
+            })?;
             steps.push(step);
         }
         let mut view = ProgressView {
@@ -234,7 +235,9 @@ impl Deployer {
             view.steps[i].state = StepState::Running;
             view.elapsed = started.elapsed();
             progress.send(Outbound::Progress(view.clone())).await;
-            self.store.step_started(id, i as i64, self.clock.now()).await?;
+            self.store
+                .step_started(id, i as i64, self.clock.now())
+                .await?;
             let result = match self.check(*step, &mut run).await {
                 Ok(true) => Ok(None),
                 Ok(false) => self.apply(*step, &mut run).await.map(Some),
@@ -247,7 +250,11 @@ impl Deployer {
                         None => (StepState::Skipped, "already done".to_string()),
                         Some(out) => (StepState::Done, out.clone()),
                     };
-                    let state_name = if state == StepState::Done { "done" } else { "skipped" };
+                    let state_name = if state == StepState::Done {
+                        "done"
+                    } else {
+                        "skipped"
+                    };
                     self.store
                         .step_finished(id, i as i64, state_name, &clip(&stored), self.clock.now())
                         .await?;
@@ -271,7 +278,13 @@ impl Deployer {
                         .step_finished(id, i as i64, "failed", &clip(&reason), self.clock.now())
                         .await?;
                     self.store
-                        .finish_deploy(id, "failed", Some(step.id()), Some(&clip(&reason)), self.clock.now())
+                        .finish_deploy(
+                            id,
+                            "failed",
+                            Some(step.id()),
+                            Some(&clip(&reason)),
+                            self.clock.now(),
+                        )
                         .await?;
                     self.store
                         .set_instance_status(&params.instance, "failed", self.clock.now())
@@ -291,7 +304,9 @@ impl Deployer {
                 }
             }
         }
-        self.store.finish_deploy(id, "done", None, None, self.clock.now()).await?;
+        self.store
+            .finish_deploy(id, "done", None, None, self.clock.now())
+            .await?;
         view.elapsed = started.elapsed();
         view.finished = Some(true);
         progress.send(Outbound::Progress(view)).await;
@@ -321,7 +336,11 @@ impl Deployer {
         {
             return e.into();
         }
-        if let Err(e) = self.store.set_instance_status(&params.instance, "interrupted", now).await {
+        if let Err(e) = self
+            .store
+            .set_instance_status(&params.instance, "interrupted", now)
+            .await
+        {
             return e.into();
         }
         DeployError::Interrupted {
@@ -341,7 +360,8 @@ impl Deployer {
                 // found by its labels, so a retry never makes a second one.
                 match run.cloud.find_server(&run.params.instance).await? {
                     Some(server) => {
-                        self.remember_server(run, &server.id, server.ipv4.as_deref()).await?;
+                        self.remember_server(run, &server.id, server.ipv4.as_deref())
+                            .await?;
                         Ok(true)
                     }
                     None => Ok(false),
@@ -386,7 +406,8 @@ impl Deployer {
                     labels: labels_for(&run.params.instance),
                 };
                 let server = run.cloud.create_server(&new).await?;
-                self.remember_server(run, &server.id, server.ipv4.as_deref()).await?;
+                self.remember_server(run, &server.id, server.ipv4.as_deref())
+                    .await?;
                 Ok(format!(
                     "server {} at {}",
                     server.id,
@@ -407,7 +428,8 @@ impl Deployer {
                         }
                     })
                     .await?;
-                self.remember_server(run, &server.id, server.ipv4.as_deref()).await?;
+                self.remember_server(run, &server.id, server.ipv4.as_deref())
+                    .await?;
                 Ok(format!("server {} running", server.id))
             }
             Step::WaitHost => {
@@ -431,7 +453,12 @@ impl Deployer {
                     )));
                 }
                 self.store
-                    .set_instance_health(&run.params.instance, state.as_str(), score.into(), self.clock.now())
+                    .set_instance_health(
+                        &run.params.instance,
+                        state.as_str(),
+                        score.into(),
+                        self.clock.now(),
+                    )
                     .await?;
                 Ok(format!("{} ({score}/100)", state.as_str()))
             }
@@ -459,7 +486,12 @@ impl Deployer {
     }
 
     /// Polls `look` until it yields a value, the time runs out, or shutdown begins.
-    async fn wait<T, F, Fut>(&self, limit: Duration, what: &str, mut look: F) -> Result<T, StepError>
+    async fn wait<T, F, Fut>(
+        &self,
+        limit: Duration,
+        what: &str,
+        mut look: F,
+    ) -> Result<T, StepError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>, StepError>>,

@@ -89,7 +89,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 /// defaults, said once on standard error.
 fn load(path: &Option<PathBuf>) -> anyhow::Result<Config> {
     let explicit = path.is_some();
-    let path = path.clone().unwrap_or_else(|| PathBuf::from("clawops.toml"));
+    let path = path
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("clawops.toml"));
     let (config, source) = Config::load(&path, !explicit)?;
     if source == Source::BuiltIn {
         eprintln!(
@@ -124,13 +126,14 @@ async fn serve(path: &Option<PathBuf>, all_surfaces: bool) -> anyhow::Result<Exi
 /// and are recorded as interrupted.
 fn spawn_signal_watch(shutdown: CancellationToken) {
     tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot watch for SIGTERM");
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot watch for SIGTERM");
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -152,7 +155,11 @@ fn check_config(path: &Option<PathBuf>) -> anyhow::Result<ExitCode> {
     println!("  providers:  {}", providers.join(", "));
     println!(
         "  surfaces:   {}",
-        if config.console.enabled { "console" } else { "none (clawops console still works)" }
+        if config.console.enabled {
+            "console"
+        } else {
+            "none (clawops console still works)"
+        }
     );
     println!(
         "  safety:     confirm over {} instances or {} end users; buttons valid {}",

@@ -103,7 +103,10 @@ fn progress_delta(printed: &mut HashMap<u64, Vec<StepState>>, view: &ProgressVie
     });
     let total = view.steps.len();
     for (i, step) in view.steps.iter().enumerate() {
-        let ended = matches!(step.state, StepState::Done | StepState::Skipped | StepState::Failed);
+        let ended = matches!(
+            step.state,
+            StepState::Done | StepState::Skipped | StepState::Failed
+        );
         if ended && seen.get(i) != Some(&step.state) {
             lines.push(format!("  {}", step_line(i, total, step)));
             if let Some(s) = seen.get_mut(i) {
@@ -157,7 +160,8 @@ where
                     data,
                 },
                 None => {
-                    out.line(&format!("There is no button [{n}] waiting.")).await;
+                    out.line(&format!("There is no button [{n}] waiting."))
+                        .await;
                     continue;
                 }
             },

@@ -95,7 +95,13 @@ pub fn progress_lines(view: &ProgressView) -> Vec<String> {
 
 /// One step's line: `✓ 4/11 Create the server (1.2s) — server 17`.
 pub fn step_line(i: usize, total: usize, step: &super::ProgressStep) -> String {
-    let mut s = format!("{} {}/{} {}", step_mark(step.state), i + 1, total, step.title);
+    let mut s = format!(
+        "{} {}/{} {}",
+        step_mark(step.state),
+        i + 1,
+        total,
+        step.title
+    );
     if step.state == StepState::Skipped {
         s.push_str(" (already done)");
     } else if let Some(e) = step.elapsed {
@@ -128,7 +134,8 @@ pub fn split(text: &str, limit: usize) -> Vec<String> {
             }
             chunks.push(cut);
         }
-        let needed = current.chars().count() + line.chars().count() + usize::from(!current.is_empty());
+        let needed =
+            current.chars().count() + line.chars().count() + usize::from(!current.is_empty());
         if needed > limit && !current.is_empty() {
             chunks.push(std::mem::take(&mut current));
         }
@@ -157,7 +164,10 @@ mod tests {
 
     #[test]
     fn split_respects_lines_and_limit() {
-        let text = (0..100).map(|i| format!("line {i:03} {}", "x".repeat(40))).collect::<Vec<_>>().join("\n");
+        let text = (0..100)
+            .map(|i| format!("line {i:03} {}", "x".repeat(40)))
+            .collect::<Vec<_>>()
+            .join("\n");
         let parts = split(&text, 500);
         assert!(parts.len() > 1);
         assert!(parts.iter().all(|p| p.chars().count() <= 500));
@@ -167,7 +177,10 @@ mod tests {
 
     #[test]
     fn tables_pad_columns() {
-        let t = table(&["a".into(), "bb".into()], &[vec!["ccc".into(), "d".into()]]);
+        let t = table(
+            &["a".into(), "bb".into()],
+            &[vec!["ccc".into(), "d".into()]],
+        );
         assert_eq!(t, "a    bb\nccc  d");
     }
 }

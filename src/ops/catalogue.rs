@@ -220,7 +220,7 @@ pub fn check_value(param: &Param, value: &ArgValue) -> Result<serde_json::Value,
     };
     match (param.kind, value) {
         (Kind::Switch, ArgValue::Switch(b)) => Ok((*b).into()),
-        (Kind::Number { min, max }, ArgValue::Number(n)) if (min..=max).contains(&n) => {
+        (Kind::Number { min, max }, ArgValue::Number(n)) if (min..=max).contains(n) => {
             Ok((*n).into())
         }
         (Kind::Number { min, max }, ArgValue::Number(n)) => Err(bad(
@@ -249,12 +249,16 @@ pub fn check_value(param: &Param, value: &ArgValue) -> Result<serde_json::Value,
         (Kind::Pattern, ArgValue::Text(t)) => {
             if !t.is_empty()
                 && t.len() <= 63
-                && t.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '*' || c == '?')
+                && t.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '*' || c == '?'
+                })
             {
                 Ok(t.clone().into())
             } else {
-                Err(bad(t, "use lowercase letters, digits, dashes and * or ? wildcards"))
+                Err(bad(
+                    t,
+                    "use lowercase letters, digits, dashes and * or ? wildcards",
+                ))
             }
         }
         (Kind::Switch, _) => Err(bad("value", "this option takes no value")),

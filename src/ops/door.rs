@@ -133,7 +133,13 @@ impl Door {
 
     /// Takes a press of confirmation `id` by `actor`: confirm runs the action, cancel
     /// drops it. A press by anyone else, a second press or a late one changes nothing.
-    pub async fn press(&self, actor: &Actor, id: &str, confirm: bool, out: &dyn Replier) -> Outcome {
+    pub async fn press(
+        &self,
+        actor: &Actor,
+        id: &str,
+        confirm: bool,
+        out: &dyn Replier,
+    ) -> Outcome {
         match self.try_press(actor, id, confirm, out).await {
             Ok(outcome) => outcome,
             Err(e) => Outcome::Failed(Message::text(format!("✗ {e}"))),
@@ -152,7 +158,9 @@ impl Door {
             platform, user_id, ..
         } = actor
         else {
-            return Err(OpsError::Refused("only a person can press a confirmation".into()));
+            return Err(OpsError::Refused(
+                "only a person can press a confirmation".into(),
+            ));
         };
         if self.role_of(actor).is_none() {
             let r = Refusal::Stranger;
@@ -169,17 +177,25 @@ impl Door {
             PressResult::Taken(row) => row,
             other => {
                 let why = match other {
-                    PressResult::Unknown => "That button is not known (already handled or never issued).",
-                    PressResult::NotYours => "That button belongs to someone else; only they can press it.",
+                    PressResult::Unknown => {
+                        "That button is not known (already handled or never issued)."
+                    }
+                    PressResult::NotYours => {
+                        "That button belongs to someone else; only they can press it."
+                    }
                     PressResult::AlreadyDecided(_) => "That button was already used.",
                     _ => "That button has expired: run the command again.",
                 };
-                self.audit.record(&who, Event::Refused, &format!("press {id}"), why).await?;
+                self.audit
+                    .record(&who, Event::Refused, &format!("press {id}"), why)
+                    .await?;
                 return Ok(Outcome::Refused(Message::text(why)));
             }
         };
         let action: Action = serde_json::from_str(&row.action).map_err(|e| {
-            OpsError::Refused(format!("the stored confirmation cannot be read ({e}); nothing was done"))
+            OpsError::Refused(format!(
+                "the stored confirmation cannot be read ({e}); nothing was done"
+            ))
         })?;
         let line = action.command_line();
         if !confirm {
@@ -243,11 +259,25 @@ impl Door {
             }
             self.ctx
                 .store
-                .finish_deploy(d.id, "interrupted", Some(&step), Some("clawops stopped"), now)
+                .finish_deploy(
+                    d.id,
+                    "interrupted",
+                    Some(&step),
+                    Some("clawops stopped"),
+                    now,
+                )
                 .await?;
-            self.ctx.store.set_instance_status(&d.instance, "interrupted", now).await?;
+            self.ctx
+                .store
+                .set_instance_status(&d.instance, "interrupted", now)
+                .await?;
             self.audit
-                .record("system", Event::Failed, &format!("/deploy {}", d.instance), &format!("interrupted at step {pos} ({step}) by a restart"))
+                .record(
+                    "system",
+                    Event::Failed,
+                    &format!("/deploy {}", d.instance),
+                    &format!("interrupted at step {pos} ({step}) by a restart"),
+                )
                 .await?;
             notes.push(Message::text(format!(
                 "⚠ The deploy of {} was interrupted at step {pos}/{} ({step}) when clawops stopped. /deploy {} --resume continues it.",
@@ -313,7 +343,12 @@ impl Door {
         }
     }
 
-    async fn refuse(&self, actor: &Actor, line: &str, refusal: &Refusal) -> Result<Outcome, OpsError> {
+    async fn refuse(
+        &self,
+        actor: &Actor,
+        line: &str,
+        refusal: &Refusal,
+    ) -> Result<Outcome, OpsError> {
         let command = line.trim_start_matches('/').split(' ').next().unwrap_or("");
         let detail = match refusal {
             Refusal::Stranger => "not an operator".to_string(),
@@ -361,7 +396,12 @@ impl Door {
         };
         // Audit first: if the trail cannot be written, no button is issued.
         self.audit
-            .record(&actor.audit_name(), Event::AwaitingConfirmation, &action.command_line(), &format!("{id}: {why}"))
+            .record(
+                &actor.audit_name(),
+                Event::AwaitingConfirmation,
+                &action.command_line(),
+                &format!("{id}: {why}"),
+            )
             .await?;
         self.ctx.store.add_confirmation(&row).await?;
         Ok(Outcome::Confirm {
@@ -374,7 +414,12 @@ impl Door {
         let text = e.to_string();
         if let Err(audit_error) = self
             .audit
-            .record(&actor.audit_name(), Event::Failed, &action.command_line(), &first_line(&text))
+            .record(
+                &actor.audit_name(),
+                Event::Failed,
+                &action.command_line(),
+                &first_line(&text),
+            )
             .await
         {
             tracing::error!(error = %audit_error, "could not record a failure in the audit trail");
@@ -397,13 +442,26 @@ fn prompt(action: &Action, radius: &BlastRadius, why: &str, ttl: std::time::Dura
     };
     let mut lines = vec![head];
     if radius.instances.len() > 1 {
-        let names: Vec<&str> = radius.instances.iter().take(20).map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = radius
+            .instances
+            .iter()
+            .take(20)
+            .map(|(n, _)| n.as_str())
+            .collect();
         let more = radius.instances.len().saturating_sub(20);
-        let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+        let tail = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
         lines.push(format!("Instances: {}{tail}", names.join(", ")));
     }
     if radius.monthly_cents != 0 {
-        let sign = if radius.monthly_cents > 0 { "adds" } else { "removes" };
+        let sign = if radius.monthly_cents > 0 {
+            "adds"
+        } else {
+            "removes"
+        };
         lines.push(format!(
             "Monthly cost: {sign} {}",
             money(radius.monthly_cents.abs(), &radius.currency)

@@ -78,7 +78,9 @@ mod tests {
 
     fn radius(n: usize, end_users: u32) -> BlastRadius {
         BlastRadius {
-            instances: (0..n).map(|i| (format!("i{i}"), "sim nbg1".into())).collect(),
+            instances: (0..n)
+                .map(|i| (format!("i{i}"), "sim nbg1".into()))
+                .collect(),
             end_users,
             reversible: true,
             ..BlastRadius::default()
@@ -97,7 +99,10 @@ mod tests {
         );
         assert!(authorize(Some(Role::Viewer), spec("list").unwrap()).is_ok());
         assert!(authorize(Some(Role::Operator), restart).is_ok());
-        assert_eq!(authorize(None, spec("list").unwrap()), Err(Refusal::Stranger));
+        assert_eq!(
+            authorize(None, spec("list").unwrap()),
+            Err(Refusal::Stranger)
+        );
     }
 
     #[test]
@@ -115,8 +120,19 @@ mod tests {
         let safety = SafetyConfig::default();
         let restart = spec("restart").unwrap();
         assert_eq!(confirmation_reason(restart, &radius(3, 3), &safety), None);
-        assert!(confirmation_reason(restart, &radius(4, 4), &safety).unwrap().contains("4 instances"));
-        assert!(confirmation_reason(restart, &radius(1, 11), &safety).unwrap().contains("11 end users"));
-        assert_eq!(confirmation_reason(spec("list").unwrap(), &radius(500, 500), &safety), None);
+        assert!(
+            confirmation_reason(restart, &radius(4, 4), &safety)
+                .unwrap()
+                .contains("4 instances")
+        );
+        assert!(
+            confirmation_reason(restart, &radius(1, 11), &safety)
+                .unwrap()
+                .contains("11 end users")
+        );
+        assert_eq!(
+            confirmation_reason(spec("list").unwrap(), &radius(500, 500), &safety),
+            None
+        );
     }
 }

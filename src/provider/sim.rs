@@ -17,19 +17,67 @@ use crate::remote::{Host, HostPlan, HostStep, Reading, RemoteError};
 use crate::store::{SimServerRow, Store};
 
 const REGIONS: &[Region] = &[
-    Region { code: "nbg1", city: "Nuremberg", country: "DE" },
-    Region { code: "fsn1", city: "Falkenstein", country: "DE" },
-    Region { code: "hel1", city: "Helsinki", country: "FI" },
-    Region { code: "ash", city: "Ashburn, VA", country: "US" },
-    Region { code: "hil", city: "Hillsboro, OR", country: "US" },
-    Region { code: "sin", city: "Singapore", country: "SG" },
+    Region {
+        code: "nbg1",
+        city: "Nuremberg",
+        country: "DE",
+    },
+    Region {
+        code: "fsn1",
+        city: "Falkenstein",
+        country: "DE",
+    },
+    Region {
+        code: "hel1",
+        city: "Helsinki",
+        country: "FI",
+    },
+    Region {
+        code: "ash",
+        city: "Ashburn, VA",
+        country: "US",
+    },
+    Region {
+        code: "hil",
+        city: "Hillsboro, OR",
+        country: "US",
+    },
+    Region {
+        code: "sin",
+        city: "Singapore",
+        country: "SG",
+    },
 ];
 
 const SIZES: &[Size] = &[
-    Size { code: "cx22", vcpus: 2, memory_gb: 4, disk_gb: 40, monthly_cents: 379 },
-    Size { code: "cx32", vcpus: 4, memory_gb: 8, disk_gb: 80, monthly_cents: 680 },
-    Size { code: "cx42", vcpus: 8, memory_gb: 16, disk_gb: 160, monthly_cents: 1640 },
-    Size { code: "cx52", vcpus: 16, memory_gb: 32, disk_gb: 320, monthly_cents: 3240 },
+    Size {
+        code: "cx22",
+        vcpus: 2,
+        memory_gb: 4,
+        disk_gb: 40,
+        monthly_cents: 379,
+    },
+    Size {
+        code: "cx32",
+        vcpus: 4,
+        memory_gb: 8,
+        disk_gb: 80,
+        monthly_cents: 680,
+    },
+    Size {
+        code: "cx42",
+        vcpus: 8,
+        memory_gb: 16,
+        disk_gb: 160,
+        monthly_cents: 1640,
+    },
+    Size {
+        code: "cx52",
+        vcpus: 16,
+        memory_gb: 32,
+        disk_gb: 320,
+        monthly_cents: 3240,
+    },
 ];
 
 /// The simulated cloud.
@@ -42,7 +90,11 @@ pub struct SimCloud {
 impl SimCloud {
     /// A simulated cloud keeping its state in `store`.
     pub fn new(store: Store, clock: Clock, config: SimConfig) -> SimCloud {
-        SimCloud { store, clock, config }
+        SimCloud {
+            store,
+            clock,
+            config,
+        }
     }
 
     fn api(&self, e: impl std::fmt::Display) -> ProviderError {
@@ -55,8 +107,8 @@ impl SimCloud {
     fn to_server(&self, row: &SimServerRow) -> Result<Server, ProviderError> {
         let labels: BTreeMap<String, String> =
             serde_json::from_str(&row.labels).map_err(|e| self.api(e))?;
-        let boots_at = crate::store::parse_ts("sim boot time", &row.boots_at)
-            .map_err(|e| self.api(e))?;
+        let boots_at =
+            crate::store::parse_ts("sim boot time", &row.boots_at).map_err(|e| self.api(e))?;
         let state = if self.clock.now() >= boots_at {
             PowerState::Running
         } else {
@@ -134,7 +186,12 @@ impl Cloud for SimCloud {
 
     async fn delete_server(&self, id: &str) -> Result<(), ProviderError> {
         let sid = self.parse_id(id)?;
-        if self.store.sim_delete_server(sid).await.map_err(|e| self.api(e))? {
+        if self
+            .store
+            .sim_delete_server(sid)
+            .await
+            .map_err(|e| self.api(e))?
+        {
             Ok(())
         } else {
             Err(ProviderError::NoServer {
@@ -194,7 +251,8 @@ impl SimHost {
 
     async fn state(&self) -> Result<(SimServerRow, SimHostState), RemoteError> {
         let row = self.row().await?;
-        let state = serde_json::from_str(&row.host).map_err(|e| RemoteError::State(e.to_string()))?;
+        let state =
+            serde_json::from_str(&row.host).map_err(|e| RemoteError::State(e.to_string()))?;
         Ok((row, state))
     }
 
@@ -240,7 +298,9 @@ impl Host for SimHost {
         self.work().await;
         let (row, mut state) = self.state().await?;
         if !self.booted(&row).await? {
-            return Err(RemoteError::Unreachable("the server is still booting".into()));
+            return Err(RemoteError::Unreachable(
+                "the server is still booting".into(),
+            ));
         }
         if self.config.fail_once_at.as_deref() == Some(step.id())
             && !state.failed_once.iter().any(|s| s == step.id())
@@ -277,9 +337,15 @@ impl Host for SimHost {
         self.work().await;
         let (row, mut state) = self.state().await?;
         if !self.booted(&row).await? {
-            return Err(RemoteError::Unreachable("the server is still booting".into()));
+            return Err(RemoteError::Unreachable(
+                "the server is still booting".into(),
+            ));
         }
-        if !state.done.iter().any(|s| s == HostStep::InstallOpenclaw.id()) {
+        if !state
+            .done
+            .iter()
+            .any(|s| s == HostStep::InstallOpenclaw.id())
+        {
             return Err(RemoteError::StepFailed {
                 step: "restart",
                 message: "OpenClaw is not installed on this host: finish its deploy first".into(),
@@ -297,7 +363,11 @@ impl Host for SimHost {
             return Err(RemoteError::Unreachable("the server is booting".into()));
         }
         let up = state.gateway_started_at.is_some() && !state.gateway_down;
-        let (cpu, mem, disk) = if state.pressure { (95.0, 91.0, 88.0) } else { (7.0, 38.0, 21.0) };
+        let (cpu, mem, disk) = if state.pressure {
+            (95.0, 91.0, 88.0)
+        } else {
+            (7.0, 38.0, 21.0)
+        };
         Ok(Reading {
             gateway_up: up,
             gateway_ready: up && !state.pressure,

@@ -68,24 +68,23 @@ impl Store {
 
     /// The newest `limit` rows, oldest first.
     pub async fn audit_tail(&self, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
-        let mut rows = sqlx::query_as::<_, AuditRow>(
-            "SELECT * FROM audit ORDER BY seq DESC LIMIT ?",
-        )
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
+        let mut rows =
+            sqlx::query_as::<_, AuditRow>("SELECT * FROM audit ORDER BY seq DESC LIMIT ?")
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?;
         rows.reverse();
         Ok(rows)
     }
 
     /// Rows from `after` (exclusive), in order, at most `limit`: for walking the chain.
     pub async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
-        Ok(sqlx::query_as::<_, AuditRow>(
-            "SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+        Ok(
+            sqlx::query_as::<_, AuditRow>("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?,
         )
-        .bind(after)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?)
     }
 }

@@ -30,7 +30,10 @@ use crate::config::OperatorConfig;
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("cannot create the folder for the store {path}: {source}")]
-    Folder { path: PathBuf, source: std::io::Error },
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(
         "another clawops process is already using {path}: stop it first, or give this one another [store] path"
     )]
@@ -101,15 +104,19 @@ impl Store {
     /// Replaces the operators table with the configured operators.
     pub async fn sync_operators(&self, operators: &[OperatorConfig]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM operators").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM operators")
+            .execute(&mut *tx)
+            .await?;
         for op in operators {
-            sqlx::query("INSERT INTO operators (platform, user_id, role, name) VALUES (?, ?, ?, ?)")
-                .bind(op.platform.as_str())
-                .bind(&op.user_id)
-                .bind(op.role.as_str())
-                .bind(&op.name)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO operators (platform, user_id, role, name) VALUES (?, ?, ?, ?)",
+            )
+            .bind(op.platform.as_str())
+            .bind(&op.user_id)
+            .bind(op.role.as_str())
+            .bind(&op.name)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())

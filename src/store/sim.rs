@@ -51,12 +51,10 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.sim_server(id)
-            .await?
-            .ok_or(StoreError::Corrupt {
-                what: "sim server",
-                detail: format!("server {id} vanished after insert"),
-            })
+        self.sim_server(id).await?.ok_or(StoreError::Corrupt {
+            what: "sim server",
+            detail: format!("server {id} vanished after insert"),
+        })
     }
 
     /// One simulated server by id.

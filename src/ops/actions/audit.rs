@@ -4,9 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::chat::Message;
 use crate::config::Role;
+use crate::ops::OpsError;
 use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
-use crate::ops::OpsError;
 
 /// Show the newest audit rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,7 +45,13 @@ impl AuditTail {
             .iter()
             .map(|r| {
                 let at = r.at.get(5..19).unwrap_or(&r.at).replace('T', " ");
-                vec![r.seq.to_string(), at, r.actor.clone(), r.event.clone(), r.action.clone()]
+                vec![
+                    r.seq.to_string(),
+                    at,
+                    r.actor.clone(),
+                    r.event.clone(),
+                    r.action.clone(),
+                ]
             })
             .collect();
         Ok(Message::default()

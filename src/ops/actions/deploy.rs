@@ -86,7 +86,10 @@ impl Deploy {
         let cloud = ctx.providers.get(&params.provider)?;
         let size = cloud.size(&params.size)?;
         Ok(BlastRadius {
-            instances: vec![(self.name.clone(), format!("{} {}", cloud.display_name(), params.region))],
+            instances: vec![(
+                self.name.clone(),
+                format!("{} {}", cloud.display_name(), params.region),
+            )],
             end_users: 0,
             monthly_cents: if self.resume { 0 } else { size.monthly_cents },
             currency: cloud.currency().to_string(),
@@ -148,7 +151,9 @@ impl Deploy {
                 "deploying" => Some(format!("{} is being deployed right now", row.name)),
                 _ => Some(format!(
                     "{} already exists ({}, {}): pick another name, or /destroy it first",
-                    row.name, row.status, super::place(&row)
+                    row.name,
+                    row.status,
+                    super::place(&row)
                 )),
             };
             if let Some(hint) = hint {
@@ -176,7 +181,10 @@ impl Deploy {
         let json = serde_json::to_string(&params)
             .map_err(|e| OpsError::Refused(format!("cannot record the deploy: {e}")))?;
         let steps: Vec<&str> = STEPS.iter().map(|s| s.id()).collect();
-        let id = ctx.store.start_deploy(&self.name, &json, &steps, now).await?;
+        let id = ctx
+            .store
+            .start_deploy(&self.name, &json, &steps, now)
+            .await?;
         Ok((id, params))
     }
 
@@ -197,7 +205,10 @@ impl Deploy {
             }));
         }
         let mut params: Params = serde_json::from_str(&last.params).map_err(|e| {
-            OpsError::Refused(format!("the stored deploy of {} cannot be read: {e}", self.name))
+            OpsError::Refused(format!(
+                "the stored deploy of {} cannot be read: {e}",
+                self.name
+            ))
         })?;
         // A resume picks up the pinned version from the config, so a wrong version can be
         // fixed there and the deploy resumed.

@@ -54,15 +54,17 @@ fn overview(role: Role) -> Message {
 
 /// One command in detail: usage, arguments, example, risk.
 pub fn detail(s: &Spec) -> Message {
-    let mut m = Message::default()
-        .heading(s.usage())
-        .para(s.summary);
+    let mut m = Message::default().heading(s.usage()).para(s.summary);
     if !s.params.is_empty() {
         let rows = s
             .params
             .iter()
             .map(|p| {
-                let name = if p.flag { format!("--{}", p.name) } else { p.meta.to_string() };
+                let name = if p.flag {
+                    format!("--{}", p.name)
+                } else {
+                    p.meta.to_string()
+                };
                 vec![name, p.help.to_string()]
             })
             .collect();

@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 use super::{SELECTOR_PARAMS, Selector};
 use crate::chat::Message;
 use crate::config::Role;
+use crate::ops::OpsError;
 use crate::ops::catalogue::{Command, Risk, Spec};
 use crate::ops::door::Ctx;
-use crate::ops::OpsError;
 use crate::provider::money;
 
 /// List the fleet.
@@ -68,7 +68,18 @@ impl List {
             .collect();
         let n = rows.len();
         Ok(Message::default()
-            .table(&["name", "status", "health", "where", "size", "per month", "IP"], table)
+            .table(
+                &[
+                    "name",
+                    "status",
+                    "health",
+                    "where",
+                    "size",
+                    "per month",
+                    "IP",
+                ],
+                table,
+            )
             .para(format!(
                 "{n} instance{} · {cost} per month",
                 if n == 1 { "" } else { "s" }

@@ -76,13 +76,17 @@ impl Selector {
     pub fn matches(&self, row: &InstanceRow) -> bool {
         let status_ok = self.status.as_ref().is_none_or(|s| {
             s.eq_ignore_ascii_case(&row.status)
-                || row.health.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(s))
+                || row
+                    .health
+                    .as_ref()
+                    .is_some_and(|h| h.eq_ignore_ascii_case(s))
         });
         let region_ok = self.region.as_ref().is_none_or(|r| r == &row.region);
-        let provider_ok = self
-            .provider
-            .as_ref()
-            .is_none_or(|p| row.provider == *p || row.provider.starts_with(&format!("{p}-")) || row.provider.ends_with(&format!("-{p}")));
+        let provider_ok = self.provider.as_ref().is_none_or(|p| {
+            row.provider == *p
+                || row.provider.starts_with(&format!("{p}-"))
+                || row.provider.ends_with(&format!("-{p}"))
+        });
         let name_ok = self
             .name
             .as_ref()

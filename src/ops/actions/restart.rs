@@ -63,7 +63,8 @@ impl Command for Restart {
         match ways {
             1 => Ok(()),
             0 => Err(ArgError::Invalid(
-                "name an instance, give filters (--status, --region, --provider, --name), or --all".into(),
+                "name an instance, give filters (--status, --region, --provider, --name), or --all"
+                    .into(),
             )),
             _ => Err(ArgError::Invalid(
                 "give either an instance name, filters, or --all — not several".into(),
@@ -109,7 +110,9 @@ impl Restart {
     pub async fn run(&self, ctx: &Ctx, _out: &dyn Replier) -> Result<Message, OpsError> {
         let targets = self.targets(ctx).await?;
         if targets.is_empty() {
-            return Ok(Message::text("No ready instance matches: nothing restarted."));
+            return Ok(Message::text(
+                "No ready instance matches: nothing restarted.",
+            ));
         }
         let mut rows = Vec::new();
         let mut failures = 0;
@@ -118,14 +121,19 @@ impl Restart {
             if result.is_err() {
                 failures += 1;
             }
-            rows.push(vec![t.name.clone(), result.unwrap_or_else(|e| format!("✗ {e}"))]);
+            rows.push(vec![
+                t.name.clone(),
+                result.unwrap_or_else(|e| format!("✗ {e}")),
+            ]);
         }
         let head = match (targets.len(), failures) {
             (1, 0) => format!("✓ Restarted {}", targets[0].name),
             (n, 0) => format!("✓ Restarted {n} instances"),
             (n, f) => format!("Restarted {} of {n} instances; {f} failed", n - f),
         };
-        let m = Message::default().heading(head).table(&["instance", "after restart"], rows);
+        let m = Message::default()
+            .heading(head)
+            .table(&["instance", "after restart"], rows);
         if failures > 0 {
             return Err(OpsError::Refused(m.plain()));
         }

@@ -7,9 +7,9 @@ use super::existing;
 use crate::chat::Message;
 use crate::config::Role;
 use crate::monitor;
+use crate::ops::OpsError;
 use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
-use crate::ops::OpsError;
 use crate::provider::money;
 
 /// Show one instance.
@@ -70,12 +70,19 @@ impl Status {
                 if let Some(r) = &reading {
                     let uptime = r
                         .uptime_secs
-                        .map(|s| humantime::format_duration(std::time::Duration::from_secs(s)).to_string())
+                        .map(|s| {
+                            humantime::format_duration(std::time::Duration::from_secs(s))
+                                .to_string()
+                        })
                         .unwrap_or_else(|| "down".into());
                     m = m.para(format!(
                         "OpenClaw {} · gateway {} · CPU {:.0}% · memory {:.0}% · disk {:.0}%",
                         r.openclaw_version.as_deref().unwrap_or("?"),
-                        if r.gateway_up { format!("up {uptime}") } else { "down".into() },
+                        if r.gateway_up {
+                            format!("up {uptime}")
+                        } else {
+                            "down".into()
+                        },
                         r.cpu_percent,
                         r.memory_percent,
                         r.disk_percent
@@ -92,12 +99,18 @@ impl Status {
         }
         if let Some(d) = ctx.store.latest_deploy(&row.name).await? {
             let line = match d.state.as_str() {
-                "done" => format!("Last deploy: done at {}", d.finished_at.as_deref().unwrap_or("?")),
+                "done" => format!(
+                    "Last deploy: done at {}",
+                    d.finished_at.as_deref().unwrap_or("?")
+                ),
                 "running" => "Deploy running now.".to_string(),
                 state => format!(
                     "Last deploy: {state} at step {} — {}. /deploy {} --resume continues it.",
                     d.failed_step.as_deref().unwrap_or("?"),
-                    d.error.as_deref().and_then(|e| e.lines().next()).unwrap_or(""),
+                    d.error
+                        .as_deref()
+                        .and_then(|e| e.lines().next())
+                        .unwrap_or(""),
                     row.name
                 ),
             };

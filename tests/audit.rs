@@ -1,0 +1,121 @@
+//! Tamper with the audit trail in the SQLite file: `clawops audit verify` exits non-zero
+//! and names the row.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{fast_config, run};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn make_trail(dir: &std::path::Path) -> std::path::PathBuf {
+    let cfg = fast_config(dir, "0s", "0s", "");
+    let (code, out, err) = run(
+        dir,
+        &["--config", cfg.to_str().unwrap(), "console"],
+        "/deploy alice-bot\n/list\n/restart alice-bot\n/destroy alice-bot\n2\n/audit\n",
+        LIMIT,
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, out, _) = run(
+        dir,
+        &["--config", cfg.to_str().unwrap(), "audit", "verify"],
+        "",
+        LIMIT,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("audit trail intact: 8 rows"), "{out}");
+    cfg
+}
+
+fn sql(db: &std::path::Path, statement: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        let done = sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1, "{statement}");
+        conn.close().await.unwrap();
+    });
+}
+
+#[test]
+fn an_edited_row_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = make_trail(dir.path());
+    sql(
+        &dir.path().join("data/clawops.db"),
+        "UPDATE audit SET actor = 'telegram:111' WHERE seq = 4",
+    );
+    let (code, out, _) = run(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "audit", "verify"],
+        "",
+        LIMIT,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("BROKEN at row 4"), "{out}");
+    assert!(out.contains("changed after it was written"), "{out}");
+}
+
+#[test]
+fn a_deleted_row_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = make_trail(dir.path());
+    sql(
+        &dir.path().join("data/clawops.db"),
+        "DELETE FROM audit WHERE seq = 5",
+    );
+    let (code, out, _) = run(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "audit", "verify"],
+        "",
+        LIMIT,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("BROKEN at row 6: rows 5 to 5 are missing"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_rewritten_row_with_a_fresh_hash_breaks_the_next_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = make_trail(dir.path());
+    // Someone who recomputes the edited row's own hash still breaks the next row's link.
+    let db = dir.path().join("data/clawops.db");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let forged = rt.block_on(async {
+        let store = clawops::store::Store::open_read_only(&db).await.unwrap();
+        let mut row = store.audit_page(3, 1).await.unwrap().remove(0);
+        store.close().await;
+        row.action = "/list".into();
+        row.hash = clawops::audit::seal(&row);
+        row
+    });
+    sql(
+        &db,
+        &format!(
+            "UPDATE audit SET action = '/list', hash = '{}' WHERE seq = 4",
+            forged.hash
+        ),
+    );
+    let (code, out, _) = run(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "audit", "verify"],
+        "",
+        LIMIT,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("BROKEN at row 5: its link to the previous row"),
+        "{out}"
+    );
+}
