@@ -52,6 +52,14 @@ impl<W: AsyncWrite + Unpin + Send> ConsoleOut<W> {
         let mut state = self.inner.lock().await;
         write(&mut state.writer, text).await;
     }
+
+    /// Writes the input prompt (no line end), for an operator at a terminal.
+    pub async fn prompt(&self) {
+        let mut state = self.inner.lock().await;
+        if state.writer.write_all(b"> ").await.is_ok() {
+            let _ = state.writer.flush().await;
+        }
+    }
 }
 
 async fn write<W: AsyncWrite + Unpin>(w: &mut W, text: &str) {
@@ -132,7 +140,7 @@ where
     let mut lines = input.lines();
     loop {
         if interactive {
-            out.line("> ").await;
+            out.prompt().await;
         }
         let line = tokio::select! {
             _ = shutdown.cancelled() => break,

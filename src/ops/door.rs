@@ -317,6 +317,7 @@ impl Door {
         if !matches!(action, Action::Help(_)) {
             self.audit.record(&who, Event::Requested, &line, "").await?;
         }
+        tracing::info!(actor = %who, action = %line, "running");
         let message = self.run(actor, role, action, out).await?;
         if !read_only {
             self.audit.record(&who, Event::Done, &line, "").await?;
