@@ -29,6 +29,18 @@ fn make_trail(dir: &std::path::Path) -> std::path::PathBuf {
     cfg
 }
 
+/// Runs `clawops audit verify`, which must exit 1; returns what it printed.
+fn verify_fails(dir: &std::path::Path, cfg: &std::path::Path) -> String {
+    let (code, out, _) = run(
+        dir,
+        &["--config", cfg.to_str().unwrap(), "audit", "verify"],
+        "",
+        LIMIT,
+    );
+    assert_eq!(code, 1, "{out}");
+    out
+}
+
 fn sql(db: &std::path::Path, statement: &str) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -53,13 +65,7 @@ fn an_edited_row_is_named() {
         &dir.path().join("data/clawops.db"),
         "UPDATE audit SET actor = 'telegram:111' WHERE seq = 4",
     );
-    let (code, out, _) = run(
-        dir.path(),
-        &["--config", cfg.to_str().unwrap(), "audit", "verify"],
-        "",
-        LIMIT,
-    );
-    assert_eq!(code, 1, "{out}");
+    let out = verify_fails(dir.path(), &cfg);
     assert!(out.contains("BROKEN at row 4"), "{out}");
     assert!(out.contains("changed after it was written"), "{out}");
 }
@@ -72,13 +78,7 @@ fn a_deleted_row_is_named() {
         &dir.path().join("data/clawops.db"),
         "DELETE FROM audit WHERE seq = 5",
     );
-    let (code, out, _) = run(
-        dir.path(),
-        &["--config", cfg.to_str().unwrap(), "audit", "verify"],
-        "",
-        LIMIT,
-    );
-    assert_eq!(code, 1, "{out}");
+    let out = verify_fails(dir.path(), &cfg);
     assert!(
         out.contains("BROKEN at row 6: rows 5 to 5 are missing"),
         "{out}"
@@ -107,13 +107,7 @@ fn a_rewritten_row_with_a_fresh_hash_breaks_the_next_link() {
             forged.hash
         ),
     );
-    let (code, out, _) = run(
-        dir.path(),
-        &["--config", cfg.to_str().unwrap(), "audit", "verify"],
-        "",
-        LIMIT,
-    );
-    assert_eq!(code, 1, "{out}");
+    let out = verify_fails(dir.path(), &cfg);
     assert!(
         out.contains("BROKEN at row 5: its link to the previous row"),
         "{out}"

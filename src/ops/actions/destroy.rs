@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{existing, place};
 use crate::chat::Message;
 use crate::config::Role;
-use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
+use crate::ops::catalogue::{Command, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
 use crate::provider::{ProviderError, money};
@@ -22,14 +22,7 @@ impl Command for Destroy {
     const SPEC: Spec = Spec {
         name: "destroy",
         summary: "Delete an instance's server and its data (asks for a confirmation)",
-        params: &[Param {
-            name: "name",
-            meta: "NAME",
-            kind: Kind::Name,
-            flag: false,
-            required: true,
-            help: "the instance",
-        }],
+        params: &[super::INSTANCE],
         risk: Risk::Destructive,
         role: Role::Operator,
         example: "/destroy bob-bot",

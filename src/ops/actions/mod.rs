@@ -30,6 +30,16 @@ pub struct Selector {
     pub name: Option<String>,
 }
 
+/// The one-instance parameter shared by the actions that act on a single instance.
+pub const INSTANCE: Param = Param {
+    name: "name",
+    meta: "NAME",
+    kind: Kind::Name,
+    flag: false,
+    required: true,
+    help: "the instance",
+};
+
 /// The selector's parameters, shared by every action that takes one.
 pub const SELECTOR_PARAMS: [Param; 4] = [
     Param {

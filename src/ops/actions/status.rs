@@ -8,7 +8,7 @@ use crate::chat::Message;
 use crate::config::Role;
 use crate::monitor;
 use crate::ops::OpsError;
-use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
+use crate::ops::catalogue::{Command, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::provider::money;
 
@@ -22,14 +22,7 @@ impl Command for Status {
     const SPEC: Spec = Spec {
         name: "status",
         summary: "Probe one instance now and show its health, place, price and last deploy",
-        params: &[Param {
-            name: "name",
-            meta: "NAME",
-            kind: Kind::Name,
-            flag: false,
-            required: true,
-            help: "the instance",
-        }],
+        params: &[super::INSTANCE],
         risk: Risk::Read,
         role: Role::Viewer,
         example: "/status alice-bot",
