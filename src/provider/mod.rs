@@ -6,6 +6,7 @@
 //! `instance=<name>`, so that a retry finds what an earlier attempt created.
 
 pub mod sim;
+pub mod tc3;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
