@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bot::Bot;
 use crate::chat::Replier;
+use crate::chat::telegram::{Telegram, TelegramError};
 use crate::chat::console::{self, ConsoleOut};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -23,6 +24,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Ops(#[from] OpsError),
+    #[error(transparent)]
+    Telegram(#[from] TelegramError),
     #[error("no surface is enabled: enable [console] (or a chat surface) in the config")]
     NoSurface,
 }
@@ -32,6 +35,7 @@ pub struct App {
     pub bot: Bot,
     pub store: Store,
     pub shutdown: CancellationToken,
+    pub config: Arc<Config>,
 }
 
 impl App {
@@ -53,10 +57,11 @@ impl App {
                 sim.clone(),
             )));
         }
+        let config = Arc::new(config);
         let door = Door::new(Ctx {
             store: store.clone(),
             clock,
-            config: Arc::new(config),
+            config: config.clone(),
             providers,
             shutdown: shutdown.clone(),
         });
@@ -67,7 +72,14 @@ impl App {
             bot: Bot::new(door),
             store,
             shutdown,
+            config,
         })
+    }
+
+    /// The Telegram surface, when `[telegram]` is configured and enabled.
+    pub fn telegram(&self) -> Option<Result<Telegram, TelegramError>> {
+        let tg = self.config.telegram.as_ref().filter(|t| t.enabled)?;
+        Some(Telegram::new(self.bot.clone(), tg.clone()))
     }
 
     /// Runs the console on this process's standard input and output until the input

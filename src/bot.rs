@@ -31,7 +31,7 @@ impl Bot {
     pub async fn handle(&self, inbound: Inbound, out: &dyn Replier) {
         match inbound {
             Inbound::Text { actor, text } => self.text(&actor, &text, out).await,
-            Inbound::Press { actor, data } => self.press(&actor, &data, out).await,
+            Inbound::Press { actor, data } => self.on_press(&actor, &data, out).await,
         }
     }
 
@@ -61,20 +61,23 @@ impl Bot {
         }
     }
 
-    async fn press(&self, actor: &Actor, data: &str, out: &dyn Replier) {
+    async fn on_press(&self, actor: &Actor, data: &str, out: &dyn Replier) {
+        let outcome = self.press(actor, data, out).await;
+        send_outcome(out, outcome).await;
+    }
+
+    /// Takes a button press and returns the door's outcome without sending it, for
+    /// surfaces that show refusals differently (Telegram: a toast). Progress still goes
+    /// to `out`.
+    pub async fn press(&self, actor: &Actor, data: &str, out: &dyn Replier) -> Outcome {
         let (confirm, id) = if let Some(id) = data.strip_prefix(CONFIRM) {
             (true, id)
         } else if let Some(id) = data.strip_prefix(CANCEL) {
             (false, id)
         } else {
-            out.send(Outbound::Message(Message::text(
-                "That button is not one of mine.",
-            )))
-            .await;
-            return;
+            return Outcome::Refused(Message::text("That button is not one of mine."));
         };
-        let outcome = self.door.press(actor, id, confirm, out).await;
-        send_outcome(out, outcome).await;
+        self.door.press(actor, id, confirm, out).await
     }
 
     /// Shows `actor` the confirmations still waiting for their press (after a restart).

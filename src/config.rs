@@ -88,6 +88,46 @@ pub struct Config {
     pub console: ConsoleConfig,
     #[serde(default)]
     pub providers: ProvidersConfig,
+    #[serde(default)]
+    pub telegram: Option<TelegramConfig>,
+}
+
+/// `[telegram]`: the ops bot on Telegram.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// Whether `clawops run` starts the Telegram surface.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The bot token from @BotFather; better given as `CLAWOPS_TELEGRAM_TOKEN`.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The Bot API's address (tests point it at a fake on loopback).
+    #[serde(default = "default_telegram_api")]
+    pub api_url: String,
+    /// Group chats where operators may use the bot (DMs always work for operators).
+    #[serde(default)]
+    pub allowed_chats: Vec<i64>,
+    /// Chats that receive what nobody asked for: alerts, briefings, start-up notes.
+    #[serde(default)]
+    pub ops_chats: Vec<i64>,
+}
+
+impl std::fmt::Debug for TelegramConfig {
+    /// Never prints the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelegramConfig")
+            .field("enabled", &self.enabled)
+            .field("token", &self.token.as_ref().map(|_| "<secret>"))
+            .field("api_url", &self.api_url)
+            .field("allowed_chats", &self.allowed_chats)
+            .field("ops_chats", &self.ops_chats)
+            .finish()
+    }
+}
+
+fn default_telegram_api() -> String {
+    "https://api.telegram.org".into()
 }
 
 /// `[store]`: where the fleet's state lives.
@@ -287,6 +327,11 @@ impl Config {
         if let Some(path) = var("CLAWOPS_STORE_PATH").filter(|p| !p.is_empty()) {
             self.store.path = PathBuf::from(path);
         }
+        if let Some(tg) = self.telegram.as_mut()
+            && let Some(token) = var("CLAWOPS_TELEGRAM_TOKEN").filter(|t| !t.is_empty())
+        {
+            tg.token = Some(token);
+        }
     }
 
     fn validate(&self, origin: &str) -> Result<(), ConfigError> {
@@ -339,12 +384,55 @@ impl Config {
                 "is under 10s: nobody can read and press in time; use e.g. \"5m\"".into(),
             ));
         }
+        if let Some(tg) = self.telegram.as_ref().filter(|t| t.enabled) {
+            self.validate_telegram(tg, origin)?;
+        }
         let sim_on = self.providers.sim.as_ref().is_some_and(|s| s.enabled);
         if self.deploy.provider == "sim" && !sim_on {
             return Err(invalid(
                 "deploy.provider",
                 "is \"sim\" but [providers.sim] is not enabled: enable it or choose another provider"
                     .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_telegram(&self, tg: &TelegramConfig, origin: &str) -> Result<(), ConfigError> {
+        let invalid = |key: &str, problem: &str| ConfigError::Invalid {
+            path: origin.to_string(),
+            key: key.to_string(),
+            problem: problem.to_string(),
+        };
+        let Some(token) = tg.token.as_deref() else {
+            return Err(invalid(
+                "telegram.token",
+                "is missing: set CLAWOPS_TELEGRAM_TOKEN to the token @BotFather gave you (or set enabled = false)",
+            ));
+        };
+        let well_formed = token.split_once(':').is_some_and(|(id, secret)| {
+            !id.is_empty()
+                && id.chars().all(|c| c.is_ascii_digit())
+                && secret.len() >= 20
+                && secret.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
+        if !well_formed {
+            // The token itself is never echoed.
+            return Err(invalid(
+                "telegram.token",
+                "does not look like a bot token (digits, a colon, then letters): copy it again from @BotFather",
+            ));
+        }
+        if !tg.api_url.starts_with("http://") && !tg.api_url.starts_with("https://") {
+            return Err(invalid(
+                "telegram.api_url",
+                "must start with https:// (leave it out to use https://api.telegram.org)",
+            ));
+        }
+        if !self.operators.iter().any(|o| o.platform == Platform::Telegram) {
+            return Err(invalid(
+                "operators",
+                "has nobody with platform = \"telegram\": add your numeric Telegram user id, or nobody can use the bot",
             ));
         }
         Ok(())

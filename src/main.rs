@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
 use clawops::app::{App, StartError};
+use clawops::chat::Replier;
 use clawops::chat::console::ConsoleOut;
+use clawops::chat::recorder::Recorder;
 use clawops::clock::Clock;
 use clawops::config::{Config, Source};
 
@@ -106,18 +108,49 @@ fn load(path: &Option<PathBuf>) -> anyhow::Result<Config> {
 async fn serve(path: &Option<PathBuf>, all_surfaces: bool) -> anyhow::Result<ExitCode> {
     let config = load(path)?;
     let console_on = !all_surfaces || config.console.enabled;
-    if !console_on {
+    let telegram_on = all_surfaces && config.telegram.as_ref().is_some_and(|t| t.enabled);
+    if !console_on && !telegram_on {
         return Err(StartError::NoSurface.into());
     }
     let shutdown = CancellationToken::new();
     spawn_signal_watch(shutdown.clone());
-    let out = ConsoleOut::new(tokio::io::stdout());
-    let app = App::start(config, Clock::system(), shutdown.clone(), &out)
+    let notes = Recorder::new();
+    let app = App::start(config, Clock::system(), shutdown.clone(), &notes)
         .await
         .context("cannot start clawops")?;
-    out.line("clawops console: you are the owner. /help lists the commands; Ctrl-D quits.")
-        .await;
-    app.console(out).await;
+    let notes = notes.take();
+    let mut telegram = None;
+    if telegram_on && let Some(tg) = app.telegram() {
+        let tg = tg.context("cannot start the Telegram surface")?;
+        let ops = tg.ops_chats();
+        for note in &notes {
+            ops.send(note.clone()).await;
+        }
+        let stop = shutdown.clone();
+        telegram = Some(tokio::spawn(async move { tg.run(stop).await }));
+    }
+    if console_on {
+        let out = ConsoleOut::new(tokio::io::stdout());
+        for note in notes {
+            out.send(note).await;
+        }
+        out.line("clawops console: you are the owner. /help lists the commands; Ctrl-D quits.")
+            .await;
+        app.console(out).await;
+    }
+    if let Some(task) = telegram {
+        if console_on && !shutdown.is_cancelled() {
+            eprintln!("console closed; the Telegram surface keeps running until SIGTERM or Ctrl-C");
+        }
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                app.close().await;
+                return Err(anyhow::Error::new(e).context("the Telegram surface stopped"));
+            }
+            Err(e) => tracing::error!(error = %e, "the Telegram surface crashed"),
+        }
+    }
     app.close().await;
     Ok(ExitCode::SUCCESS)
 }

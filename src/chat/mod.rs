@@ -9,6 +9,7 @@
 pub mod console;
 pub mod message;
 pub mod recorder;
+pub mod telegram;
 pub mod render;
 
 pub use message::{Block, Button, Message, Outbound, ProgressStep, ProgressView, StepState};

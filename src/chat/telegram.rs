@@ -1,0 +1,510 @@
+//! The Telegram surface, on teloxide: long polling with back-off, the command menu from
+//! the action catalogue, DMs from operators and allowed groups, confirmations as inline
+//! keyboards answered by callback queries, deploy progress as one message edited in place
+//! (rate-limited), HTML rendering split at Telegram's 4096 characters, and retries as
+//! Telegram asks (429 `retry_after`, 5xx, network errors), bounded.
+//!
+//! Owns every teloxide type: nothing platform-specific leaves this file. It decides
+//! nothing: the bot and the door do.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use teloxide::payloads::{
+    AnswerCallbackQuerySetters, EditMessageTextSetters, GetUpdatesSetters, SendMessageSetters,
+};
+use teloxide::requests::{Request, Requester};
+use teloxide::types::{
+    AllowedUpdate, BotCommand, CallbackQuery, ChatId, InlineKeyboardButton, InlineKeyboardMarkup,
+    MessageId, ParseMode, UpdateKind, User,
+};
+use teloxide::{ApiError, RequestError};
+use thiserror::Error;
+use tokio_util::sync::CancellationToken;
+
+use super::render::{escape_html, html, progress_lines, split};
+use super::{Inbound, Outbound, ProgressView, Replier};
+use crate::bot::Bot as Core;
+use crate::config::{Platform, TelegramConfig};
+use crate::ops::{Actor, Outcome, catalogue};
+
+/// Telegram's limit on one message's text.
+pub const MAX_TEXT: usize = 4096;
+/// The least time between two edits of one progress message (Telegram allows about one
+/// message per second per chat).
+const EDIT_GAP: Duration = Duration::from_millis(1000);
+/// How long one long poll waits for updates (below teloxide's 17 s client timeout).
+const POLL_TIMEOUT_SECS: u32 = 10;
+/// How many times one call is tried before it is given up (and logged).
+const ATTEMPTS: u32 = 5;
+/// The longest wait Telegram may ask for before a retry that is still honoured.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Why the Telegram surface could not start.
+#[derive(Debug, Error)]
+pub enum TelegramError {
+    #[error("telegram.token is missing: set CLAWOPS_TELEGRAM_TOKEN")]
+    NoToken,
+    #[error("telegram.api_url {0:?} is not a URL")]
+    BadUrl(String),
+    #[error(
+        "Telegram refused the bot token (getMe failed: {0}): copy it again from @BotFather"
+    )]
+    Token(String),
+}
+
+/// The Telegram surface: a teloxide client and the bot behind it.
+#[derive(Clone)]
+pub struct Telegram {
+    api: teloxide::Bot,
+    core: Core,
+    config: Arc<TelegramConfig>,
+    /// Strangers already told no: they get one refusal, not one per message.
+    refused: Arc<Mutex<HashSet<u64>>>,
+}
+
+impl Telegram {
+    /// A Telegram surface for `core` with `config` (token and API URL checked).
+    pub fn new(core: Core, config: TelegramConfig) -> Result<Telegram, TelegramError> {
+        let token = config.token.clone().ok_or(TelegramError::NoToken)?;
+        let url = reqwest_url(&config.api_url)?;
+        let api = teloxide::Bot::new(token).set_api_url(url);
+        Ok(Telegram {
+            api,
+            core,
+            config: Arc::new(config),
+            refused: Arc::new(Mutex::new(HashSet::new())),
+        })
+    }
+
+    /// What sends to the ops chats: alerts, briefings and start-up notes.
+    pub fn ops_chats(&self) -> OpsChats {
+        OpsChats {
+            chats: self
+                .config
+                .ops_chats
+                .iter()
+                .map(|id| ChatOut::new(self.api.clone(), ChatId(*id)))
+                .collect(),
+        }
+    }
+
+    /// Checks the token, registers the command menu, then long-polls until shutdown.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), TelegramError> {
+        let me = self
+            .api
+            .get_me()
+            .send()
+            .await
+            .map_err(|e| TelegramError::Token(e.to_string()))?;
+        tracing::info!(bot = %me.username(), "telegram: connected");
+        if let Err(e) = call(|| self.api.delete_webhook().send()).await {
+            tracing::warn!(error = %e, "telegram: could not remove a webhook; polling may fail");
+        }
+        if let Err(e) = call(|| self.api.set_my_commands(menu()).send()).await {
+            tracing::warn!(error = %e, "telegram: could not register the command menu");
+        }
+        self.poll(shutdown).await;
+        Ok(())
+    }
+
+    async fn poll(&self, shutdown: CancellationToken) {
+        let mut offset: i32 = 0;
+        let mut backoff = Backoff::new();
+        while !shutdown.is_cancelled() {
+            let request = self
+                .api
+                .get_updates()
+                .offset(offset)
+                .timeout(POLL_TIMEOUT_SECS)
+                .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
+            let result = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                r = request.send() => r,
+            };
+            match result {
+                Ok(updates) => {
+                    backoff.reset();
+                    for update in updates {
+                        offset = offset.max(update.id.0 as i32 + 1);
+                        let this = self.clone();
+                        tokio::spawn(async move { this.update(update.kind).await });
+                    }
+                }
+                Err(RequestError::RetryAfter(s)) => {
+                    sleep_or_stop(&shutdown, s.duration().min(MAX_RETRY_AFTER)).await;
+                }
+                Err(e) => {
+                    let wait = backoff.next();
+                    tracing::warn!(error = %e, retry_in = ?wait, "telegram: polling failed");
+                    sleep_or_stop(&shutdown, wait).await;
+                }
+            }
+        }
+    }
+
+    async fn update(&self, kind: UpdateKind) {
+        match kind {
+            UpdateKind::Message(msg) => {
+                let (Some(from), Some(text)) = (msg.from.as_ref(), msg.text()) else {
+                    return;
+                };
+                if !self.chat_allowed(msg.chat.id, msg.chat.is_private()) {
+                    tracing::info!(chat = msg.chat.id.0, "telegram: message from a chat not in allowed_chats ignored");
+                    return;
+                }
+                let actor = actor(from);
+                if self.core.door().role_of(&actor).is_none() && !self.first_refusal(from) {
+                    return;
+                }
+                let out = ChatOut::new(self.api.clone(), msg.chat.id);
+                let inbound = Inbound::Text {
+                    actor,
+                    text: text.to_string(),
+                };
+                self.core.handle(inbound, &out).await;
+            }
+            UpdateKind::CallbackQuery(q) => self.press(q).await,
+            _ => {}
+        }
+    }
+
+    /// DMs always reach the bot; groups only when listed in `allowed_chats`.
+    fn chat_allowed(&self, chat: ChatId, private: bool) -> bool {
+        private || self.config.allowed_chats.contains(&chat.0)
+    }
+
+    fn first_refusal(&self, user: &User) -> bool {
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(user.id.0)
+    }
+
+    /// A button press: the door decides; a refusal is a toast and changes nothing; a
+    /// decision edits the keyboard's message to say who decided and when.
+    async fn press(&self, q: CallbackQuery) {
+        let Some(message) = q.message.as_ref() else {
+            return;
+        };
+        let (chat, message_id) = (message.chat().id, message.id());
+        let actor = actor(&q.from);
+        let data = q.data.clone().unwrap_or_default();
+        let out = ChatOut::new(self.api.clone(), chat);
+        let outcome = self.core.press(&actor, &data, &out).await;
+        let toast = match &outcome {
+            Outcome::Refused(m) => Some(m.plain()),
+            _ => None,
+        };
+        let answer = || {
+            let mut request = self.api.answer_callback_query(q.id.clone());
+            if let Some(text) = &toast {
+                request = request.text(text.chars().take(190).collect::<String>());
+            }
+            request.send()
+        };
+        if let Err(e) = call(answer).await {
+            tracing::error!(chat = chat.0, error = %e, "telegram: could not answer a button press");
+        }
+        if toast.is_some() {
+            return;
+        }
+        let verdict = if data.starts_with("cf:") { "Confirmed" } else { "Cancelled" };
+        let when = chrono::Utc::now().format("%H:%M UTC");
+        let original = message
+            .regular_message()
+            .and_then(|m| m.text())
+            .map(escape_html)
+            .unwrap_or_default();
+        let text = format!("{original}\n\n<b>{verdict} by {} at {when}</b>", escape_html(&display(&q.from)));
+        out.edit(message_id, &text).await;
+        out.send(Outbound::Message(outcome.message().clone())).await;
+    }
+}
+
+/// The command menu, from the catalogue.
+fn menu() -> Vec<BotCommand> {
+    catalogue()
+        .iter()
+        .map(|s| BotCommand::new(s.name, s.summary))
+        .collect()
+}
+
+fn actor(user: &User) -> Actor {
+    Actor::Person {
+        platform: Platform::Telegram,
+        user_id: user.id.0.to_string(),
+        display: display(user),
+    }
+}
+
+fn display(user: &User) -> String {
+    match &user.username {
+        Some(u) => format!("@{u}"),
+        None => user.first_name.clone(),
+    }
+}
+
+fn reqwest_url(s: &str) -> Result<url::Url, TelegramError> {
+    url::Url::parse(s).map_err(|_| TelegramError::BadUrl(s.to_string()))
+}
+
+/// Where replies to one chat go.
+#[derive(Clone)]
+pub struct ChatOut {
+    api: teloxide::Bot,
+    chat: ChatId,
+    progress: Arc<tokio::sync::Mutex<HashMap<u64, Live>>>,
+}
+
+/// A progress message being edited in place.
+struct Live {
+    message: MessageId,
+    last_edit: Instant,
+    last_text: String,
+}
+
+impl ChatOut {
+    fn new(api: teloxide::Bot, chat: ChatId) -> ChatOut {
+        ChatOut {
+            api,
+            chat,
+            progress: Arc::new(tokio::sync::Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// Sends HTML text, split on line boundaries; returns the last message's id.
+    async fn post(&self, text: &str, keyboard: Option<InlineKeyboardMarkup>) -> Option<MessageId> {
+        let parts = split(text, MAX_TEXT);
+        let last = parts.len() - 1;
+        let mut sent = None;
+        for (i, part) in parts.into_iter().enumerate() {
+            let markup = if i == last { keyboard.clone() } else { None };
+            let request = || {
+                let mut r = self
+                    .api
+                    .send_message(self.chat, part.clone())
+                    .parse_mode(ParseMode::Html);
+                if let Some(k) = &markup {
+                    r = r.reply_markup(k.clone());
+                }
+                r.send()
+            };
+            match call(request).await {
+                Ok(m) => sent = Some(m.id),
+                Err(e) => {
+                    tracing::error!(chat = self.chat.0, error = %e, "telegram: a message could not be delivered")
+                }
+            }
+        }
+        sent
+    }
+
+    /// Replaces a message's text (and removes its keyboard).
+    async fn edit(&self, message: MessageId, text: &str) {
+        let text: String = text.chars().take(MAX_TEXT).collect();
+        let request = || {
+            self.api
+                .edit_message_text(self.chat, message, text.clone())
+                .parse_mode(ParseMode::Html)
+                .send()
+        };
+        if let Err(e) = call(request).await {
+            tracing::error!(chat = self.chat.0, error = %e, "telegram: a message could not be edited");
+        }
+    }
+
+    /// Posts a progress view, or edits its message: at most one edit per `EDIT_GAP`,
+    /// except the final state, which is always shown.
+    async fn progress(&self, view: ProgressView) {
+        let text = progress_html(&view);
+        let mut live = self.progress.lock().await;
+        let Some(entry) = live.get_mut(&view.key) else {
+            drop(live);
+            if let Some(id) = self.post(&text, None).await {
+                self.progress.lock().await.insert(
+                    view.key,
+                    Live {
+                        message: id,
+                        last_edit: Instant::now(),
+                        last_text: text,
+                    },
+                );
+            }
+            return;
+        };
+        let finished = view.finished.is_some();
+        if entry.last_text == text || (!finished && entry.last_edit.elapsed() < EDIT_GAP) {
+            return;
+        }
+        if finished {
+            let wait = EDIT_GAP.saturating_sub(entry.last_edit.elapsed());
+            tokio::time::sleep(wait).await;
+        }
+        let id = entry.message;
+        entry.last_edit = Instant::now();
+        entry.last_text = text.clone();
+        if finished {
+            live.remove(&view.key);
+        }
+        drop(live);
+        self.edit(id, &text).await;
+    }
+}
+
+/// A progress view as HTML: the title in bold, then one line per step.
+pub fn progress_html(view: &ProgressView) -> String {
+    let lines = progress_lines(view);
+    let mut out = format!("<b>{}</b>", escape_html(&lines[0]));
+    for line in &lines[1..] {
+        out.push('\n');
+        out.push_str(&escape_html(line));
+    }
+    out
+}
+
+fn keyboard(buttons: &[super::Button]) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(vec![
+        buttons
+            .iter()
+            .map(|b| InlineKeyboardButton::callback(b.label.clone(), b.data.clone()))
+            .collect::<Vec<_>>(),
+    ])
+}
+
+#[async_trait]
+impl Replier for ChatOut {
+    async fn send(&self, out: Outbound) {
+        match out {
+            Outbound::Message(m) => {
+                self.post(&html(&m), None).await;
+            }
+            Outbound::Buttons { message, buttons } => {
+                self.post(&html(&message), Some(keyboard(&buttons))).await;
+            }
+            Outbound::Progress(view) => self.progress(view).await,
+        }
+    }
+}
+
+/// Sends to every ops chat: what nobody asked for (alerts, briefings, start-up notes).
+#[derive(Clone)]
+pub struct OpsChats {
+    chats: Vec<ChatOut>,
+}
+
+#[async_trait]
+impl Replier for OpsChats {
+    async fn send(&self, out: Outbound) {
+        for chat in &self.chats {
+            chat.send(out.clone()).await;
+        }
+    }
+}
+
+/// Runs one Bot API call, retrying as Telegram asks: after `retry_after` on 429, with
+/// back-off on 5xx and network errors; at most `ATTEMPTS` tries.
+async fn call<T, F, Fut>(mut request: F) -> Result<T, RequestError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, RequestError>>,
+{
+    let mut backoff = Backoff::new();
+    let mut attempt = 1;
+    loop {
+        let result = request().await;
+        let wait = match &result {
+            Ok(_) => return result,
+            Err(RequestError::RetryAfter(s)) => s.duration().min(MAX_RETRY_AFTER),
+            Err(e) if transient(e) => backoff.next(),
+            Err(_) => return result,
+        };
+        if attempt >= ATTEMPTS {
+            return result;
+        }
+        attempt += 1;
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Whether an error may pass if the call is tried again (network, server side).
+fn transient(e: &RequestError) -> bool {
+    match e {
+        RequestError::Network(_) | RequestError::Io(_) | RequestError::InvalidJson { .. } => true,
+        RequestError::Api(ApiError::Unknown(text)) => {
+            let t = text.to_ascii_lowercase();
+            t.contains("internal server error")
+                || t.contains("bad gateway")
+                || t.contains("service unavailable")
+                || t.contains("gateway timeout")
+                || t.contains("too many requests")
+        }
+        _ => false,
+    }
+}
+
+/// Exponential back-off: 0.5 s doubling to 30 s.
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff {
+            next: Duration::from_millis(500),
+        }
+    }
+    fn next(&mut self) -> Duration {
+        let now = self.next;
+        self.next = (self.next * 2).min(Duration::from_secs(30));
+        now
+    }
+    fn reset(&mut self) {
+        *self = Backoff::new();
+    }
+}
+
+async fn sleep_or_stop(shutdown: &CancellationToken, d: Duration) {
+    tokio::select! {
+        _ = shutdown.cancelled() => {}
+        _ = tokio::time::sleep(d) => {}
+    }
+}
+
+impl std::fmt::Debug for Telegram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Telegram").field("config", &self.config).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::{ProgressStep, StepState};
+
+    #[test]
+    fn progress_is_escaped_html() {
+        let view = ProgressView {
+            key: 1,
+            title: "Deploying <b>x</b>".into(),
+            steps: vec![ProgressStep {
+                title: "a & b".into(),
+                state: StepState::Done,
+                elapsed: Some(Duration::from_millis(1500)),
+                note: None,
+            }],
+            elapsed: Duration::from_secs(2),
+            finished: None,
+        };
+        let h = progress_html(&view);
+        assert_eq!(h, "<b>Deploying &lt;b&gt;x&lt;/b&gt; (2.0s)</b>\n✓ 1/1 a &amp; b (1.5s)");
+    }
+
+    #[test]
+    fn the_menu_lists_the_catalogue() {
+        let names: Vec<String> = menu().into_iter().map(|c| c.command).collect();
+        assert!(names.contains(&"deploy".to_string()) && names.contains(&"destroy".to_string()));
+    }
+}
