@@ -8,8 +8,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bot::Bot;
 use crate::chat::Replier;
-use crate::chat::telegram::{Telegram, TelegramError};
 use crate::chat::console::{self, ConsoleOut};
+use crate::chat::telegram::{Telegram, TelegramError};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::ops::door::Ctx;

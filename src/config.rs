@@ -414,7 +414,9 @@ impl Config {
             !id.is_empty()
                 && id.chars().all(|c| c.is_ascii_digit())
                 && secret.len() >= 20
-                && secret.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                && secret
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         });
         if !well_formed {
             // The token itself is never echoed.
@@ -429,7 +431,11 @@ impl Config {
                 "must start with https:// (leave it out to use https://api.telegram.org)",
             ));
         }
-        if !self.operators.iter().any(|o| o.platform == Platform::Telegram) {
+        if !self
+            .operators
+            .iter()
+            .any(|o| o.platform == Platform::Telegram)
+        {
             return Err(invalid(
                 "operators",
                 "has nobody with platform = \"telegram\": add your numeric Telegram user id, or nobody can use the bot",

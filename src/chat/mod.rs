@@ -9,8 +9,8 @@
 pub mod console;
 pub mod message;
 pub mod recorder;
-pub mod telegram;
 pub mod render;
+pub mod telegram;
 
 pub use message::{Block, Button, Message, Outbound, ProgressStep, ProgressView, StepState};
 

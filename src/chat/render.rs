@@ -31,6 +31,84 @@ pub fn html(message: &Message) -> String {
     out.join("\n")
 }
 
+/// A message as HTML in chunks of at most `limit` characters, split between blocks and
+/// on line boundaries, so that every chunk is well-formed on its own (a long table is
+/// cut into several `<pre>` blocks, never inside a tag).
+pub fn html_chunks(message: &Message, limit: usize) -> Vec<String> {
+    let mut pieces = Vec::new();
+    for block in &message.blocks {
+        match block {
+            Block::Heading(s) => pieces.extend(
+                split(s, limit.saturating_sub(7).max(1))
+                    .iter()
+                    .map(|p| format!("<b>{}</b>", escape_html(p))),
+            ),
+            Block::Text(s) => pieces.extend(escaped_lines(s, limit)),
+            Block::Pre(s) => pieces.extend(pre_chunks(s, limit)),
+            Block::Table { header, rows } => pieces.extend(pre_chunks(&table(header, rows), limit)),
+        }
+    }
+    pack(pieces, limit)
+}
+
+/// Plain text escaped, split so that each escaped piece fits.
+fn escaped_lines(s: &str, limit: usize) -> Vec<String> {
+    // Escaping at most quintuples a character (`&amp;`), so a fifth of the limit is safe.
+    let mut out = Vec::new();
+    for chunk in split(s, limit) {
+        let escaped = escape_html(&chunk);
+        if escaped.chars().count() <= limit {
+            out.push(escaped);
+        } else {
+            out.extend(
+                split(&chunk, (limit / 5).max(1))
+                    .iter()
+                    .map(|c| escape_html(c)),
+            );
+        }
+    }
+    out
+}
+
+/// Preformatted text in `<pre>` blocks that each fit.
+fn pre_chunks(s: &str, limit: usize) -> Vec<String> {
+    let inner = limit.saturating_sub(11).max(1);
+    let mut out = Vec::new();
+    for chunk in split(s, inner) {
+        let escaped = escape_html(&chunk);
+        if escaped.chars().count() <= inner {
+            out.push(format!("<pre>{escaped}</pre>"));
+        } else {
+            out.extend(
+                split(&chunk, (inner / 5).max(1))
+                    .iter()
+                    .map(|c| format!("<pre>{}</pre>", escape_html(c))),
+            );
+        }
+    }
+    out
+}
+
+/// Joins pieces with line ends into as few chunks of at most `limit` as possible.
+fn pack(pieces: Vec<String>, limit: usize) -> Vec<String> {
+    let mut chunks = Vec::new();
+    let mut current = String::new();
+    for piece in pieces {
+        let len = current.chars().count();
+        if !current.is_empty() && len + 1 + piece.chars().count() > limit {
+            chunks.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(&piece);
+    }
+    if !current.is_empty() || chunks.is_empty() {
+        chunks.push(current);
+    }
+    chunks
+}
+
 /// Escapes the three characters HTML parse mode treats specially.
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -173,6 +251,21 @@ mod tests {
         assert!(parts.iter().all(|p| p.chars().count() <= 500));
         assert_eq!(parts.join("\n"), text);
         assert_eq!(split(&"y".repeat(12), 5), vec!["yyyyy", "yyyyy", "yy"]);
+    }
+
+    #[test]
+    fn long_tables_split_into_well_formed_chunks() {
+        let rows: Vec<Vec<String>> = (0..200)
+            .map(|i| vec![format!("bot-{i}"), "<&>".repeat(10)])
+            .collect();
+        let m = Message::text("fleet <all>").table(&["name", "x"], rows);
+        let chunks = html_chunks(&m, 4096);
+        assert!(chunks.len() >= 2);
+        for c in &chunks {
+            assert!(c.chars().count() <= 4096);
+            assert_eq!(c.matches("<pre>").count(), c.matches("</pre>").count());
+        }
+        assert!(chunks[0].starts_with("fleet &lt;all&gt;\n<pre>name"));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use teloxide::{ApiError, RequestError};
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
-use super::render::{escape_html, html, progress_lines, split};
+use super::render::{escape_html, html_chunks, progress_lines, split};
 use super::{Inbound, Outbound, ProgressView, Replier};
 use crate::bot::Bot as Core;
 use crate::config::{Platform, TelegramConfig};
@@ -49,9 +49,7 @@ pub enum TelegramError {
     NoToken,
     #[error("telegram.api_url {0:?} is not a URL")]
     BadUrl(String),
-    #[error(
-        "Telegram refused the bot token (getMe failed: {0}): copy it again from @BotFather"
-    )]
+    #[error("Telegram refused the bot token (getMe failed: {0}): copy it again from @BotFather")]
     Token(String),
 }
 
@@ -152,7 +150,10 @@ impl Telegram {
                     return;
                 };
                 if !self.chat_allowed(msg.chat.id, msg.chat.is_private()) {
-                    tracing::info!(chat = msg.chat.id.0, "telegram: message from a chat not in allowed_chats ignored");
+                    tracing::info!(
+                        chat = msg.chat.id.0,
+                        "telegram: message from a chat not in allowed_chats ignored"
+                    );
                     return;
                 }
                 let actor = actor(from);
@@ -211,14 +212,21 @@ impl Telegram {
         if toast.is_some() {
             return;
         }
-        let verdict = if data.starts_with("cf:") { "Confirmed" } else { "Cancelled" };
+        let verdict = if data.starts_with("cf:") {
+            "Confirmed"
+        } else {
+            "Cancelled"
+        };
         let when = chrono::Utc::now().format("%H:%M UTC");
         let original = message
             .regular_message()
             .and_then(|m| m.text())
             .map(escape_html)
             .unwrap_or_default();
-        let text = format!("{original}\n\n<b>{verdict} by {} at {when}</b>", escape_html(&display(&q.from)));
+        let text = format!(
+            "{original}\n\n<b>{verdict} by {} at {when}</b>",
+            escape_html(&display(&q.from))
+        );
         out.edit(message_id, &text).await;
         out.send(Outbound::Message(outcome.message().clone())).await;
     }
@@ -275,10 +283,14 @@ impl ChatOut {
         }
     }
 
-    /// Sends HTML text, split on line boundaries; returns the last message's id.
-    async fn post(&self, text: &str, keyboard: Option<InlineKeyboardMarkup>) -> Option<MessageId> {
-        let parts = split(text, MAX_TEXT);
-        let last = parts.len() - 1;
+    /// Sends HTML chunks (each within Telegram's limit); the keyboard goes under the last.
+    /// Returns the last message's id.
+    async fn post(
+        &self,
+        parts: Vec<String>,
+        keyboard: Option<InlineKeyboardMarkup>,
+    ) -> Option<MessageId> {
+        let last = parts.len().saturating_sub(1);
         let mut sent = None;
         for (i, part) in parts.into_iter().enumerate() {
             let markup = if i == last { keyboard.clone() } else { None };
@@ -323,7 +335,7 @@ impl ChatOut {
         let mut live = self.progress.lock().await;
         let Some(entry) = live.get_mut(&view.key) else {
             drop(live);
-            if let Some(id) = self.post(&text, None).await {
+            if let Some(id) = self.post(split(&text, MAX_TEXT), None).await {
                 self.progress.lock().await.insert(
                     view.key,
                     Live {
@@ -379,10 +391,11 @@ impl Replier for ChatOut {
     async fn send(&self, out: Outbound) {
         match out {
             Outbound::Message(m) => {
-                self.post(&html(&m), None).await;
+                self.post(html_chunks(&m, MAX_TEXT), None).await;
             }
             Outbound::Buttons { message, buttons } => {
-                self.post(&html(&message), Some(keyboard(&buttons))).await;
+                self.post(html_chunks(&message, MAX_TEXT), Some(keyboard(&buttons)))
+                    .await;
             }
             Outbound::Progress(view) => self.progress(view).await,
         }
@@ -405,7 +418,8 @@ impl Replier for OpsChats {
 }
 
 /// Runs one Bot API call, retrying as Telegram asks: after `retry_after` on 429, with
-/// back-off on 5xx and network errors; at most `ATTEMPTS` tries.
+/// back-off on 5xx and network errors (teloxide itself already waits 10 s after a 5xx);
+/// at most `ATTEMPTS` tries, then the caller logs the failure with its chat id.
 async fn call<T, F, Fut>(mut request: F) -> Result<T, RequestError>
 where
     F: FnMut() -> Fut,
@@ -475,7 +489,9 @@ async fn sleep_or_stop(shutdown: &CancellationToken, d: Duration) {
 
 impl std::fmt::Debug for Telegram {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Telegram").field("config", &self.config).finish()
+        f.debug_struct("Telegram")
+            .field("config", &self.config)
+            .finish()
     }
 }
 
@@ -499,7 +515,10 @@ mod tests {
             finished: None,
         };
         let h = progress_html(&view);
-        assert_eq!(h, "<b>Deploying &lt;b&gt;x&lt;/b&gt; (2.0s)</b>\n✓ 1/1 a &amp; b (1.5s)");
+        assert_eq!(
+            h,
+            "<b>Deploying &lt;b&gt;x&lt;/b&gt; (2.0s)</b>\n✓ 1/1 a &amp; b (1.5s)"
+        );
     }
 
     #[test]

@@ -1,0 +1,326 @@
+//! The real bot on Telegram, against a fake Bot API on loopback that checks what the real
+//! one checks (token, chat id, length, HTML).
+
+#[path = "common/fake_telegram.rs"]
+mod fake_telegram;
+
+use std::time::Duration;
+
+use clawops::app::App;
+use clawops::chat::recorder::Recorder;
+use clawops::clock::Clock;
+use clawops::config::Config;
+use fake_telegram::{Call, FakeTelegram, Fault, TOKEN};
+use tokio_util::sync::CancellationToken;
+
+const OPERATOR: i64 = 111;
+const OTHER_OPERATOR: i64 = 112;
+const STRANGER: i64 = 999;
+const LIMIT: Duration = Duration::from_secs(30);
+
+struct Bot {
+    fake: FakeTelegram,
+    app: App,
+    stop: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn start(step_time: &str) -> Bot {
+    let fake = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        r#"
+[store]
+path = "{dir}/fleet.db"
+[[operators]]
+platform = "telegram"
+user_id = "{OPERATOR}"
+role = "operator"
+[[operators]]
+platform = "telegram"
+user_id = "{OTHER_OPERATOR}"
+role = "operator"
+[telegram]
+token = "{TOKEN}"
+api_url = "{url}"
+ops_chats = [{OPERATOR}]
+[providers.sim]
+boot_time = "0s"
+step_time = "{step_time}"
+"#,
+        dir = dir.path().display(),
+        url = fake.url
+    );
+    let config = Config::parse(&toml, "test").unwrap();
+    let stop = CancellationToken::new();
+    let app = App::start(config, Clock::system(), stop.clone(), &Recorder::new())
+        .await
+        .unwrap();
+    let tg = app.telegram().unwrap().unwrap();
+    let s = stop.clone();
+    tokio::spawn(async move { tg.run(s).await });
+    fake.wait_until(LIMIT, "the command menu", |c| has(c, "setmycommands", ""))
+        .await;
+    Bot {
+        fake,
+        app,
+        stop,
+        _dir: dir,
+    }
+}
+
+/// Whether some call of `method` has `needle` in its body.
+fn has(calls: &[Call], method: &str, needle: &str) -> bool {
+    calls
+        .iter()
+        .any(|c| c.method == method && c.body.to_string().contains(needle))
+}
+
+fn count(calls: &[Call], method: &str, needle: &str) -> usize {
+    calls
+        .iter()
+        .filter(|c| c.method == method && c.body.to_string().contains(needle))
+        .count()
+}
+
+#[tokio::test]
+async fn a_deploy_shows_progress_in_one_edited_message() {
+    let bot = start("150ms").await;
+    let menu = bot.fake.calls("setmycommands");
+    assert!(menu[0].body.to_string().contains("\"command\":\"deploy\""));
+    assert!(!bot.fake.calls("deletewebhook").is_empty());
+
+    bot.fake.text_from(OPERATOR, "/deploy alice-bot nbg1");
+    bot.fake
+        .wait_until(LIMIT, "the deploy summary", |c| {
+            has(c, "sendmessage", "alice-bot is ready")
+        })
+        .await;
+    let sends = bot.fake.calls("sendmessage");
+    assert_eq!(
+        count(&sends, "sendmessage", "Deploying alice-bot"),
+        1,
+        "one progress message"
+    );
+    let id = bot
+        .fake
+        .find_message(OPERATOR, "Deploying alice-bot")
+        .unwrap();
+    let edits = bot.fake.calls("editmessagetext");
+    assert!(!edits.is_empty(), "progress is edited in place");
+    assert!(edits.iter().all(|e| e.body["message_id"] == id));
+    // Edits are spaced as Telegram allows, and the final state is shown.
+    for pair in edits.windows(2) {
+        assert!(pair[1].at.duration_since(pair[0].at) >= Duration::from_millis(900));
+    }
+    let last = bot.fake.message(OPERATOR, id).unwrap();
+    assert!(last.contains("✓ 11/11 Record the instance"), "{last}");
+    assert!(!last.contains('…'), "{last}");
+}
+
+#[tokio::test]
+async fn a_destroy_is_confirmed_by_its_button_and_only_by_its_owner() {
+    let bot = start("0s").await;
+    bot.fake.text_from(OPERATOR, "/deploy bob-bot");
+    bot.fake
+        .wait_until(LIMIT, "bob-bot ready", |c| {
+            has(c, "sendmessage", "bob-bot is ready")
+        })
+        .await;
+    bot.fake.text_from(OPERATOR, "/destroy bob-bot");
+    bot.fake
+        .wait_until(LIMIT, "the confirmation", |c| has(c, "sendmessage", "cf:"))
+        .await;
+    let ask = bot
+        .fake
+        .calls("sendmessage")
+        .into_iter()
+        .rev()
+        .find(|c| c.body.to_string().contains("cf:"))
+        .unwrap();
+    let keyboard = &ask.body["reply_markup"]["inline_keyboard"][0];
+    let confirm = keyboard[0]["callback_data"].as_str().unwrap().to_string();
+    assert_eq!(keyboard[0]["text"], "Confirm");
+    assert_eq!(keyboard[1]["text"], "Cancel");
+    let id = bot.fake.find_message(OPERATOR, "Destroy bob-bot").unwrap();
+
+    // Another operator, and a stranger, press it: a toast each, nothing destroyed.
+    bot.fake.press(OPERATOR, OTHER_OPERATOR, id, &confirm);
+    bot.fake.press(OPERATOR, STRANGER, id, &confirm);
+    bot.fake
+        .wait_until(LIMIT, "two toasts", |c| {
+            count(c, "answercallbackquery", "\"text\"") == 2
+        })
+        .await;
+    let toasts = bot.fake.calls("answercallbackquery");
+    assert!(toasts.iter().any(|t| {
+        t.body["text"]
+            .as_str()
+            .unwrap()
+            .contains("belongs to someone else")
+    }));
+    assert!(toasts.iter().any(|t| {
+        t.body["text"]
+            .as_str()
+            .unwrap()
+            .contains("private operations bot")
+    }));
+    assert_eq!(
+        bot.app
+            .store
+            .instance("bob-bot")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "ready"
+    );
+
+    // The owner presses: destroyed, and the message says who decided.
+    bot.fake.press(OPERATOR, OPERATOR, id, &confirm);
+    bot.fake
+        .wait_until(LIMIT, "the destroy", |c| {
+            has(c, "sendmessage", "Destroyed bob-bot")
+        })
+        .await;
+    let edited = bot.fake.message(OPERATOR, id).unwrap();
+    assert!(edited.contains("Confirmed by @user111 at"), "{edited}");
+    assert_eq!(
+        bot.app
+            .store
+            .instance("bob-bot")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "destroyed"
+    );
+
+    // A stale second press is refused with a toast.
+    bot.fake.press(OPERATOR, OPERATOR, id, &confirm);
+    bot.fake
+        .wait_until(LIMIT, "the stale toast", |c| {
+            has(c, "answercallbackquery", "already used")
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_stranger_gets_one_refusal_and_no_data() {
+    let bot = start("0s").await;
+    bot.fake.text_from(OPERATOR, "/deploy alice-bot");
+    bot.fake
+        .wait_until(LIMIT, "alice ready", |c| {
+            has(c, "sendmessage", "alice-bot is ready")
+        })
+        .await;
+    bot.fake.text_from(STRANGER, "/list");
+    bot.fake.text_from(STRANGER, "/status alice-bot");
+    bot.fake.text_from(OPERATOR, "/help");
+    bot.fake
+        .wait_until(LIMIT, "the refusal and the help", |c| {
+            has(c, "sendmessage", "private operations bot")
+                && has(c, "sendmessage", "clawops commands")
+        })
+        .await;
+    let to_stranger: Vec<Call> = bot
+        .fake
+        .calls("sendmessage")
+        .into_iter()
+        .filter(|c| c.body["chat_id"] == STRANGER)
+        .collect();
+    assert_eq!(to_stranger.len(), 1, "{to_stranger:?}");
+    assert!(!to_stranger[0].body.to_string().contains("alice"));
+    assert!(to_stranger[0].body.get("reply_markup").is_none());
+    let refused = bot.app.store.audit_tail(50).await.unwrap();
+    assert!(
+        refused
+            .iter()
+            .any(|r| r.actor == "telegram:999" && r.event == "refused")
+    );
+}
+
+#[tokio::test]
+async fn user_text_is_escaped_and_long_replies_are_split() {
+    let bot = start("0s").await;
+    // The grammar echoes an unknown command's name: it must arrive as text, not markup.
+    bot.fake.text_from(OPERATOR, "/<b>boom</b>&x");
+    bot.fake
+        .wait_until(LIMIT, "the unknown-command reply", |c| {
+            has(c, "sendmessage", "Unknown command")
+        })
+        .await;
+    let reply = bot.fake.calls("sendmessage").pop().unwrap();
+    assert!(
+        reply.body["text"]
+            .as_str()
+            .unwrap()
+            .contains("/&lt;b&gt;boom&lt;/b&gt;&amp;x"),
+        "{}",
+        reply.body
+    );
+
+    // A fleet of 80 makes a /list of about 5,000 characters: two well-formed messages.
+    let door = bot.app.bot.door().clone();
+    let out = Recorder::new();
+    for i in 0..80 {
+        let action = clawops::command::parse(&format!("/deploy fleet-member-{i:03}")).unwrap();
+        door.submit(&clawops::ops::Actor::console(), action, &out)
+            .await;
+    }
+    let before = bot.fake.calls("sendmessage").len();
+    bot.fake.text_from(OPERATOR, "/list");
+    bot.fake
+        .wait_until(LIMIT, "the list", |c| has(c, "sendmessage", "80 instances"))
+        .await;
+    let parts: Vec<Call> = bot
+        .fake
+        .calls("sendmessage")
+        .into_iter()
+        .skip(before)
+        .collect();
+    let total: usize = parts
+        .iter()
+        .map(|p| p.body["text"].as_str().unwrap().chars().count())
+        .sum();
+    assert!(
+        total > 4096,
+        "the list is long enough to need splitting: {total}"
+    );
+    assert_eq!(parts.len(), 2, "split in two");
+    for p in &parts {
+        let text = p.body["text"].as_str().unwrap();
+        assert!(text.chars().count() <= 4096);
+        fake_telegram::check_html(text).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_429_is_retried_after_the_time_telegram_asks() {
+    let bot = start("0s").await;
+    bot.fake.fail_next("sendmessage", Fault::RetryAfter(1));
+    // teloxide itself waits 10 s after a 5xx before it reports it; then we retry.
+    bot.fake.fail_next("sendmessage", Fault::ServerError);
+    bot.fake.text_from(OPERATOR, "/help");
+    bot.fake
+        .wait_until(LIMIT, "three tries of the reply", |c| {
+            count(c, "sendmessage", "clawops commands") == 3
+        })
+        .await;
+    let tries = bot.fake.calls("sendmessage");
+    assert!(
+        tries[1].at.duration_since(tries[0].at) >= Duration::from_secs(1),
+        "retry_after honoured"
+    );
+    assert!(
+        bot.fake
+            .find_message(OPERATOR, "clawops commands")
+            .is_some()
+    );
+}
