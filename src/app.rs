@@ -6,6 +6,8 @@ use std::sync::Arc;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
+use crate::agent::Agent;
+use crate::agent::memory::Memory;
 use crate::bot::Bot;
 use crate::chat::Replier;
 use crate::chat::console::{self, ConsoleOut};
@@ -58,18 +60,27 @@ impl App {
             )));
         }
         let config = Arc::new(config);
+        let memory = Arc::new(Memory::default());
         let door = Door::new(Ctx {
             store: store.clone(),
             clock,
             config: config.clone(),
             providers,
             shutdown: shutdown.clone(),
+            memory: memory.clone(),
         });
         for note in door.recover().await? {
             notes.send(crate::chat::Outbound::Message(note)).await;
         }
+        let bot = match &config.llm {
+            Some(llm) => {
+                let agent = Agent::new(llm.clone(), door.clone(), memory, secrets(&config));
+                Bot::with_agent(door, Arc::new(agent))
+            }
+            None => Bot::new(door),
+        };
         Ok(App {
-            bot: Bot::new(door),
+            bot,
             store,
             shutdown,
             config,
@@ -93,4 +104,13 @@ impl App {
     pub async fn close(self) {
         self.store.close().await;
     }
+}
+
+/// Every configured secret, so the LLM operator can cut them out of what it sends.
+fn secrets(config: &Config) -> Vec<String> {
+    let mut all = Vec::new();
+    if let Some(tg) = &config.telegram {
+        all.extend(tg.token.clone());
+    }
+    all
 }

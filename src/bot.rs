@@ -2,6 +2,9 @@
 //! text into actions (slash commands now, natural language when an LLM is configured),
 //! passes them through the door, and sends the outcome back to the chat it came from.
 
+use std::sync::Arc;
+
+use crate::agent::Agent;
 use crate::chat::{Button, Inbound, Message, Outbound, Replier};
 use crate::command::{self, ParseError};
 use crate::ops::{Actor, Door, Outcome};
@@ -14,12 +17,21 @@ const CANCEL: &str = "cx:";
 #[derive(Clone)]
 pub struct Bot {
     door: Door,
+    agent: Option<Arc<Agent>>,
 }
 
 impl Bot {
-    /// A bot acting through `door`.
+    /// A bot acting through `door`, with slash commands only.
     pub fn new(door: Door) -> Bot {
-        Bot { door }
+        Bot { door, agent: None }
+    }
+
+    /// A bot that also takes natural language through `agent`.
+    pub fn with_agent(door: Door, agent: Arc<Agent>) -> Bot {
+        Bot {
+            door,
+            agent: Some(agent),
+        }
     }
 
     /// The door it acts through.
@@ -43,10 +55,16 @@ impl Bot {
             return;
         }
         if !command::is_command(text) {
-            out.send(Outbound::Message(Message::text(
-                "Natural-language requests need an LLM endpoint ([llm] in the config). Until then, use the commands: /help lists them.",
-            )))
-            .await;
+            let reply = match &self.agent {
+                None => Message::text(
+                    "Natural-language requests need an LLM endpoint ([llm] in the config). Until then, use the commands: /help lists them.",
+                ),
+                Some(agent) => match agent.ask(actor, &actor.audit_name(), text, out).await {
+                    Ok(answer) => answer.message,
+                    Err(e) => Message::text(format!("✗ {e}")),
+                },
+            };
+            out.send(Outbound::Message(reply)).await;
             return;
         }
         match command::parse(text) {

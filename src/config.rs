@@ -90,6 +90,63 @@ pub struct Config {
     pub providers: ProvidersConfig,
     #[serde(default)]
     pub telegram: Option<TelegramConfig>,
+    #[serde(default)]
+    pub llm: Option<LlmConfig>,
+}
+
+/// `[llm]`: the OpenAI-compatible endpoint that turns free text into actions.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmConfig {
+    /// e.g. https://api.openai.com/v1, https://openrouter.ai/api/v1, http://127.0.0.1:11434/v1
+    pub base_url: String,
+    pub model: String,
+    /// Better given as `CLAWOPS_LLM_API_KEY`; local endpoints may need none.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Model calls per request, at most.
+    #[serde(default = "default_rounds")]
+    pub max_rounds: u32,
+    /// Tokens (prompt + completion) one request may spend.
+    #[serde(default = "default_request_budget")]
+    pub request_token_budget: u32,
+    /// Tokens one operator may spend per UTC day.
+    #[serde(default = "default_daily_budget")]
+    pub daily_token_budget: u32,
+    /// How long one model call may take.
+    #[serde(default = "default_llm_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Price per million prompt tokens, for the cost estimate in /usage.
+    #[serde(default)]
+    pub price_per_million_prompt: f64,
+    /// Price per million completion tokens.
+    #[serde(default)]
+    pub price_per_million_completion: f64,
+}
+
+fn default_rounds() -> u32 {
+    6
+}
+fn default_request_budget() -> u32 {
+    40_000
+}
+fn default_daily_budget() -> u32 {
+    500_000
+}
+fn default_llm_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+
+impl std::fmt::Debug for LlmConfig {
+    /// Never prints the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmConfig")
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<secret>"))
+            .field("max_rounds", &self.max_rounds)
+            .finish()
+    }
 }
 
 /// `[telegram]`: the ops bot on Telegram.
@@ -327,6 +384,11 @@ impl Config {
         if let Some(path) = var("CLAWOPS_STORE_PATH").filter(|p| !p.is_empty()) {
             self.store.path = PathBuf::from(path);
         }
+        if let Some(llm) = self.llm.as_mut()
+            && let Some(key) = var("CLAWOPS_LLM_API_KEY").filter(|k| !k.is_empty())
+        {
+            llm.api_key = Some(key);
+        }
         if let Some(tg) = self.telegram.as_mut()
             && let Some(token) = var("CLAWOPS_TELEGRAM_TOKEN").filter(|t| !t.is_empty())
         {
@@ -386,6 +448,26 @@ impl Config {
         }
         if let Some(tg) = self.telegram.as_ref().filter(|t| t.enabled) {
             self.validate_telegram(tg, origin)?;
+        }
+        if let Some(llm) = &self.llm {
+            if !llm.base_url.starts_with("http://") && !llm.base_url.starts_with("https://") {
+                return Err(invalid(
+                    "llm.base_url",
+                    format!(
+                        "{:?} is not a URL: use e.g. \"https://api.openai.com/v1\"",
+                        llm.base_url
+                    ),
+                ));
+            }
+            if llm.model.trim().is_empty() {
+                return Err(invalid(
+                    "llm.model",
+                    "is empty: name the model, e.g. \"gpt-4.1-mini\"".into(),
+                ));
+            }
+            if llm.max_rounds == 0 || llm.max_rounds > 20 {
+                return Err(invalid("llm.max_rounds", "must be 1 to 20".into()));
+            }
         }
         let sim_on = self.providers.sim.as_ref().is_some_and(|s| s.enabled);
         if self.deploy.provider == "sim" && !sim_on {

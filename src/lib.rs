@@ -6,6 +6,7 @@
 //! - [`chat`]: the `Inbound`/`Outbound` model, rendering, and one adapter per surface
 //!   (the console now; Telegram and Discord plug in beside it).
 //! - [`bot`]: what happens to one inbound message or button press on any surface.
+//! - [`agent`]: the LLM operator: free text through the same tools and the same door.
 //! - [`command`]: the slash-command grammar, generated from the action catalogue.
 //! - [`ops`]: the `Action` catalogue and the one door every action passes: role check,
 //!   confirmation, audit, execution.
@@ -18,6 +19,7 @@
 //! - [`app`]: putting the parts together at start-up.
 //! - [`clock`]: injectable time.
 
+pub mod agent;
 pub mod app;
 pub mod audit;
 pub mod bot;

@@ -10,8 +10,8 @@ use thiserror::Error;
 
 use super::Action;
 use super::actions::{
-    audit::AuditTail, deploy::Deploy, destroy::Destroy, help::Help, list::List, restart::Restart,
-    status::Status,
+    audit::AuditTail, deploy::Deploy, destroy::Destroy, forget::Forget, help::Help, list::List,
+    restart::Restart, status::Status, usage::Usage,
 };
 use crate::config::Role;
 
@@ -181,6 +181,8 @@ catalogue! {
     Restart => Restart,
     Destroy => Destroy,
     Audit => AuditTail,
+    Usage => Usage,
+    Forget => Forget,
 }
 
 /// Every action's entry, in the order `/help` shows them.

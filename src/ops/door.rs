@@ -47,6 +47,8 @@ pub struct Ctx {
     pub config: Arc<Config>,
     pub providers: Providers,
     pub shutdown: CancellationToken,
+    /// The LLM operator's conversation memory (for /forget).
+    pub memory: Arc<crate::agent::memory::Memory>,
 }
 
 impl Ctx {
@@ -295,12 +297,15 @@ impl Door {
             Action::Restart(a) => a.radius(ctx).await,
             Action::Destroy(a) => a.radius(ctx).await,
             Action::Deploy(a) => a.radius(ctx).await,
-            Action::Help(_) | Action::List(_) | Action::Status(_) | Action::Audit(_) => {
-                Ok(BlastRadius {
-                    reversible: true,
-                    ..BlastRadius::default()
-                })
-            }
+            Action::Help(_)
+            | Action::List(_)
+            | Action::Status(_)
+            | Action::Audit(_)
+            | Action::Usage(_)
+            | Action::Forget(_) => Ok(BlastRadius {
+                reversible: true,
+                ..BlastRadius::default()
+            }),
         }
     }
 
@@ -327,7 +332,7 @@ impl Door {
 
     async fn run(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         role: Role,
         action: &Action,
         out: &dyn Replier,
@@ -341,6 +346,8 @@ impl Door {
             Action::Restart(a) => a.run(ctx, out).await,
             Action::Destroy(a) => a.run(ctx).await,
             Action::Audit(a) => a.run(ctx).await,
+            Action::Usage(a) => a.run(ctx).await,
+            Action::Forget(a) => Ok(a.run(ctx, actor)),
         }
     }
 

@@ -61,6 +61,8 @@ pub enum Action {
     Restart(actions::restart::Restart),
     Destroy(actions::destroy::Destroy),
     Audit(actions::audit::AuditTail),
+    Usage(actions::usage::Usage),
+    Forget(actions::forget::Forget),
 }
 
 /// What an action does to the fleet, shown before a confirmation is pressed.

@@ -8,12 +8,14 @@ mod audit_rows;
 mod confirmations;
 mod deploys;
 mod instances;
+mod llm_usage;
 mod sim;
 
 pub use audit_rows::AuditRow;
 pub use confirmations::{ConfirmationRow, PressResult};
 pub use deploys::{DeployRow, StepRow};
 pub use instances::{InstanceRow, NewInstance};
+pub use llm_usage::UsageSum;
 pub use sim::SimServerRow;
 
 use std::fs::File;

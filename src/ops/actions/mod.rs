@@ -4,10 +4,12 @@
 pub mod audit;
 pub mod deploy;
 pub mod destroy;
+pub mod forget;
 pub mod help;
 pub mod list;
 pub mod restart;
 pub mod status;
+pub mod usage;
 
 use serde::{Deserialize, Serialize};
 
