@@ -43,6 +43,8 @@ enum Cmd {
     Console,
     /// Check the configuration and say what it enables.
     CheckConfig,
+    /// Play the LLM eval scenarios against the [llm] endpoint and print a score.
+    Eval,
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -81,6 +83,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Run => serve(&cli.config, true).await,
         Cmd::Console => serve(&cli.config, false).await,
         Cmd::CheckConfig => check_config(&cli.config),
+        Cmd::Eval => eval(&cli.config).await,
         Cmd::Audit {
             command: AuditCmd::Verify,
         } => verify(&cli.config).await,
@@ -201,6 +204,38 @@ fn check_config(path: &Option<PathBuf>) -> anyhow::Result<ExitCode> {
         humantime::format_duration(config.safety.confirmation_ttl)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+async fn eval(path: &Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let config = load(path)?;
+    let Some(llm) = config.llm else {
+        println!(
+            "no [llm] endpoint configured: nothing to evaluate (the same scenarios run in the test suite against a scripted endpoint)"
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    let scenarios = clawops::agent::evals::scenarios();
+    let mut passed = 0;
+    for s in &scenarios {
+        match clawops::agent::evals::run(s, &llm).await {
+            Ok(()) => {
+                passed += 1;
+                println!("PASS  {}", s.name);
+            }
+            Err(e) => println!("FAIL  {}: {e}", s.name),
+        }
+    }
+    println!(
+        "score: {passed}/{} scenarios passed against {} ({})",
+        scenarios.len(),
+        llm.base_url,
+        llm.model
+    );
+    Ok(if passed == scenarios.len() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn verify(path: &Option<PathBuf>) -> anyhow::Result<ExitCode> {
