@@ -15,6 +15,9 @@ use clawops::ops::Actor;
 use fake_llm::{FakeLlm, KEY, Reply};
 use tokio_util::sync::CancellationToken;
 
+/// A request to measure: its name, the operator's words, the scripted tool calls.
+type Case = (String, &'static str, Vec<(String, String)>);
+
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(run());
@@ -46,7 +49,7 @@ async fn run() {
             user_id: "111".into(),
             display: "bench".into(),
         };
-        let mut cases: Vec<(String, &str, Vec<(String, String)>)> = scenarios()
+        let mut cases: Vec<Case> = scenarios()
             .into_iter()
             .filter(|s| s.role == "operator")
             .map(|s| {

@@ -2,7 +2,7 @@
 //! checked. The test suite plays them with scripted model replies; `clawops eval` plays
 //! them against a real endpoint and prints a score.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use tokio_util::sync::CancellationToken;
 
@@ -96,7 +96,7 @@ fn person(role: &str) -> Actor {
     }
 }
 
-fn config(store: &std::path::Path, llm: &LlmConfig) -> Result<Config, String> {
+fn config(store: &Path, llm: &LlmConfig) -> Result<Config, String> {
     let toml = format!(
         "[store]\npath = \"{}\"\n[[operators]]\nplatform = \"telegram\"\nuser_id = \"111\"\nrole = \"operator\"\n[[operators]]\nplatform = \"telegram\"\nuser_id = \"222\"\nrole = \"viewer\"\n[safety]\nconfirm_bulk_over = 2\n[providers.sim]\nboot_time = \"0s\"\nstep_time = \"0s\"\n",
         store.display()
@@ -167,7 +167,7 @@ pub async fn run(scenario: &Scenario, llm: &LlmConfig) -> Result<(), String> {
     result
 }
 
-async fn run_in(scenario: &Scenario, llm: &LlmConfig, db: &PathBuf) -> Result<(), String> {
+async fn run_in(scenario: &Scenario, llm: &LlmConfig, db: &Path) -> Result<(), String> {
     let app = App::start(
         config(db, llm)?,
         Clock::system(),
