@@ -31,6 +31,10 @@ fn person(id: &str) -> Actor {
 }
 
 async fn start(llm_url: &str, fleet: usize, degraded: &[usize]) -> Fx {
+    start_with(llm_url, fleet, degraded, "").await
+}
+
+async fn start_with(llm_url: &str, fleet: usize, degraded: &[usize], llm_extra: &str) -> Fx {
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         r#"
@@ -55,6 +59,7 @@ model = "fake-model"
 api_key = "{KEY}"
 max_rounds = 4
 timeout = "10s"
+{llm_extra}
 [providers.sim]
 boot_time = "0s"
 step_time = "0s"
@@ -405,4 +410,16 @@ async fn memory_is_kept_per_chat_and_forget_clears_it() {
     assert!(fx.say("111", "/forget").await.contains("Forgotten: 2"));
     fx.say("111", "third question").await;
     assert!(!llm.requests()[2].to_string().contains("first answer"));
+}
+
+#[tokio::test]
+async fn the_daily_budget_stops_the_model_but_not_the_commands() {
+    let llm = FakeLlm::start().await;
+    // Each fake call costs 120 tokens: the first request spends the day's 100.
+    let fx = start_with(&llm.base_url, 1, &[], "daily_token_budget = 100").await;
+    assert!(fx.say("111", "hello").await.contains("Done."));
+    let said = fx.say("111", "hello again").await;
+    assert!(said.contains("daily LLM budget (100 tokens) is spent"), "{said}");
+    assert_eq!(llm.requests().len(), 1, "no call once the budget is spent");
+    assert!(fx.say("111", "/list").await.contains("1 instance"));
 }
