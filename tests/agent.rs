@@ -419,7 +419,10 @@ async fn the_daily_budget_stops_the_model_but_not_the_commands() {
     let fx = start_with(&llm.base_url, 1, &[], "daily_token_budget = 100").await;
     assert!(fx.say("111", "hello").await.contains("Done."));
     let said = fx.say("111", "hello again").await;
-    assert!(said.contains("daily LLM budget (100 tokens) is spent"), "{said}");
+    assert!(
+        said.contains("daily LLM budget (100 tokens) is spent"),
+        "{said}"
+    );
     assert_eq!(llm.requests().len(), 1, "no call once the budget is spent");
     assert!(fx.say("111", "/list").await.contains("1 instance"));
 }
