@@ -76,6 +76,16 @@ impl Store {
         )
     }
 
+    /// The simulated servers called `name` (a cloud lets several share a name).
+    pub async fn sim_servers_named(&self, name: &str) -> Result<Vec<SimServerRow>, StoreError> {
+        Ok(
+            sqlx::query_as::<_, SimServerRow>("SELECT * FROM sim_servers WHERE name = ? ORDER BY id")
+                .bind(name)
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
     /// Replaces what a simulated host has installed.
     pub async fn sim_set_host(&self, id: i64, host: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE sim_servers SET host = ? WHERE id = ?")
