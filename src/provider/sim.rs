@@ -168,7 +168,12 @@ impl Cloud for SimCloud {
     async fn find_server(&self, instance: &str) -> Result<Option<Server>, ProviderError> {
         let wanted = labels_for(instance);
         // Servers are named after their instance; the labels decide.
-        for row in self.store.sim_servers_named(instance).await.map_err(|e| self.api(e))? {
+        for row in self
+            .store
+            .sim_servers_named(instance)
+            .await
+            .map_err(|e| self.api(e))?
+        {
             let server = self.to_server(&row)?;
             if wanted.iter().all(|(k, v)| server.labels.get(k) == Some(v)) {
                 return Ok(Some(server));

@@ -78,12 +78,12 @@ impl Store {
 
     /// The simulated servers called `name` (a cloud lets several share a name).
     pub async fn sim_servers_named(&self, name: &str) -> Result<Vec<SimServerRow>, StoreError> {
-        Ok(
-            sqlx::query_as::<_, SimServerRow>("SELECT * FROM sim_servers WHERE name = ? ORDER BY id")
-                .bind(name)
-                .fetch_all(self.pool())
-                .await?,
+        Ok(sqlx::query_as::<_, SimServerRow>(
+            "SELECT * FROM sim_servers WHERE name = ? ORDER BY id",
         )
+        .bind(name)
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// Replaces what a simulated host has installed.
