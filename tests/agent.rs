@@ -74,31 +74,10 @@ step_time = "0s"
     )
     .await
     .unwrap();
+    clawops::agent::evals::seed(&app, fleet, degraded)
+        .await
+        .unwrap();
     let out = Recorder::new();
-    let door = app.bot.door().clone();
-    for i in 0..fleet {
-        let action = clawops::command::parse(&format!("/deploy bot-{i:04}")).unwrap();
-        assert!(matches!(
-            door.submit(&Actor::console(), action, &out).await,
-            Outcome::Done(_)
-        ));
-    }
-    for &i in degraded {
-        let row = app
-            .store
-            .instance(&format!("bot-{i:04}"))
-            .await
-            .unwrap()
-            .unwrap();
-        let id: i64 = row.server_id.unwrap().parse().unwrap();
-        let server = app.store.sim_server(id).await.unwrap().unwrap();
-        let mut host: serde_json::Value = serde_json::from_str(&server.host).unwrap();
-        host["pressure"] = true.into();
-        app.store.sim_set_host(id, &host.to_string()).await.unwrap();
-        let status = clawops::command::parse(&format!("/status bot-{i:04}")).unwrap();
-        door.submit(&Actor::console(), status, &out).await;
-    }
-    out.take();
     Fx {
         app,
         out,
