@@ -50,6 +50,7 @@ role = "operator"
 token = "{TOKEN}"
 api_url = "{url}"
 ops_chats = [{OPERATOR}]
+allowed_chats = [-100500]
 [providers.sim]
 boot_time = "0s"
 step_time = "{step_time}"
@@ -323,4 +324,37 @@ async fn a_429_is_retried_after_the_time_telegram_asks() {
             .find_message(OPERATOR, "clawops commands")
             .is_some()
     );
+}
+
+#[tokio::test]
+async fn groups_work_only_when_allowed_and_take_cmd_at_botname() {
+    let bot = start("0s").await;
+    bot.fake.text_in(-100999, OPERATOR, "/help");
+    bot.fake
+        .text_in(-100500, OPERATOR, "/help@clawops_test_bot");
+    bot.fake
+        .wait_until(LIMIT, "the help in the allowed group", |c| {
+            c.iter()
+                .any(|c| c.method == "sendmessage" && c.body["chat_id"] == -100500)
+        })
+        .await;
+    // A later round trip, so that a reply to the other group would have been sent by now.
+    bot.fake.text_in(-100500, OPERATOR, "/list");
+    bot.fake
+        .wait_until(LIMIT, "the list in the allowed group", |c| {
+            c.iter().any(|c| {
+                c.method == "sendmessage"
+                    && c.body["chat_id"] == -100500
+                    && c.body.to_string().contains("fleet is empty")
+            })
+        })
+        .await;
+    let to_other_group = bot
+        .fake
+        .calls("sendmessage")
+        .iter()
+        .filter(|c| c.body["chat_id"] == -100999)
+        .count();
+    assert_eq!(to_other_group, 0, "a group not in allowed_chats is ignored");
+    assert!(bot.fake.find_message(-100500, "clawops commands").is_some());
 }
