@@ -70,6 +70,9 @@ pub struct Answer {
 impl Agent {
     /// An agent acting through `door`; `secrets` are redacted from everything it sends.
     pub fn new(config: LlmConfig, door: Door, memory: Arc<Memory>, secrets: Vec<String>) -> Agent {
+        // The HTTP client's TLS uses rustls with the ring provider (already in the tree
+        // for Telegram) rather than a second, C-built one. Installing twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut api = OpenAIConfig::new().with_api_base(config.base_url.trim_end_matches('/'));
         if let Some(key) = &config.api_key {
             api = api.with_api_key(key.clone());
