@@ -173,3 +173,40 @@ fn check_config_names_the_bad_key_and_the_fix() {
         "{err}"
     );
 }
+
+#[test]
+fn regions_sizes_and_cost_come_from_the_price_tables_and_the_fleet() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = common::fast_config(dir.path(), "0s", "0s", "fail_once_at = \"install-node\"");
+    let (code, out, err) = run(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "console"],
+        "/regions\n/sizes sim\n/deploy a-bot\n/deploy b-bot fsn1 --size cx32\n/cost\n/sizes hetzner\n",
+        LIMIT,
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("hetzner-sim  hel1    Helsinki"), "{out}");
+    assert!(
+        out.contains(
+            "cx22  2 vCPU, 4 GB, 40 GB disk     €3.79      €0.0052   smallest for OpenClaw"
+        ),
+        "{out}"
+    );
+    // Both deploys failed once (injected on every host) and are billed while serving nobody.
+    assert!(
+        out.contains("Fleet cost: €10.59 per month (2 instances)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("hetzner-sim  fsn1    cx32  1          €6.80"),
+        "{out}"
+    );
+    assert!(
+        out.contains("2 instance(s) with a stopped deploy are billed €10.59 per month"),
+        "{out}"
+    );
+    assert!(
+        out.contains("no provider \"hetzner\" is enabled; enabled: sim"),
+        "{out}"
+    );
+}

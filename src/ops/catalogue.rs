@@ -10,8 +10,17 @@ use thiserror::Error;
 
 use super::Action;
 use super::actions::{
-    audit::AuditTail, deploy::Deploy, destroy::Destroy, forget::Forget, help::Help, list::List,
-    restart::Restart, status::Status, usage::Usage,
+    audit::AuditTail,
+    cost::Cost,
+    deploy::Deploy,
+    destroy::Destroy,
+    forget::Forget,
+    help::Help,
+    list::List,
+    prices::{Regions, Sizes},
+    restart::Restart,
+    status::Status,
+    usage::Usage,
 };
 use crate::config::Role;
 
@@ -181,6 +190,9 @@ catalogue! {
     Restart => Restart,
     Destroy => Destroy,
     Audit => AuditTail,
+    Regions => Regions,
+    Sizes => Sizes,
+    Cost => Cost,
     Usage => Usage,
     Forget => Forget,
 }

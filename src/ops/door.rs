@@ -301,6 +301,9 @@ impl Door {
             | Action::List(_)
             | Action::Status(_)
             | Action::Audit(_)
+            | Action::Regions(_)
+            | Action::Sizes(_)
+            | Action::Cost(_)
             | Action::Usage(_)
             | Action::Forget(_) => Ok(BlastRadius {
                 reversible: true,
@@ -346,6 +349,9 @@ impl Door {
             Action::Restart(a) => a.run(ctx, out).await,
             Action::Destroy(a) => a.run(ctx).await,
             Action::Audit(a) => a.run(ctx).await,
+            Action::Regions(a) => a.run(ctx).await,
+            Action::Sizes(a) => a.run(ctx).await,
+            Action::Cost(a) => a.run(ctx).await,
             Action::Usage(a) => a.run(ctx).await,
             Action::Forget(a) => Ok(a.run(ctx, actor)),
         }

@@ -61,6 +61,9 @@ pub enum Action {
     Restart(actions::restart::Restart),
     Destroy(actions::destroy::Destroy),
     Audit(actions::audit::AuditTail),
+    Regions(actions::prices::Regions),
+    Sizes(actions::prices::Sizes),
+    Cost(actions::cost::Cost),
     Usage(actions::usage::Usage),
     Forget(actions::forget::Forget),
 }

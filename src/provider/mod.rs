@@ -190,6 +190,11 @@ impl Providers {
             })
     }
 
+    /// Every enabled provider, by name.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<dyn Cloud>> {
+        self.clouds.values()
+    }
+
     /// The names of the enabled providers.
     pub fn names(&self) -> Vec<String> {
         self.clouds.keys().cloned().collect()

@@ -2,11 +2,13 @@
 //! execution. The `Action` enum only dispatches.
 
 pub mod audit;
+pub mod cost;
 pub mod deploy;
 pub mod destroy;
 pub mod forget;
 pub mod help;
 pub mod list;
+pub mod prices;
 pub mod restart;
 pub mod status;
 pub mod usage;
