@@ -139,6 +139,7 @@ mod tests {
             size: None,
             provider: None,
             resume: false,
+            openclaw: None,
         }
     }
 
@@ -248,7 +249,7 @@ mod tests {
         let e = parse("/deploy").unwrap_err().to_string();
         assert_eq!(
             e,
-            "/deploy: missing NAME. Usage: /deploy NAME [REGION] [--size SIZE] [--provider PROVIDER] [--resume]"
+            "/deploy: missing NAME. Usage: /deploy NAME [REGION] [--size SIZE] [--provider PROVIDER] [--resume] [--openclaw VERSION]"
         );
         let e = parse("/deploy Alice_Bot").unwrap_err().to_string();
         assert!(e.contains("lowercase letters"), "{e}");

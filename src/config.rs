@@ -257,6 +257,41 @@ pub struct DeployConfig {
     /// The OpenClaw version every instance is pinned to.
     #[serde(default = "default_openclaw")]
     pub openclaw_version: String,
+    /// The Node.js version installed on hosts whose Node is missing or too old.
+    #[serde(default = "default_node")]
+    pub node_version: String,
+    /// Where hosts download Node.js from: "nodejs" (nodejs.org) or "npm" (the
+    /// node-linux-<arch> package from `npm_registry`).
+    #[serde(default = "default_node_source")]
+    pub node_source: crate::remote::openclaw::NodeSource,
+    /// The npm registry hosts install from (OpenClaw, and Node.js when node_source = "npm").
+    #[serde(default = "default_registry")]
+    pub npm_registry: String,
+    /// The npm version installed beside Node.js when node_source = "npm".
+    #[serde(default = "default_npm")]
+    pub npm_version: String,
+    /// The gateway's port on each host's loopback (never opened to the network).
+    #[serde(default = "default_gateway_port")]
+    pub gateway_port: u16,
+    /// The model failover chain written to each gateway, primary first (empty: leave it).
+    #[serde(default)]
+    pub models: Vec<String>,
+}
+
+fn default_node() -> String {
+    "24.21.0".into()
+}
+fn default_node_source() -> crate::remote::openclaw::NodeSource {
+    crate::remote::openclaw::NodeSource::Nodejs
+}
+fn default_registry() -> String {
+    "https://registry.npmjs.org".into()
+}
+fn default_npm() -> String {
+    "11.21.2".into()
+}
+fn default_gateway_port() -> u16 {
+    18789
 }
 
 fn default_provider() -> String {
@@ -279,6 +314,12 @@ impl Default for DeployConfig {
             region: default_region(),
             size: default_size(),
             openclaw_version: default_openclaw(),
+            node_version: default_node(),
+            node_source: default_node_source(),
+            npm_registry: default_registry(),
+            npm_version: default_npm(),
+            gateway_port: default_gateway_port(),
+            models: Vec::new(),
         }
     }
 }
@@ -308,6 +349,23 @@ impl Default for ConsoleConfig {
 pub struct ProvidersConfig {
     #[serde(default)]
     pub sim: Option<SimConfig>,
+    #[serde(default)]
+    pub ssh: Option<SshConfig>,
+}
+
+/// `[providers.ssh]`: hosts you already have, reached as `ssh://user@host:port`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// A private key (OpenSSH format, no passphrase) that the hosts accept, used only for
+    /// the first contact: clawops then authorizes each instance's own key.
+    #[serde(default)]
+    pub bootstrap_key_file: Option<PathBuf>,
+    /// The environment variable holding a password for the first contact instead.
+    #[serde(default)]
+    pub bootstrap_password_env: Option<String>,
 }
 
 /// `[providers.sim]`: the simulated cloud (regions and sizes shaped like Hetzner's).

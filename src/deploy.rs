@@ -30,6 +30,8 @@ const OUTPUT_LIMIT: usize = 4000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     Resolve,
+    /// Hosts you already have: record the address as the instance's server.
+    RegisterHost,
     CreateServer,
     WaitRunning,
     WaitHost,
@@ -53,11 +55,36 @@ pub const STEPS: &[Step] = &[
     Step::Record,
 ];
 
+/// The steps of a deploy onto a host that already exists (`ssh://user@host`).
+pub const HOST_STEPS: &[Step] = &[
+    Step::Resolve,
+    Step::RegisterHost,
+    Step::WaitHost,
+    Step::Host(HostStep::AuthorizeKey),
+    Step::Host(HostStep::PrepareHost),
+    Step::Host(HostStep::InstallNode),
+    Step::Host(HostStep::InstallOpenclaw),
+    Step::Host(HostStep::ConfigureGateway),
+    Step::Host(HostStep::StartGateway),
+    Step::HealthCheck,
+    Step::Record,
+];
+
+/// The steps of a deploy with `cloud`.
+pub fn steps_for(cloud: &dyn Cloud) -> &'static [Step] {
+    if cloud.existing_hosts() {
+        HOST_STEPS
+    } else {
+        STEPS
+    }
+}
+
 impl Step {
     /// The step's id in the deploy log and in `fail_once_at`.
     pub fn id(self) -> &'static str {
         match self {
             Step::Resolve => "resolve",
+            Step::RegisterHost => "register-host",
             Step::CreateServer => "create-server",
             Step::WaitRunning => "wait-running",
             Step::WaitHost => "wait-ssh",
@@ -71,6 +98,10 @@ impl Step {
     pub fn title(self) -> &'static str {
         match self {
             Step::Resolve => "Resolve region, size and price",
+            Step::RegisterHost => "Register the host's address",
+            Step::Host(HostStep::AuthorizeKey) => {
+                "Pin the host key, authorize the instance's SSH key"
+            }
             Step::CreateServer => "Create the server (cloud-init)",
             Step::WaitRunning => "Wait until the server runs",
             Step::WaitHost => "Wait for SSH and first-boot set-up",
@@ -86,7 +117,11 @@ impl Step {
 
     /// The step with id `id`.
     pub fn by_id(id: &str) -> Option<Step> {
-        STEPS.iter().copied().find(|s| s.id() == id)
+        STEPS
+            .iter()
+            .chain(HOST_STEPS)
+            .copied()
+            .find(|s| s.id() == id)
     }
 }
 
@@ -355,6 +390,11 @@ impl Deployer {
     async fn check(&self, step: Step, run: &mut Run<'_>) -> Result<bool, StepError> {
         match step {
             Step::Resolve | Step::HealthCheck | Step::Record => Ok(false),
+            Step::RegisterHost => Ok(run.server_id.as_deref() == Some(run.params.region.as_str())
+                || run.server_id.as_ref().is_some_and(|id| {
+                    crate::remote::ssh::Target::parse(&run.params.region)
+                        .is_ok_and(|t| t.url() == *id)
+                })),
             Step::CreateServer => {
                 // A server made by an earlier attempt (even one whose reply was lost) is
                 // found by its labels, so a retry never makes a second one.
@@ -374,7 +414,11 @@ impl Deployer {
                     Some(PowerState::Running)
                 ))
             }
-            Step::WaitHost => Ok(host(run)?.reachable().await.unwrap_or(false)),
+            Step::WaitHost => match host(run)?.reachable().await {
+                Ok(up) => Ok(up),
+                Err(e) if e.permanent() || run.cloud.existing_hosts() => Err(e.into()),
+                Err(_) => Ok(false),
+            },
             Step::Host(h) => Ok(host(run)?.step_done(h, &plan(run.params)).await?),
         }
     }
@@ -397,7 +441,7 @@ impl Deployer {
                     crate::provider::money(size.monthly_cents, run.cloud.currency())
                 ))
             }
-            Step::CreateServer => {
+            Step::RegisterHost | Step::CreateServer => {
                 let new = NewServer {
                     name: run.params.instance.clone(),
                     region: run.params.region.clone(),
@@ -436,7 +480,16 @@ impl Deployer {
                 let host = host(run)?;
                 self.wait(WAIT_HOST, "the host to answer", || {
                     let host = host.clone();
-                    async move { Ok(host.reachable().await.unwrap_or(false).then_some(())) }
+                    async move {
+                        match host.reachable().await {
+                            Ok(up) => Ok(up.then_some(())),
+                            Err(e) if e.permanent() => Err(e.into()),
+                            Err(e) => {
+                                tracing::debug!("host not reachable yet: {e}");
+                                Ok(None)
+                            }
+                        }
+                    }
                 })
                 .await?;
                 Ok("host answers; first-boot set-up finished".into())
@@ -522,7 +575,7 @@ fn server_id(run: &Run<'_>) -> Result<String, StepError> {
 }
 
 fn host(run: &Run<'_>) -> Result<Arc<dyn Host>, StepError> {
-    Ok(run.cloud.host(&server_id(run)?))
+    Ok(run.cloud.host(&run.params.instance, &server_id(run)?))
 }
 
 fn plan(params: &Params) -> HostPlan {

@@ -20,7 +20,9 @@ fn param_schema(p: &Param) -> Value {
         Kind::Switch => json!({"type": "boolean"}),
         Kind::Number { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
         Kind::Name => json!({"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}),
-        Kind::Word | Kind::Pattern => json!({"type": "string"}),
+        Kind::Word | Kind::Pattern | Kind::Place | Kind::Key | Kind::Text => {
+            json!({"type": "string"})
+        }
     };
     s["description"] = Value::String(p.help.to_string());
     s

@@ -11,11 +11,13 @@ use thiserror::Error;
 use super::Action;
 use super::actions::{
     audit::AuditTail,
+    backup::{Backup, Restore},
     cost::Cost,
     deploy::Deploy,
     destroy::Destroy,
     forget::Forget,
     help::Help,
+    lifecycle::{Config, Logs, Resume, Suspend, Update, Version},
     list::List,
     prices::{Regions, Sizes},
     restart::Restart,
@@ -42,6 +44,12 @@ pub enum Kind {
     Name,
     /// A word such as a region, size, provider or status.
     Word,
+    /// A region, or a host you already have: `ssh://user@host[:port]`.
+    Place,
+    /// A dotted config key such as `channels.telegram.dmPolicy`.
+    Key,
+    /// Free text (a config value), one line.
+    Text,
     /// A name pattern with `*` wildcards.
     Pattern,
     /// A whole number within bounds.
@@ -195,6 +203,14 @@ catalogue! {
     Cost => Cost,
     Usage => Usage,
     Forget => Forget,
+    Logs => Logs,
+    Version => Version,
+    Update => Update,
+    Config => Config,
+    Suspend => Suspend,
+    Resume => Resume,
+    Backup => Backup,
+    Restore => Restore,
 }
 
 /// Every action's entry, in the order `/help` shows them.
@@ -258,6 +274,40 @@ pub fn check_value(param: &Param, value: &ArgValue) -> Result<serde_json::Value,
                 Ok(t.to_ascii_lowercase().into())
             } else {
                 Err(bad(t, "use letters, digits, dots and dashes"))
+            }
+        }
+        (Kind::Place, ArgValue::Text(t)) if t.starts_with("ssh://") => {
+            match crate::remote::ssh::Target::parse(t) {
+                Ok(target) => Ok(target.url().into()),
+                Err(why) => Err(bad(t, &why)),
+            }
+        }
+        (Kind::Place, ArgValue::Text(_)) => check_value(
+            &Param {
+                kind: Kind::Word,
+                ..*param
+            },
+            value,
+        ),
+        (Kind::Key, ArgValue::Text(t)) => {
+            if !t.is_empty()
+                && t.len() <= 120
+                && t.split('.').all(|p| {
+                    !p.is_empty()
+                        && p.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                })
+            {
+                Ok(t.clone().into())
+            } else {
+                Err(bad(t, "write a dotted key like channels.telegram.dmPolicy"))
+            }
+        }
+        (Kind::Text, ArgValue::Text(t)) => {
+            if t.len() <= 2000 && !t.chars().any(char::is_control) {
+                Ok(t.clone().into())
+            } else {
+                Err(bad("value", "give one line of at most 2000 characters"))
             }
         }
         (Kind::Pattern, ArgValue::Text(t)) => {

@@ -49,6 +49,10 @@ pub struct Ctx {
     pub shutdown: CancellationToken,
     /// The LLM operator's conversation memory (for /forget).
     pub memory: Arc<crate::agent::memory::Memory>,
+    /// Seals backups and instance secrets.
+    pub vault: crate::vault::Vault,
+    /// Where backups are kept (next to the store).
+    pub backups: std::path::PathBuf,
 }
 
 impl Ctx {
@@ -297,7 +301,15 @@ impl Door {
             Action::Restart(a) => a.radius(ctx).await,
             Action::Destroy(a) => a.radius(ctx).await,
             Action::Deploy(a) => a.radius(ctx).await,
-            Action::Help(_)
+            Action::Update(a) => a.radius(ctx).await,
+            Action::Config(a) => a.radius(ctx).await,
+            Action::Suspend(a) => a.radius(ctx).await,
+            Action::Resume(a) => a.radius(ctx).await,
+            Action::Restore(a) => a.radius(ctx).await,
+            Action::Backup(_)
+            | Action::Logs(_)
+            | Action::Version(_)
+            | Action::Help(_)
             | Action::List(_)
             | Action::Status(_)
             | Action::Audit(_)
@@ -354,6 +366,14 @@ impl Door {
             Action::Cost(a) => a.run(ctx).await,
             Action::Usage(a) => a.run(ctx).await,
             Action::Forget(a) => Ok(a.run(ctx, actor)),
+            Action::Logs(a) => a.run(ctx).await,
+            Action::Version(a) => a.run(ctx).await,
+            Action::Update(a) => a.run(ctx).await,
+            Action::Config(a) => a.run(ctx).await,
+            Action::Suspend(a) => a.run(ctx).await,
+            Action::Resume(a) => a.run(ctx).await,
+            Action::Backup(a) => a.run(ctx).await,
+            Action::Restore(a) => a.run(ctx).await,
         }
     }
 

@@ -66,6 +66,14 @@ pub enum Action {
     Cost(actions::cost::Cost),
     Usage(actions::usage::Usage),
     Forget(actions::forget::Forget),
+    Logs(actions::lifecycle::Logs),
+    Version(actions::lifecycle::Version),
+    Update(actions::lifecycle::Update),
+    Config(actions::lifecycle::Config),
+    Suspend(actions::lifecycle::Suspend),
+    Resume(actions::lifecycle::Resume),
+    Backup(actions::backup::Backup),
+    Restore(actions::backup::Restore),
 }
 
 /// What an action does to the fleet, shown before a confirmation is pressed.

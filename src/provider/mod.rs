@@ -6,6 +6,7 @@
 //! `instance=<name>`, so that a retry finds what an earlier attempt created.
 
 pub mod sim;
+pub mod ssh;
 pub mod tc3;
 
 use std::collections::BTreeMap;
@@ -121,8 +122,13 @@ pub trait Cloud: Send + Sync {
     async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError>;
     /// Deletes a server.
     async fn delete_server(&self, id: &str) -> Result<(), ProviderError>;
-    /// The host behind a server: how the deploy's shared steps and the probes reach it.
-    fn host(&self, server_id: &str) -> Arc<dyn Host>;
+    /// The host behind an instance's server: how the deploy's shared steps, the probes and
+    /// the lifecycle commands reach it.
+    fn host(&self, instance: &str, server_id: &str) -> Arc<dyn Host>;
+    /// Whether this provider manages hosts that already exist (no server to create).
+    fn existing_hosts(&self) -> bool {
+        false
+    }
 
     /// The region `code`, or an error listing the known ones.
     fn region(&self, code: &str) -> Result<&Region, ProviderError> {

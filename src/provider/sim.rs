@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{Cloud, NewServer, PowerState, ProviderError, Region, Server, Size, labels_for};
 use crate::clock::Clock;
 use crate::config::SimConfig;
-use crate::remote::{Host, HostPlan, HostStep, Reading, RemoteError};
+use crate::remote::{Host, HostPlan, HostStep, Reading, RemoteError, Versions};
 use crate::store::{SimServerRow, Store};
 
 const REGIONS: &[Region] = &[
@@ -207,7 +207,7 @@ impl Cloud for SimCloud {
         }
     }
 
-    fn host(&self, server_id: &str) -> Arc<dyn Host> {
+    fn host(&self, _instance: &str, server_id: &str) -> Arc<dyn Host> {
         Arc::new(SimHost {
             store: self.store.clone(),
             clock: self.clock.clone(),
@@ -236,6 +236,37 @@ pub struct SimHostState {
     /// For demos and tests: the gateway process has died.
     #[serde(default)]
     pub gateway_down: bool,
+    /// Stopped by /suspend until /resume.
+    #[serde(default)]
+    pub suspended: bool,
+    /// The gateway's config file.
+    #[serde(default)]
+    pub config: serde_json::Value,
+    /// The gateway's log, oldest first (the newest 200 lines).
+    #[serde(default)]
+    pub log: Vec<String>,
+}
+
+impl SimHostState {
+    fn note(&mut self, now: DateTime<Utc>, message: &str) {
+        self.log.push(
+            serde_json::json!({
+                "time": now.to_rfc3339(),
+                "_meta": {"logLevelName": "INFO"},
+                "message": message,
+            })
+            .to_string(),
+        );
+        let excess = self.log.len().saturating_sub(200);
+        self.log.drain(..excess);
+    }
+
+    fn start(&mut self, now: DateTime<Utc>, what: &str) {
+        self.gateway_started_at = Some(now);
+        self.gateway_down = false;
+        self.suspended = false;
+        self.note(now, what);
+    }
 }
 
 /// A simulated host.
@@ -274,6 +305,20 @@ impl SimHost {
         let boots_at = crate::store::parse_ts("sim boot time", &row.boots_at)
             .map_err(|e| RemoteError::State(e.to_string()))?;
         Ok(self.clock.now() >= boots_at)
+    }
+
+    /// The state of a booted host that has OpenClaw installed.
+    async fn ready_state(&self) -> Result<(SimServerRow, SimHostState), RemoteError> {
+        let (row, state) = self.state().await?;
+        if !self.booted(&row).await? {
+            return Err(RemoteError::Unreachable("the server is booting".into()));
+        }
+        if state.openclaw_version.is_none() {
+            return Err(RemoteError::Refused(
+                "OpenClaw is not installed on this host: finish its deploy first".into(),
+            ));
+        }
+        Ok((row, state))
     }
 
     async fn work(&self) {
@@ -319,16 +364,22 @@ impl Host for SimHost {
             });
         }
         let output = match step {
+            HostStep::AuthorizeKey => "the sim has no SSH keys to authorize".to_string(),
             HostStep::PrepareHost => "user openclaw, ufw allow 22/tcp only, fail2ban, unattended-upgrades, docker: done (simulated)".to_string(),
             HostStep::InstallNode => "node v24.16.0 (simulated)".to_string(),
             HostStep::InstallOpenclaw => {
                 state.openclaw_version = Some(plan.openclaw_version.clone());
                 format!("openclaw@{} (simulated)", plan.openclaw_version)
             }
-            HostStep::ConfigureGateway => "gateway bind loopback:18789, token set, telegram dmPolicy pairing (simulated)".to_string(),
+            HostStep::ConfigureGateway => {
+                state.config = serde_json::json!({
+                    "gateway": {"mode": "local", "port": 18789, "bind": "loopback",
+                                "auth": {"mode": "token", "token": "sim-gateway-token"}},
+                });
+                "gateway bind loopback:18789, token set, telegram dmPolicy pairing (simulated)".to_string()
+            }
             HostStep::StartGateway => {
-                state.gateway_started_at = Some(self.clock.now());
-                state.gateway_down = false;
+                state.start(self.clock.now(), "gateway started (simulated)");
                 "openclaw-gateway.service active (simulated)".to_string()
             }
         };
@@ -357,8 +408,7 @@ impl Host for SimHost {
                 message: "OpenClaw is not installed on this host: finish its deploy first".into(),
             });
         }
-        state.gateway_started_at = Some(self.clock.now());
-        state.gateway_down = false;
+        state.start(self.clock.now(), "gateway restarted (simulated)");
         self.save(&state).await?;
         Ok("openclaw-gateway.service restarted (simulated)".into())
     }
@@ -368,7 +418,7 @@ impl Host for SimHost {
         if !self.booted(&row).await? {
             return Err(RemoteError::Unreachable("the server is booting".into()));
         }
-        let up = state.gateway_started_at.is_some() && !state.gateway_down;
+        let up = state.gateway_started_at.is_some() && !state.gateway_down && !state.suspended;
         let (cpu, mem, disk) = if state.pressure {
             (95.0, 91.0, 88.0)
         } else {
@@ -387,5 +437,97 @@ impl Host for SimHost {
                 .filter(|_| up)
                 .map(|t| (self.clock.now() - t).num_seconds().max(0) as u64),
         })
+    }
+
+    async fn logs(&self, lines: u32) -> Result<Vec<crate::gateway::LogLine>, RemoteError> {
+        let (_, state) = self.ready_state().await?;
+        let tail = crate::gateway::LogTail {
+            file: None,
+            lines: state.log[state.log.len().saturating_sub(lines as usize)..].to_vec(),
+        };
+        Ok(tail.parsed())
+    }
+
+    async fn versions(&self) -> Result<Versions, RemoteError> {
+        let (_, state) = self.ready_state().await?;
+        let up = state.gateway_started_at.is_some() && !state.gateway_down && !state.suspended;
+        Ok(Versions {
+            installed: state.openclaw_version.clone(),
+            running: state.openclaw_version.clone().filter(|_| up),
+            node: Some("v24.16.0".into()),
+        })
+    }
+
+    async fn update(&self, version: &str) -> Result<String, RemoteError> {
+        self.work().await;
+        let (_, mut state) = self.ready_state().await?;
+        let before = state.openclaw_version.replace(version.to_string());
+        state.start(
+            self.clock.now(),
+            &format!("gateway restarted on {version} (simulated)"),
+        );
+        self.save(&state).await?;
+        Ok(format!(
+            "{} → {version}, gateway ready (simulated)",
+            before.as_deref().unwrap_or("none")
+        ))
+    }
+
+    async fn config(&self) -> Result<serde_json::Value, RemoteError> {
+        Ok(self.ready_state().await?.1.config)
+    }
+
+    async fn set_config(&self, key: &str, value: serde_json::Value) -> Result<String, RemoteError> {
+        let (_, mut state) = self.ready_state().await?;
+        crate::remote::openclaw::set_dotted(&mut state.config, key, value)
+            .map_err(RemoteError::Refused)?;
+        state.note(self.clock.now(), &format!("config change: {key}"));
+        self.save(&state).await?;
+        Ok(format!("{key} set (simulated; the gateway reloads it)"))
+    }
+
+    async fn suspend(&self) -> Result<String, RemoteError> {
+        let (_, mut state) = self.ready_state().await?;
+        state.suspended = true;
+        state.note(self.clock.now(), "gateway stopped by clawops (suspend)");
+        self.save(&state).await?;
+        Ok("gateway stopped; data kept (simulated)".into())
+    }
+
+    async fn resume(&self) -> Result<String, RemoteError> {
+        self.work().await;
+        let (_, mut state) = self.ready_state().await?;
+        state.start(self.clock.now(), "gateway started by clawops (resume)");
+        self.save(&state).await?;
+        Ok("gateway started and ready (simulated)".into())
+    }
+
+    async fn backup(&self) -> Result<Vec<u8>, RemoteError> {
+        let (_, state) = self.ready_state().await?;
+        serde_json::to_vec(&state.config).map_err(|e| RemoteError::State(e.to_string()))
+    }
+
+    async fn restore(&self, archive: &[u8]) -> Result<String, RemoteError> {
+        let (_, mut state) = self.ready_state().await?;
+        let config: serde_json::Value = serde_json::from_slice(archive).map_err(|_| {
+            RemoteError::Refused("this backup was not made on the simulated cloud".into())
+        })?;
+        state.config = config;
+        state.start(
+            self.clock.now(),
+            "gateway started on restored data (simulated)",
+        );
+        self.save(&state).await?;
+        Ok("state restored, gateway started (simulated)".into())
+    }
+
+    async fn remove(&self) -> Result<String, RemoteError> {
+        let (_, mut state) = self.ready_state().await?;
+        state = SimHostState {
+            failed_once: state.failed_once,
+            ..Default::default()
+        };
+        self.save(&state).await?;
+        Ok("gateway service and data removed (simulated)".into())
     }
 }

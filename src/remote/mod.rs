@@ -3,6 +3,10 @@
 //! without any network; an SSH implementation drives real hosts.
 //!
 //! Owns host access only: it must not touch the store's fleet tables or chat.
+//! `ssh` is the wire, `openclaw` drives a real host through it.
+
+pub mod openclaw;
+pub mod ssh;
 
 use async_trait::async_trait;
 use thiserror::Error;
@@ -16,11 +20,31 @@ pub enum RemoteError {
     StepFailed { step: &'static str, message: String },
     #[error("the host's state cannot be read: {0}")]
     State(String),
+    #[error(transparent)]
+    Ssh(#[from] ssh::SshError),
+    #[error(transparent)]
+    Gateway(#[from] crate::gateway::GatewayError),
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl RemoteError {
+    /// Whether waiting will not help (a changed host key, a refused login, a bad request).
+    pub fn permanent(&self) -> bool {
+        matches!(
+            self,
+            RemoteError::Ssh(ssh::SshError::HostKeyChanged { .. })
+                | RemoteError::Ssh(ssh::SshError::AuthFailed { .. })
+                | RemoteError::Refused(_)
+        )
+    }
 }
 
 /// The deploy steps that run on the host itself, shared by every provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HostStep {
+    /// The instance's own SSH key authorized on the host (hosts you already have).
+    AuthorizeKey,
     /// Service user, firewall (SSH only), fail2ban, unattended upgrades, Docker.
     PrepareHost,
     /// Node.js of the version OpenClaw requires.
@@ -37,6 +61,7 @@ impl HostStep {
     /// The step's id in the deploy log.
     pub fn id(self) -> &'static str {
         match self {
+            HostStep::AuthorizeKey => "authorize-key",
             HostStep::PrepareHost => "prepare-host",
             HostStep::InstallNode => "install-node",
             HostStep::InstallOpenclaw => "install-openclaw",
@@ -82,4 +107,43 @@ pub trait Host: Send + Sync {
     async fn restart_gateway(&self) -> Result<String, RemoteError>;
     /// Looks at the host and its gateway.
     async fn probe(&self) -> Result<Reading, RemoteError>;
+    /// The newest `lines` lines of the gateway's log, oldest first (not yet redacted).
+    async fn logs(&self, lines: u32) -> Result<Vec<crate::gateway::LogLine>, RemoteError>;
+    /// The OpenClaw version installed, and the one the running gateway reports.
+    async fn versions(&self) -> Result<Versions, RemoteError>;
+    /// Installs `version` beside the current one, switches, restarts and checks health;
+    /// switches back to the previous version when the check fails.
+    async fn update(&self, version: &str) -> Result<String, RemoteError>;
+    /// The gateway's config as written (secrets not yet masked).
+    async fn config(&self) -> Result<serde_json::Value, RemoteError>;
+    /// Sets one dotted key of the gateway's config; the previous file is restored when the
+    /// gateway rejects the result.
+    async fn set_config(&self, key: &str, value: serde_json::Value) -> Result<String, RemoteError>;
+    /// Stops the gateway and keeps it stopped (data kept): the kill switch.
+    async fn suspend(&self) -> Result<String, RemoteError>;
+    /// Starts a suspended gateway again and waits until it is ready.
+    async fn resume(&self) -> Result<String, RemoteError>;
+    /// A tar.gz of the instance's OpenClaw state (`~/.openclaw`, logs left out).
+    async fn backup(&self) -> Result<Vec<u8>, RemoteError>;
+    /// Replaces the instance's OpenClaw state with `archive`, keeps this instance's own
+    /// gateway settings, and starts the gateway.
+    async fn restore(&self, archive: &[u8]) -> Result<String, RemoteError>;
+    /// Stops the gateway for good and removes its service, its data and the runtime clawops
+    /// installed (destroy on a host clawops did not create).
+    async fn remove(&self) -> Result<String, RemoteError>;
+    /// How an operator looks at the host by hand, when there is a way.
+    fn hand_command(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The OpenClaw versions of one host.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Versions {
+    /// What the host has installed and selected.
+    pub installed: Option<String>,
+    /// What the running gateway says it is.
+    pub running: Option<String>,
+    /// Node.js on the host.
+    pub node: Option<String>,
 }

@@ -7,6 +7,7 @@
 mod audit_rows;
 mod confirmations;
 mod deploys;
+mod hosts;
 mod instances;
 mod llm_usage;
 mod sim;
@@ -14,6 +15,7 @@ mod sim;
 pub use audit_rows::AuditRow;
 pub use confirmations::{ConfirmationRow, PressResult};
 pub use deploys::{DeployRow, StepRow};
+pub use hosts::{BackupRow, HostKeyRow, KeyRow};
 pub use instances::{InstanceRow, NewInstance};
 pub use llm_usage::UsageSum;
 pub use sim::SimServerRow;

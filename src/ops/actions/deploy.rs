@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::existing;
 use crate::chat::{Message, Replier};
 use crate::config::Role;
-use crate::deploy::{Params, STEPS};
+use crate::deploy::{Params, steps_for};
 use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
@@ -25,6 +25,8 @@ pub struct Deploy {
     pub provider: Option<String>,
     #[serde(default)]
     pub resume: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openclaw: Option<String>,
 }
 
 impl Command for Deploy {
@@ -43,10 +45,10 @@ impl Command for Deploy {
             Param {
                 name: "region",
                 meta: "REGION",
-                kind: Kind::Word,
+                kind: Kind::Place,
                 flag: false,
                 required: false,
-                help: "where to put it, e.g. nbg1 (default from [deploy] region)",
+                help: "where to put it, e.g. nbg1, or a host you have: ssh://root@203.0.113.5 (default from [deploy] region)",
             },
             Param {
                 name: "size",
@@ -71,6 +73,14 @@ impl Command for Deploy {
                 flag: true,
                 required: false,
                 help: "continue a deploy that failed or was interrupted, from its stopped step",
+            },
+            Param {
+                name: "openclaw",
+                meta: "VERSION",
+                kind: Kind::Word,
+                flag: true,
+                required: false,
+                help: "the OpenClaw version (default from [deploy] openclaw_version; a resume may change it)",
             },
         ],
         risk: Risk::Change,
@@ -97,14 +107,43 @@ impl Deploy {
         })
     }
 
+    /// What to build: an `ssh://` address as the region means the `ssh` provider (a host
+    /// you already have); otherwise the flags, then `[deploy]`.
     fn params(&self, ctx: &Ctx) -> Result<Params, OpsError> {
         let d = &ctx.config.deploy;
+        let on_host = self
+            .region
+            .as_deref()
+            .is_some_and(|r| r.starts_with("ssh://"));
+        let provider = match (&self.provider, on_host) {
+            (Some(p), _) => p.clone(),
+            (None, true) => "ssh".to_string(),
+            (None, false) => d.provider.clone(),
+        };
+        let cloud = ctx.providers.get(&provider)?;
+        let size = match &self.size {
+            Some(s) => s.clone(),
+            None if provider == d.provider => d.size.clone(),
+            None => cloud
+                .sizes()
+                .first()
+                .map(|s| s.code.to_string())
+                .unwrap_or_default(),
+        };
+        let region = self.region.clone().unwrap_or_else(|| d.region.clone());
+        let region = match crate::remote::ssh::Target::parse(&region) {
+            Ok(t) if cloud.existing_hosts() => t.url(),
+            _ => region,
+        };
         Ok(Params {
             instance: self.name.clone(),
-            provider: self.provider.clone().unwrap_or_else(|| d.provider.clone()),
-            region: self.region.clone().unwrap_or_else(|| d.region.clone()),
-            size: self.size.clone().unwrap_or_else(|| d.size.clone()),
-            openclaw_version: d.openclaw_version.clone(),
+            provider,
+            region,
+            size,
+            openclaw_version: self
+                .openclaw
+                .clone()
+                .unwrap_or_else(|| d.openclaw_version.clone()),
         })
     }
 
@@ -180,7 +219,7 @@ impl Deploy {
             .await?;
         let json = serde_json::to_string(&params)
             .map_err(|e| OpsError::Refused(format!("cannot record the deploy: {e}")))?;
-        let steps: Vec<&str> = STEPS.iter().map(|s| s.id()).collect();
+        let steps: Vec<&str> = steps_for(cloud.as_ref()).iter().map(|s| s.id()).collect();
         let id = ctx
             .store
             .start_deploy(&self.name, &json, &steps, now)
@@ -210,9 +249,12 @@ impl Deploy {
                 self.name
             ))
         })?;
-        // A resume picks up the pinned version from the config, so a wrong version can be
-        // fixed there and the deploy resumed.
-        params.openclaw_version = ctx.config.deploy.openclaw_version.clone();
+        // A resume picks up the version given now, else the one pinned in the config, so a
+        // wrong version can be fixed and the deploy resumed.
+        params.openclaw_version = self
+            .openclaw
+            .clone()
+            .unwrap_or_else(|| ctx.config.deploy.openclaw_version.clone());
         ctx.store
             .set_instance_status(&self.name, "deploying", ctx.clock.now())
             .await?;

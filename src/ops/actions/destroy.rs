@@ -59,7 +59,13 @@ impl Destroy {
             Some(id) => Some(id.clone()),
             None => cloud.find_server(&row.name).await?.map(|s| s.id),
         };
-        if let Some(id) = &server_id {
+        if cloud.existing_hosts() {
+            // The host is not ours to delete: remove what clawops put on it.
+            if let Some(id) = &server_id {
+                note = cloud.host(&row.name, id).remove().await?;
+            }
+            ctx.store.forget_instance_secrets(&row.name).await?;
+        } else if let Some(id) = &server_id {
             note = match cloud.delete_server(id).await {
                 Ok(()) => format!("server {id} deleted"),
                 Err(ProviderError::NoServer { .. }) => format!("server {id} was already gone"),

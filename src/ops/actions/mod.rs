@@ -2,11 +2,13 @@
 //! execution. The `Action` enum only dispatches.
 
 pub mod audit;
+pub mod backup;
 pub mod cost;
 pub mod deploy;
 pub mod destroy;
 pub mod forget;
 pub mod help;
+pub mod lifecycle;
 pub mod list;
 pub mod prices;
 pub mod restart;

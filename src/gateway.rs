@@ -1,0 +1,450 @@
+//! Talking to a running OpenClaw gateway: its HTTP probes (`/health`, `/readyz`) and its
+//! WebSocket RPC (protocol 4: `connect.challenge` event → `connect` request with the
+//! gateway token → `{type:"req"}` / `{type:"res"}` frames), with typed requests and
+//! replies for what clawops reads often: health, status, log tail, config, pairing.
+//!
+//! Reached through an SSH tunnel to the gateway's loopback port; the address given here is
+//! the local end of that tunnel. Owns no state.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use thiserror::Error;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as Frame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The protocol version clawops speaks.
+pub const PROTOCOL: u32 = 4;
+/// How long one HTTP probe or RPC call may take.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Why the gateway could not be asked.
+#[derive(Debug, Error)]
+pub enum GatewayError {
+    #[error("the gateway does not answer at {addr}: {detail}")]
+    Down { addr: String, detail: String },
+    #[error("the gateway refused the connection: {0} (is the gateway token right?)")]
+    Refused(String),
+    #[error("the gateway answered {method} with an error: {message}")]
+    Call { method: String, message: String },
+    #[error("the gateway's reply to {method} cannot be read: {detail}")]
+    Reply { method: String, detail: String },
+    #[error("the gateway did not answer {what} within {secs}s")]
+    Timeout { what: String, secs: u64 },
+}
+
+/// `GET /readyz`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Readiness {
+    pub ready: bool,
+    #[serde(default)]
+    pub failing: Vec<Value>,
+    #[serde(default)]
+    pub uptime_ms: Option<u64>,
+}
+
+/// Both HTTP probes at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    /// `/health` answered `{ok:true}`.
+    pub live: bool,
+    /// `/readyz`, when it answered.
+    pub readiness: Option<Readiness>,
+}
+
+/// Asks `/health` and `/readyz` of the gateway at `addr` (host:port).
+pub async fn probe(addr: &str) -> Probe {
+    let live = http_get(addr, "/health")
+        .await
+        .ok()
+        .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
+        .is_some_and(|v| v.get("ok") == Some(&Value::Bool(true)));
+    let readiness = http_get(addr, "/readyz")
+        .await
+        .ok()
+        .and_then(|(_, body)| serde_json::from_str::<Readiness>(&body).ok());
+    Probe { live, readiness }
+}
+
+/// A bare HTTP/1.1 GET over a fresh connection: the probes need nothing more, and this
+/// keeps them independent of any HTTP client's proxy settings.
+async fn http_get(addr: &str, path: &str) -> Result<(u16, String), GatewayError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let down = |detail: String| GatewayError::Down {
+        addr: addr.to_string(),
+        detail,
+    };
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr)
+            .await
+            .map_err(|e| down(e.to_string()))?;
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAccept: application/json\r\n\r\n"
+        );
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| down(e.to_string()))?;
+        let mut raw = Vec::new();
+        stream
+            .take(1 << 20)
+            .read_to_end(&mut raw)
+            .await
+            .map_err(|e| down(e.to_string()))?;
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .ok_or_else(|| down("no HTTP reply".into()))?;
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| down(format!("bad status line {:?}", head.lines().next())))?;
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            unchunk(body)
+        } else {
+            body.to_string()
+        };
+        Ok((status, body))
+    };
+    tokio::time::timeout(CALL_TIMEOUT, exchange)
+        .await
+        .map_err(|_| GatewayError::Timeout {
+            what: path.into(),
+            secs: CALL_TIMEOUT.as_secs(),
+        })?
+}
+
+fn unchunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || tail.len() < n {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = tail[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// `health` over RPC (the fields clawops reads).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Health {
+    pub ok: bool,
+    #[serde(default)]
+    pub channels: Value,
+}
+
+/// `status` over RPC.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    #[serde(default)]
+    pub runtime_version: Option<String>,
+}
+
+/// `logs.tail`: the newest lines of the gateway's log file.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct LogTail {
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub lines: Vec<String>,
+}
+
+/// One line of the gateway's JSON log, readable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub time: String,
+    pub level: String,
+    pub message: String,
+}
+
+impl LogTail {
+    /// The lines as time, level and message (raw text when a line is not JSON).
+    pub fn parsed(&self) -> Vec<LogLine> {
+        self.lines.iter().map(|l| parse_log_line(l)).collect()
+    }
+}
+
+fn parse_log_line(line: &str) -> LogLine {
+    let Ok(v) = serde_json::from_str::<Value>(line) else {
+        return LogLine {
+            time: String::new(),
+            level: String::new(),
+            message: line.to_string(),
+        };
+    };
+    let text = |p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut message = text("/message");
+    if message.is_empty() {
+        message = text("/2");
+    }
+    LogLine {
+        time: text("/time"),
+        level: text("/_meta/logLevelName"),
+        message,
+    }
+}
+
+/// One pending pairing request (an end user asking to talk to the bot).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PairingRequest {
+    #[serde(default)]
+    pub request_id: Option<String>,
+    #[serde(default)]
+    pub sender_id: Option<String>,
+    #[serde(default)]
+    pub channel: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<Value>,
+    #[serde(default)]
+    pub expires_at: Option<Value>,
+}
+
+/// `channels.pairing.list`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct PairingList {
+    #[serde(default)]
+    pub requests: Vec<PairingRequest>,
+}
+
+/// `config.get` (the parts clawops reads).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigSnapshot {
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub valid: Option<bool>,
+    /// The config as written (what `/config get` shows, secrets masked).
+    #[serde(default)]
+    pub source_config: Value,
+    /// The config the gateway runs with, defaults included.
+    #[serde(default)]
+    pub runtime_config: Value,
+}
+
+/// A connected, authenticated RPC session.
+pub struct Rpc {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next: u64,
+    /// The gateway's version, from its hello.
+    pub server_version: Option<String>,
+}
+
+impl std::fmt::Debug for Rpc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Rpc(gateway {:?})", self.server_version)
+    }
+}
+
+impl Rpc {
+    /// Connects to `ws://addr` and signs in as an operator with the gateway token.
+    pub async fn connect(addr: &str, token: &str) -> Result<Rpc, GatewayError> {
+        let url = format!("ws://{addr}");
+        let connecting = tokio_tungstenite::connect_async(url.as_str());
+        let (ws, _) = tokio::time::timeout(CALL_TIMEOUT, connecting)
+            .await
+            .map_err(|_| GatewayError::Timeout {
+                what: "the WebSocket connect".into(),
+                secs: CALL_TIMEOUT.as_secs(),
+            })?
+            .map_err(|e| GatewayError::Down {
+                addr: addr.to_string(),
+                detail: e.to_string(),
+            })?;
+        let mut rpc = Rpc {
+            ws,
+            next: 0,
+            server_version: None,
+        };
+        rpc.wait_challenge().await?;
+        let hello = rpc
+            .call_value(
+                "connect",
+                json!({
+                    "minProtocol": PROTOCOL,
+                    "maxProtocol": PROTOCOL,
+                    "client": {
+                        "id": "cli",
+                        "version": env!("CARGO_PKG_VERSION"),
+                        "platform": "linux",
+                        "mode": "cli"
+                    },
+                    "role": "operator",
+                    "scopes": ["operator.read", "operator.write", "operator.admin", "operator.pairing"],
+                    "caps": [],
+                    "auth": { "token": token },
+                    "userAgent": concat!("clawops/", env!("CARGO_PKG_VERSION")),
+                }),
+            )
+            .await
+            .map_err(|e| match e {
+                GatewayError::Call { message, .. } => GatewayError::Refused(message),
+                other => other,
+            })?;
+        rpc.server_version = hello
+            .pointer("/server/version")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        Ok(rpc)
+    }
+
+    async fn wait_challenge(&mut self) -> Result<(), GatewayError> {
+        let waiting = async {
+            while let Some(frame) = self.ws.next().await {
+                let frame = frame.map_err(|e| GatewayError::Refused(e.to_string()))?;
+                if let Some(v) = json_frame(&frame)
+                    && v["type"] == "event"
+                    && v["event"] == "connect.challenge"
+                {
+                    return Ok(());
+                }
+            }
+            Err(GatewayError::Refused("closed before the challenge".into()))
+        };
+        tokio::time::timeout(CALL_TIMEOUT, waiting)
+            .await
+            .map_err(|_| GatewayError::Timeout {
+                what: "the connect challenge".into(),
+                secs: CALL_TIMEOUT.as_secs(),
+            })?
+    }
+
+    /// Calls `method` and returns its raw payload.
+    pub async fn call_value(&mut self, method: &str, params: Value) -> Result<Value, GatewayError> {
+        self.next += 1;
+        let id = format!("c{}", self.next);
+        let frame = json!({"type": "req", "id": id, "method": method, "params": params});
+        let broken = |e: tokio_tungstenite::tungstenite::Error| GatewayError::Down {
+            addr: "rpc".into(),
+            detail: e.to_string(),
+        };
+        self.ws
+            .send(Frame::Text(frame.to_string().into()))
+            .await
+            .map_err(broken)?;
+        let waiting = async {
+            while let Some(frame) = self.ws.next().await {
+                let frame = frame.map_err(broken)?;
+                let Some(v) = json_frame(&frame) else {
+                    continue;
+                };
+                if v["type"] != "res" || v["id"] != Value::String(id.clone()) {
+                    continue;
+                }
+                if v["ok"] == Value::Bool(true) {
+                    return Ok(v.get("payload").cloned().unwrap_or(Value::Null));
+                }
+                let message = v
+                    .pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown error")
+                    .to_string();
+                return Err(GatewayError::Call {
+                    method: method.to_string(),
+                    message,
+                });
+            }
+            Err(GatewayError::Down {
+                addr: "rpc".into(),
+                detail: "the gateway closed the connection".into(),
+            })
+        };
+        tokio::time::timeout(CALL_TIMEOUT, waiting)
+            .await
+            .map_err(|_| GatewayError::Timeout {
+                what: method.to_string(),
+                secs: CALL_TIMEOUT.as_secs(),
+            })?
+    }
+
+    /// Calls `method` and reads its payload as `T`.
+    pub async fn call<T: DeserializeOwned>(
+        &mut self,
+        method: &str,
+        params: Value,
+    ) -> Result<T, GatewayError> {
+        let v = self.call_value(method, params).await?;
+        serde_json::from_value(v).map_err(|e| GatewayError::Reply {
+            method: method.to_string(),
+            detail: e.to_string(),
+        })
+    }
+
+    pub async fn health(&mut self) -> Result<Health, GatewayError> {
+        self.call("health", json!({})).await
+    }
+
+    pub async fn status(&mut self) -> Result<Status, GatewayError> {
+        self.call("status", json!({})).await
+    }
+
+    /// The newest `limit` lines of the gateway's log.
+    pub async fn logs_tail(&mut self, limit: u32) -> Result<LogTail, GatewayError> {
+        self.call("logs.tail", json!({ "limit": limit })).await
+    }
+
+    pub async fn config(&mut self) -> Result<ConfigSnapshot, GatewayError> {
+        self.call("config.get", json!({})).await
+    }
+
+    /// Pending pairing requests on `channel`.
+    pub async fn pairing_list(&mut self, channel: &str) -> Result<PairingList, GatewayError> {
+        self.call("channels.pairing.list", json!({ "channel": channel }))
+            .await
+    }
+
+    /// Closes the session politely.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+fn json_frame(frame: &Frame) -> Option<Value> {
+    match frame {
+        Frame::Text(t) => serde_json::from_str(t.as_str()).ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_are_read_from_the_gateway_json() {
+        let line = r#"{"0":"{\"subsystem\":\"gateway\"}","2":"listening","_meta":{"logLevelName":"INFO"},"time":"2026-11-23T07:46:06.877+00:00","message":"listening on 127.0.0.1:18789"}"#;
+        let l = parse_log_line(line);
+        assert_eq!(l.level, "INFO");
+        assert_eq!(l.message, "listening on 127.0.0.1:18789");
+        assert_eq!(parse_log_line("plain text").message, "plain text");
+    }
+
+    #[test]
+    fn chunked_bodies_are_joined() {
+        assert_eq!(
+            unchunk("4\r\n{\"ok\r\n6\r\n\":true\r\n0\r\n\r\n"),
+            "{\"ok\":true"
+        );
+    }
+}

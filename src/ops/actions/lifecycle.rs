@@ -1,0 +1,457 @@
+//! The lifecycle of one running instance: `/logs`, `/version`, `/update`, `/config`,
+//! `/suspend` and `/resume`. Each reaches the instance's host through its provider; what
+//! comes back from the host is redacted before it is shown.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{INSTANCE, existing, place};
+use crate::chat::Message;
+use crate::config::Role;
+use crate::monitor;
+use crate::ops::catalogue::{ArgError, Command, Kind, Param, Risk, Spec};
+use crate::ops::door::Ctx;
+use crate::ops::{BlastRadius, OpsError};
+use crate::remote::Host;
+use crate::remote::openclaw::get_dotted;
+use crate::store::InstanceRow;
+
+/// The host of an instance that has finished deploying (ready or suspended).
+pub(super) async fn host_of(
+    ctx: &Ctx,
+    name: &str,
+) -> Result<(InstanceRow, Arc<dyn Host>), OpsError> {
+    let row = existing(&ctx.store, name).await?;
+    if !matches!(row.status.as_str(), "ready" | "suspended") {
+        return Err(OpsError::Refused(format!(
+            "{name} is {}: finish its deploy first (/deploy {name} --resume)",
+            row.status
+        )));
+    }
+    let server = row
+        .server_id
+        .clone()
+        .ok_or_else(|| OpsError::Refused(format!("{name} has no server recorded")))?;
+    let host = ctx.providers.get(&row.provider)?.host(&row.name, &server);
+    Ok((row, host))
+}
+
+/// One instance, its end users, nothing added to the bill.
+async fn one(ctx: &Ctx, name: &str) -> Result<BlastRadius, OpsError> {
+    let row = existing(&ctx.store, name).await?;
+    Ok(BlastRadius {
+        end_users: row.end_users.max(0) as u32,
+        instances: vec![(row.name.clone(), place(&row))],
+        monthly_cents: 0,
+        currency: String::new(),
+        reversible: true,
+    })
+}
+
+fn redacted(ctx: &Ctx, text: &str) -> String {
+    let known: Vec<String> = ctx
+        .config
+        .telegram
+        .as_ref()
+        .and_then(|t| t.token.clone())
+        .into_iter()
+        .collect();
+    crate::agent::redact::redact(text, &known)
+}
+
+/// Probes after a change and records the health.
+async fn recheck(ctx: &Ctx, row: &InstanceRow, host: &dyn Host) -> Result<String, OpsError> {
+    let reading = host.probe().await.ok();
+    let (state, score, _) = monitor::assess(reading.as_ref());
+    ctx.store
+        .set_instance_health(&row.name, state.as_str(), score.into(), ctx.clock.now())
+        .await?;
+    Ok(format!("{} ({score}/100)", state.as_str()))
+}
+
+/// The gateway log tail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Logs {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<u64>,
+}
+
+impl Command for Logs {
+    const SPEC: Spec = Spec {
+        name: "logs",
+        summary: "Show the newest lines of an instance's gateway log (secrets redacted)",
+        params: &[
+            INSTANCE,
+            Param {
+                name: "lines",
+                meta: "LINES",
+                kind: Kind::Number { min: 1, max: 200 },
+                flag: false,
+                required: false,
+                help: "how many lines (default 20)",
+            },
+        ],
+        risk: Risk::Read,
+        role: Role::Viewer,
+        example: "/logs alice-bot 50",
+    };
+}
+
+impl Logs {
+    pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
+        let (row, host) = host_of(ctx, &self.name).await?;
+        let lines = self.lines.unwrap_or(20) as u32;
+        let log = host.logs(lines).await?;
+        if log.is_empty() {
+            return Ok(Message::text(format!(
+                "{}: the gateway log is empty.",
+                row.name
+            )));
+        }
+        let text: Vec<String> = log
+            .iter()
+            .map(|l| {
+                let time = l.time.get(11..19).unwrap_or(&l.time);
+                format!("{time} {:<5} {}", l.level, l.message)
+                    .trim()
+                    .to_string()
+            })
+            .collect();
+        Ok(Message::default()
+            .heading(format!("{} — last {} log lines", row.name, log.len()))
+            .pre(redacted(ctx, &text.join("\n"))))
+    }
+}
+
+/// The OpenClaw and Node.js versions of an instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Version {
+    pub name: String,
+}
+
+impl Command for Version {
+    const SPEC: Spec = Spec {
+        name: "version",
+        summary: "Show the OpenClaw version installed and running on an instance",
+        params: &[INSTANCE],
+        risk: Risk::Read,
+        role: Role::Viewer,
+        example: "/version alice-bot",
+    };
+}
+
+impl Version {
+    pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
+        let (row, host) = host_of(ctx, &self.name).await?;
+        let v = host.versions().await?;
+        let pinned = &ctx.config.deploy.openclaw_version;
+        let installed = v.installed.clone().unwrap_or_else(|| "none".into());
+        let mut m = Message::default()
+            .heading(format!("{} — OpenClaw {installed}", row.name))
+            .table(
+                &["", "version"],
+                vec![
+                    vec!["installed".into(), installed.clone()],
+                    vec![
+                        "running".into(),
+                        v.running
+                            .clone()
+                            .unwrap_or_else(|| "(gateway not answering)".into()),
+                    ],
+                    vec!["pinned in [deploy]".into(), pinned.clone()],
+                    vec!["node".into(), v.node.clone().unwrap_or_else(|| "-".into())],
+                ],
+            );
+        if &installed != pinned {
+            m = m.para(format!(
+                "/update {} {pinned} brings it to the pinned version.",
+                row.name
+            ));
+        }
+        Ok(m)
+    }
+}
+
+/// Update OpenClaw on one instance, with rollback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Update {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+impl Command for Update {
+    const SPEC: Spec = Spec {
+        name: "update",
+        summary: "Update OpenClaw on an instance (health-checked; rolls back on failure)",
+        params: &[
+            INSTANCE,
+            Param {
+                name: "version",
+                meta: "VERSION",
+                kind: Kind::Word,
+                flag: false,
+                required: false,
+                help: "the OpenClaw version (default: the one pinned in [deploy])",
+            },
+        ],
+        risk: Risk::Change,
+        role: Role::Operator,
+        example: "/update alice-bot 2026.9.6",
+    };
+}
+
+impl Update {
+    pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
+        one(ctx, &self.name).await
+    }
+
+    pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
+        let (row, host) = host_of(ctx, &self.name).await?;
+        let version = self
+            .version
+            .clone()
+            .unwrap_or_else(|| ctx.config.deploy.openclaw_version.clone());
+        let said = host.update(&version).await?;
+        let health = recheck(ctx, &row, host.as_ref()).await?;
+        Ok(Message::default()
+            .heading(format!("✓ {} runs OpenClaw {version}", row.name))
+            .para(redacted(ctx, &said))
+            .para(format!("Health after the update: {health}")))
+    }
+}
+
+/// Read or change an instance's gateway config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    pub name: String,
+    /// `get` or `set`; absent shows the whole config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verb: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+impl Command for Config {
+    const SPEC: Spec = Spec {
+        name: "config",
+        summary: "Show an instance's gateway config, or get/set one key (secrets masked)",
+        params: &[
+            INSTANCE,
+            Param {
+                name: "verb",
+                meta: "get|set",
+                kind: Kind::Word,
+                flag: false,
+                required: false,
+                help: "get KEY, or set KEY VALUE; nothing shows the whole config",
+            },
+            Param {
+                name: "key",
+                meta: "KEY",
+                kind: Kind::Key,
+                flag: false,
+                required: false,
+                help: "a dotted key, e.g. channels.telegram.dmPolicy",
+            },
+            Param {
+                name: "value",
+                meta: "VALUE",
+                kind: Kind::Text,
+                flag: false,
+                required: false,
+                help: "the new value (JSON, or plain text for a string)",
+            },
+        ],
+        risk: Risk::Change,
+        role: Role::Operator,
+        example: "/config alice-bot set channels.telegram.dmPolicy pairing",
+    };
+
+    fn check(&self) -> Result<(), ArgError> {
+        match (self.verb.as_deref(), &self.key, &self.value) {
+            (None, None, None) | (Some("get"), _, None) | (Some("set"), Some(_), Some(_)) => Ok(()),
+            (Some("set"), _, _) => Err(ArgError::Invalid("set takes a KEY and a VALUE".into())),
+            (Some("get"), _, Some(_)) => Err(ArgError::Invalid("get takes only a KEY".into())),
+            _ => Err(ArgError::Invalid(
+                "write /config NAME, /config NAME get KEY or /config NAME set KEY VALUE".into(),
+            )),
+        }
+    }
+}
+
+impl Config {
+    /// Reading is free; a set touches one instance.
+    pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
+        if self.verb.as_deref() == Some("set") {
+            one(ctx, &self.name).await
+        } else {
+            Ok(BlastRadius::default())
+        }
+    }
+
+    pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
+        let (row, host) = host_of(ctx, &self.name).await?;
+        match (self.verb.as_deref(), &self.key, &self.value) {
+            (Some("set"), Some(key), Some(raw)) => {
+                let value = serde_json::from_str(raw)
+                    .unwrap_or_else(|_| serde_json::Value::String(raw.clone()));
+                let shown = if secret_key(key) {
+                    "••••".to_string()
+                } else {
+                    value.to_string()
+                };
+                let said = host.set_config(key, value).await?;
+                Ok(Message::text(format!(
+                    "✓ {}: {key} = {shown}. {said}",
+                    row.name
+                )))
+            }
+            (_, key, _) => {
+                let mut config = host.config().await?;
+                mask(&mut config);
+                let shown = match key {
+                    Some(k) => get_dotted(&config, k).cloned().ok_or_else(|| {
+                        OpsError::Refused(format!("{} has no config key {k}", row.name))
+                    })?,
+                    None => config,
+                };
+                let text = serde_json::to_string_pretty(&shown).unwrap_or_default();
+                Ok(Message::default()
+                    .heading(format!(
+                        "{} — {}",
+                        row.name,
+                        key.as_deref().unwrap_or("gateway config")
+                    ))
+                    .pre(redacted(ctx, &text)))
+            }
+        }
+    }
+}
+
+/// Whether a config key holds a secret.
+fn secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["token", "secret", "password", "apikey", "api_key", "key"]
+        .iter()
+        .any(|w| k.rsplit('.').next().is_some_and(|last| last.contains(w)))
+}
+
+/// Replaces every secret value in `config` with a mask.
+pub fn mask(config: &mut serde_json::Value) {
+    match config {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if secret_key(k) && (v.is_string() || v.is_number()) {
+                    *v = serde_json::Value::String("••••".into());
+                } else {
+                    mask(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(mask),
+        _ => {}
+    }
+}
+
+/// The kill switch: stop an instance's gateway, keep its data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suspend {
+    pub name: String,
+}
+
+impl Command for Suspend {
+    const SPEC: Spec = Spec {
+        name: "suspend",
+        summary: "Stop an instance's gateway and keep it stopped (data kept) — the kill switch",
+        params: &[INSTANCE],
+        risk: Risk::Change,
+        role: Role::Operator,
+        example: "/suspend alice-bot",
+    };
+}
+
+impl Suspend {
+    pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
+        one(ctx, &self.name).await
+    }
+
+    pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
+        let (row, host) = host_of(ctx, &self.name).await?;
+        if row.status == "suspended" {
+            return Ok(Message::text(format!(
+                "{} is already suspended; /resume {} starts it.",
+                row.name, row.name
+            )));
+        }
+        let said = host.suspend().await?;
+        ctx.store
+            .set_instance_status(&row.name, "suspended", ctx.clock.now())
+            .await?;
+        Ok(Message::text(format!(
+            "⏸ {} suspended: {said}. Its data is kept; /resume {} starts it again.",
+            row.name, row.name
+        )))
+    }
+}
+
+/// Start a suspended instance again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resume {
+    pub name: String,
+}
+
+impl Command for Resume {
+    const SPEC: Spec = Spec {
+        name: "resume",
+        summary: "Start a suspended instance's gateway again and check its health",
+        params: &[INSTANCE],
+        risk: Risk::Change,
+        role: Role::Operator,
+        example: "/resume alice-bot",
+    };
+}
+
+impl Resume {
+    pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
+        one(ctx, &self.name).await
+    }
+
+    pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
+        let (row, host) = host_of(ctx, &self.name).await?;
+        let said = host.resume().await?;
+        ctx.store
+            .set_instance_status(&row.name, "ready", ctx.clock.now())
+            .await?;
+        let health = recheck(ctx, &row, host.as_ref()).await?;
+        Ok(Message::text(format!(
+            "▶ {} resumed: {said}. Health: {health}",
+            row.name
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_masked_wherever_they_are() {
+        let mut c = serde_json::json!({
+            "gateway": {"port": 18789, "auth": {"mode": "token", "token": "abc"}},
+            "channels": {"telegram": {"botToken": "123:ABC", "dmPolicy": "pairing"}},
+            "models": {"providers": {"x": {"apiKey": "sk-1", "baseUrl": "http://x"}}}
+        });
+        mask(&mut c);
+        assert_eq!(c["gateway"]["auth"]["token"], "••••");
+        assert_eq!(c["gateway"]["auth"]["mode"], "token");
+        assert_eq!(c["channels"]["telegram"]["botToken"], "••••");
+        assert_eq!(c["channels"]["telegram"]["dmPolicy"], "pairing");
+        assert_eq!(c["models"]["providers"]["x"]["apiKey"], "••••");
+        assert_eq!(c["gateway"]["port"], 18789);
+    }
+}

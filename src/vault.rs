@@ -1,0 +1,215 @@
+//! The vault: every secret clawops keeps at rest (instances' SSH private keys, gateway
+//! tokens, channel tokens, backups) is sealed here before it reaches the store or a file.
+//!
+//! One 32-byte master key, from `CLAWOPS_MASTER_KEY` (64 hex digits) or from a key file
+//! made on first start next to the store (mode 0600). Each purpose gets its own key,
+//! derived with HKDF-SHA256, and each value is sealed with XChaCha20-Poly1305 under a
+//! fresh random 24-byte nonce; the purpose is also bound as associated data, so a value
+//! sealed as one thing cannot be opened as another.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chacha20poly1305::XChaCha20Poly1305;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use hkdf::Hkdf;
+use rand::RngExt;
+use sha2::Sha256;
+use thiserror::Error;
+
+/// The environment variable that holds the master key (64 hex digits).
+pub const MASTER_KEY_ENV: &str = "CLAWOPS_MASTER_KEY";
+
+const NONCE_LEN: usize = 24;
+/// Marks sealed data, with the format's version.
+const MAGIC: &[u8; 4] = b"CV1\0";
+
+/// Why a secret could not be sealed or opened.
+#[derive(Debug, Error)]
+pub enum VaultError {
+    #[error(
+        "{MASTER_KEY_ENV} must be 64 hex digits (32 bytes); generate one with: openssl rand -hex 32"
+    )]
+    BadMasterKey,
+    #[error("cannot read or create the master key file {path}: {source}")]
+    KeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "a sealed {purpose} cannot be opened: it was sealed with another master key, or it was changed"
+    )]
+    Open { purpose: String },
+}
+
+/// Seals and opens secrets. Cheap to clone.
+#[derive(Clone)]
+pub struct Vault {
+    master: [u8; 32],
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Vault(<master key hidden>)")
+    }
+}
+
+impl Vault {
+    /// A vault on this master key.
+    pub fn new(master: [u8; 32]) -> Vault {
+        Vault { master }
+    }
+
+    /// The master key from `CLAWOPS_MASTER_KEY` if set, else from `key_file`, which is
+    /// created with a fresh random key (mode 0600) when it does not exist.
+    pub fn load(env: Option<String>, key_file: &Path) -> Result<Vault, VaultError> {
+        if let Some(hex_key) = env.filter(|v| !v.trim().is_empty()) {
+            return parse_key(hex_key.trim()).map(Vault::new);
+        }
+        let err = |source| VaultError::KeyFile {
+            path: key_file.to_path_buf(),
+            source,
+        };
+        match std::fs::read_to_string(key_file) {
+            Ok(text) => parse_key(text.trim()).map(Vault::new),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key: [u8; 32] = rand::rng().random();
+                write_private(key_file, hex::encode(key).as_bytes()).map_err(err)?;
+                Ok(Vault::new(key))
+            }
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Seals `plain` for `purpose` (e.g. `ssh-key:alice-bot`).
+    pub fn seal(&self, purpose: &str, plain: &[u8]) -> Vec<u8> {
+        let nonce: [u8; NONCE_LEN] = rand::rng().random();
+        let sealed = self
+            .cipher(purpose)
+            .encrypt(
+                (&nonce).into(),
+                Payload {
+                    msg: plain,
+                    aad: purpose.as_bytes(),
+                },
+            )
+            .expect("XChaCha20-Poly1305 encryption cannot fail for in-memory buffers");
+        let mut out = Vec::with_capacity(MAGIC.len() + NONCE_LEN + sealed.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    /// Opens what `seal` made for the same `purpose`.
+    pub fn open(&self, purpose: &str, sealed: &[u8]) -> Result<Vec<u8>, VaultError> {
+        let fail = || VaultError::Open {
+            purpose: purpose.split(':').next().unwrap_or(purpose).to_string(),
+        };
+        let rest = sealed.strip_prefix(MAGIC.as_slice()).ok_or_else(fail)?;
+        if rest.len() < NONCE_LEN {
+            return Err(fail());
+        }
+        let (nonce, body) = rest.split_at(NONCE_LEN);
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| fail())?;
+        self.cipher(purpose)
+            .decrypt(
+                (&nonce).into(),
+                Payload {
+                    msg: body,
+                    aad: purpose.as_bytes(),
+                },
+            )
+            .map_err(|_| fail())
+    }
+
+    /// Seals a text secret; see [`Vault::seal`].
+    pub fn seal_text(&self, purpose: &str, plain: &str) -> Vec<u8> {
+        self.seal(purpose, plain.as_bytes())
+    }
+
+    /// Opens a text secret.
+    pub fn open_text(&self, purpose: &str, sealed: &[u8]) -> Result<String, VaultError> {
+        let bytes = self.open(purpose, sealed)?;
+        String::from_utf8(bytes).map_err(|_| VaultError::Open {
+            purpose: purpose.to_string(),
+        })
+    }
+
+    fn cipher(&self, purpose: &str) -> XChaCha20Poly1305 {
+        let hk = Hkdf::<Sha256>::new(Some(b"clawops vault v1"), &self.master);
+        let mut key = [0u8; 32];
+        // The family of the purpose ("ssh-key", "backup", ...) picks the derived key;
+        // the whole purpose is bound as associated data.
+        let family = purpose.split(':').next().unwrap_or(purpose);
+        hk.expand(family.as_bytes(), &mut key)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        XChaCha20Poly1305::new((&key).into())
+    }
+}
+
+fn parse_key(text: &str) -> Result<[u8; 32], VaultError> {
+    let bytes = hex::decode(text).map_err(|_| VaultError::BadMasterKey)?;
+    bytes.try_into().map_err(|_| VaultError::BadMasterKey)
+}
+
+/// Writes a new file readable by its owner only; never overwrites one.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_open_only_for_their_purpose_and_key() {
+        let vault = Vault::new([7; 32]);
+        let sealed = vault.seal("ssh-key:alice", b"secret");
+        assert!(!sealed.windows(6).any(|w| w == b"secret"));
+        assert_eq!(vault.open("ssh-key:alice", &sealed).unwrap(), b"secret");
+        assert!(vault.open("ssh-key:bob", &sealed).is_err());
+        assert!(vault.open("backup:alice", &sealed).is_err());
+        assert!(Vault::new([8; 32]).open("ssh-key:alice", &sealed).is_err());
+        let mut bent = sealed.clone();
+        *bent.last_mut().unwrap() ^= 1;
+        assert!(vault.open("ssh-key:alice", &bent).is_err());
+        assert_ne!(
+            sealed,
+            vault.seal("ssh-key:alice", b"secret"),
+            "fresh nonce"
+        );
+    }
+
+    #[test]
+    fn key_file_is_made_once_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.key");
+        let a = Vault::load(None, &path).unwrap();
+        let b = Vault::load(None, &path).unwrap();
+        let sealed = a.seal("t", b"x");
+        assert_eq!(b.open("t", &sealed).unwrap(), b"x");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(matches!(
+            Vault::load(Some("abc".into()), &path),
+            Err(VaultError::BadMasterKey)
+        ));
+    }
+}
