@@ -527,15 +527,41 @@ impl Config {
                 return Err(invalid("llm.max_rounds", "must be 1 to 20".into()));
             }
         }
+        self.validate_deploy(&invalid)
+    }
+
+    fn validate_deploy(
+        &self,
+        invalid: &dyn Fn(&str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
         let sim_on = self.providers.sim.as_ref().is_some_and(|s| s.enabled);
-        if self.deploy.provider == "sim" && !sim_on {
-            return Err(invalid(
+        let ssh_on = self.providers.ssh.as_ref().is_some_and(|s| s.enabled);
+        let d = &self.deploy;
+        match d.provider.as_str() {
+            "sim" if !sim_on => Err(invalid(
                 "deploy.provider",
                 "is \"sim\" but [providers.sim] is not enabled: enable it or choose another provider"
                     .into(),
-            ));
+            )),
+            "ssh" if !ssh_on => Err(invalid(
+                "deploy.provider",
+                "is \"ssh\" but [providers.ssh] is not enabled: enable it or choose another provider"
+                    .into(),
+            )),
+            "ssh" => crate::remote::ssh::Target::parse(&d.region)
+                .map(|_| ())
+                .map_err(|why| {
+                    invalid(
+                        "deploy.region",
+                        format!("must be a host address like ssh://root@203.0.113.5 when deploy.provider is \"ssh\" ({why})"),
+                    )
+                }),
+            "sim" => Ok(()),
+            other => Err(invalid(
+                "deploy.provider",
+                format!("{other:?} is not a provider clawops knows; use \"sim\" or \"ssh\""),
+            )),
         }
-        Ok(())
     }
 
     fn validate_telegram(&self, tg: &TelegramConfig, origin: &str) -> Result<(), ConfigError> {

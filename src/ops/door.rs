@@ -504,7 +504,13 @@ fn prompt(action: &Action, radius: &BlastRadius, why: &str, ttl: std::time::Dura
     lines.push(if radius.reversible {
         "Can be undone.".to_string()
     } else {
-        "Cannot be undone: the server and its data are deleted.".to_string()
+        format!(
+            "Cannot be undone: {}.",
+            radius
+                .loss
+                .as_deref()
+                .unwrap_or("the server and its data are deleted")
+        )
     });
     lines.push(format!(
         "Asked because {why}. The button works for you only, once, for {}.",

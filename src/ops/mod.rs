@@ -88,6 +88,8 @@ pub struct BlastRadius {
     pub currency: String,
     /// Whether the action can be undone.
     pub reversible: bool,
+    /// What is lost when it cannot be undone, e.g. "the server and its data are deleted".
+    pub loss: Option<String>,
 }
 
 /// Why an action could not be done, in words an operator can act on.

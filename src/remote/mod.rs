@@ -123,7 +123,7 @@ pub trait Host: Send + Sync {
     async fn suspend(&self) -> Result<String, RemoteError>;
     /// Starts a suspended gateway again and waits until it is ready.
     async fn resume(&self) -> Result<String, RemoteError>;
-    /// A tar.gz of the instance's OpenClaw state (`~/.openclaw`, logs left out).
+    /// A tar.gz of the instance's OpenClaw state (`~/.openclaw`; logs, caches and temporary files left out).
     async fn backup(&self) -> Result<Vec<u8>, RemoteError>;
     /// Replaces the instance's OpenClaw state with `archive`, keeps this instance's own
     /// gateway settings, and starts the gateway.

@@ -941,7 +941,7 @@ impl Host for OpenclawHost {
     async fn backup(&self) -> Result<Vec<u8>, RemoteError> {
         let out = self
             .script(
-                "cd \"$HOME\" && tar czf - --exclude=.openclaw/logs .openclaw",
+                "cd \"$HOME\" && tar czf - --exclude=.openclaw/logs --exclude=.openclaw/cache --exclude=.openclaw/tmp .openclaw",
                 &[],
                 SHORT,
             )

@@ -119,6 +119,10 @@ impl Restore {
             monthly_cents: 0,
             currency: String::new(),
             reversible: false,
+            loss: Some(format!(
+                "the current state of {} is replaced by backup {} (a copy stays on the host in ~/.openclaw.before-restore until the next restore)",
+                row.name, self.backup
+            )),
         })
     }
 

@@ -104,6 +104,7 @@ impl Deploy {
             monthly_cents: if self.resume { 0 } else { size.monthly_cents },
             currency: cloud.currency().to_string(),
             reversible: true,
+            loss: None,
         })
     }
 
@@ -121,9 +122,10 @@ impl Deploy {
             (None, false) => d.provider.clone(),
         };
         let cloud = ctx.providers.get(&provider)?;
+        // The configured size where this provider has it, else its smallest.
         let size = match &self.size {
             Some(s) => s.clone(),
-            None if provider == d.provider => d.size.clone(),
+            None if cloud.size(&d.size).is_ok() => d.size.clone(),
             None => cloud
                 .sizes()
                 .first()
@@ -158,13 +160,18 @@ impl Deploy {
         let summary = ctx.deployer().run(id, &params, cloud.clone(), out).await?;
         let row = existing(&ctx.store, &self.name).await?;
         let region = cloud.region(&row.region)?;
+        let place = if cloud.existing_hosts() {
+            row.region.clone()
+        } else {
+            format!("{} {} ({})", cloud.display_name(), region.code, region.city)
+        };
         Ok(Message::default()
             .heading(format!("✓ {} is ready", row.name))
             .table(
                 &["id", "region", "size", "price/month", "IP"],
                 vec![vec![
                     format!("server {}", summary.server_id),
-                    format!("{} {} ({})", cloud.display_name(), region.code, region.city),
+                    place,
                     row.size.clone(),
                     money(row.monthly_cents, &row.currency),
                     summary.ipv4.unwrap_or_else(|| "-".into()),

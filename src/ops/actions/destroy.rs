@@ -39,6 +39,14 @@ impl Destroy {
             monthly_cents: -row.monthly_cents,
             currency: row.currency.clone(),
             reversible: false,
+            loss: Some(
+                if ctx.providers.get(&row.provider)?.existing_hosts() {
+                    "the gateway, its data and what clawops installed are removed from the host (the host itself stays)"
+                } else {
+                    "the server and its data are deleted"
+                }
+                .to_string(),
+            ),
         })
     }
 

@@ -46,6 +46,7 @@ async fn one(ctx: &Ctx, name: &str) -> Result<BlastRadius, OpsError> {
         monthly_cents: 0,
         currency: String::new(),
         reversible: true,
+        loss: None,
     })
 }
 
@@ -290,7 +291,10 @@ impl Config {
         if self.verb.as_deref() == Some("set") {
             one(ctx, &self.name).await
         } else {
-            Ok(BlastRadius::default())
+            Ok(BlastRadius {
+                reversible: true,
+                ..BlastRadius::default()
+            })
         }
     }
 

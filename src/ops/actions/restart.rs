@@ -103,6 +103,7 @@ impl Restart {
             monthly_cents: 0,
             currency: String::new(),
             reversible: true,
+            loss: None,
         })
     }
 

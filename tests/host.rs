@@ -1,0 +1,434 @@
+//! Real hosts, end to end: the real OpenSSH server on loopback (started by
+//! `scripts/test-host up`, which `scripts/test` runs), a throwaway Unix user as the host,
+//! and the real `openclaw` npm package installed on it by clawops' deploy.
+//!
+//! One test walks the whole life of an instance, because each step needs the previous
+//! one's host state: a deploy that fails at a chosen step and resumes from it, then
+//! status, restart, logs, config, suspend/resume, backup, update, restore, destroy, and
+//! finally a host key change that the next contact refuses. It prints the figures
+//! (deploy time, per-command latency) for the notes.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clawops::app::App;
+use clawops::chat::recorder::Recorder;
+use clawops::chat::{Inbound, Outbound};
+use clawops::clock::Clock;
+use clawops::config::{Config, Platform};
+use clawops::ops::{Actor, Outcome};
+use tokio_util::sync::CancellationToken;
+
+/// What `scripts/test-host up` wrote.
+struct HostEnv(HashMap<String, String>);
+
+impl HostEnv {
+    fn load() -> HostEnv {
+        let file = std::env::var("CLAWOPS_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/clawops")
+            })
+            .join("test-host/env");
+        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| {
+            panic!(
+                "the real-host tests need a test host: run `sudo scripts/test-host up` first ({}: {e})",
+                file.display()
+            )
+        });
+        HostEnv(
+            text.lines()
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    fn get(&self, key: &str) -> &str {
+        self.0
+            .get(key)
+            .unwrap_or_else(|| panic!("{key} missing from the test-host env"))
+    }
+}
+
+fn operator() -> Actor {
+    Actor::Person {
+        platform: Platform::Telegram,
+        user_id: "111".into(),
+        display: "op".into(),
+    }
+}
+
+struct Fx {
+    app: App,
+    out: Recorder,
+    _dir: tempfile::TempDir,
+}
+
+impl Fx {
+    /// Sends `text` as the operator; returns every message it produced, as plain text.
+    async fn say(&self, text: &str) -> String {
+        self.app
+            .bot
+            .handle(
+                Inbound::Text {
+                    actor: operator(),
+                    text: text.into(),
+                },
+                &self.out,
+            )
+            .await;
+        plain(self.out.take())
+    }
+
+    /// Sends `text`, which must ask for a confirmation, and presses Confirm.
+    async fn confirmed(&self, text: &str) -> String {
+        self.app
+            .bot
+            .handle(
+                Inbound::Text {
+                    actor: operator(),
+                    text: text.into(),
+                },
+                &self.out,
+            )
+            .await;
+        let sent = self.out.take();
+        let id = sent
+            .iter()
+            .find_map(|o| match o {
+                Outbound::Buttons { buttons, .. } => buttons
+                    .iter()
+                    .find(|b| b.label.contains("Confirm"))
+                    .map(|b| b.data.trim_start_matches("cf:").to_string()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{text} asked for no confirmation: {}", plain(sent.clone())));
+        match self
+            .app
+            .bot
+            .door()
+            .press(&operator(), &id, true, &self.out)
+            .await
+        {
+            Outcome::Done(m) => m.plain(),
+            Outcome::Failed(m) | Outcome::Refused(m) => panic!("{text} failed: {}", m.plain()),
+            Outcome::Confirm { message, .. } => panic!("{text} asked again: {}", message.plain()),
+        }
+    }
+
+    async fn steps(&self, name: &str) -> Vec<clawops::store::StepRow> {
+        let deploy = self.app.store.latest_deploy(name).await.unwrap().unwrap();
+        self.app.store.deploy_steps(deploy.id).await.unwrap()
+    }
+}
+
+fn plain(sent: Vec<Outbound>) -> String {
+    sent.iter()
+        .map(|o| match o {
+            Outbound::Message(m) => m.plain(),
+            Outbound::Buttons { message, .. } => message.plain(),
+            Outbound::Progress(p) => format!("[progress {:?}]", p.finished),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn home_of(user: &str) -> PathBuf {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let line = passwd
+        .lines()
+        .find(|l| l.starts_with(&format!("{user}:")))
+        .unwrap_or_else(|| panic!("no user {user}: run scripts/test-host up"));
+    PathBuf::from(line.split(':').nth(5).unwrap())
+}
+
+fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(2),
+    )
+    .is_ok()
+}
+
+fn seconds(a: &Option<String>, b: &Option<String>) -> f64 {
+    let parse = |s: &Option<String>| {
+        chrono::DateTime::parse_from_rfc3339(s.as_deref().unwrap())
+            .unwrap()
+            .timestamp_millis()
+    };
+    (parse(b) - parse(a)) as f64 / 1000.0
+}
+
+async fn start(env: &HostEnv, port: u16) -> Fx {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        r#"
+[store]
+path = "{dir}/fleet.db"
+[[operators]]
+platform = "telegram"
+user_id = "111"
+role = "operator"
+[deploy]
+provider = "ssh"
+region = "{ssh}"
+openclaw_version = "{openclaw}"
+node_source = "npm"
+node_version = "{node}"
+npm_version = "{npm}"
+npm_registry = "{registry}"
+gateway_port = {port}
+[providers.ssh]
+bootstrap_key_file = "{key}"
+"#,
+        dir = dir.path().display(),
+        openclaw = env.get("CLAWOPS_TEST_OPENCLAW_VERSION"),
+        node = env.get("CLAWOPS_TEST_NODE_VERSION"),
+        npm = env.get("CLAWOPS_TEST_NPM_VERSION"),
+        registry = env.get("CLAWOPS_TEST_NPM_REGISTRY"),
+        key = env.get("CLAWOPS_TEST_BOOTSTRAP_KEY"),
+        ssh = env.get("CLAWOPS_TEST_SSH"),
+    );
+    let app = App::start(
+        Config::parse(&toml, "test").unwrap(),
+        Clock::system(),
+        CancellationToken::new(),
+        &Recorder::new(),
+    )
+    .await
+    .unwrap();
+    Fx {
+        app,
+        out: Recorder::new(),
+        _dir: dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_host_is_deployed_operated_and_removed() {
+    let env = HostEnv::load();
+    let ssh = env.get("CLAWOPS_TEST_SSH").to_string();
+    let version = env.get("CLAWOPS_TEST_OPENCLAW_VERSION").to_string();
+    let home = home_of(env.get("CLAWOPS_TEST_USER"));
+    let port = free_port();
+    let fx = start(&env, port).await;
+
+    // A deploy that fails at the step chosen by a broken version, with the reason and the
+    // way to look by hand; nothing is destroyed.
+    let said = fx
+        .say(&format!(
+            "/deploy e2e-bot {ssh} --openclaw 0.0.0-no-such-version"
+        ))
+        .await;
+    assert!(
+        said.contains("failed at step 7/11 (install-openclaw)"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Look by hand: clawops key e2e-bot && ssh -i"),
+        "{said}"
+    );
+    assert!(said.contains("/deploy e2e-bot --resume"), "{said}");
+    let failed = fx.steps("e2e-bot").await;
+    let states: Vec<&str> = failed
+        .iter()
+        .map(|s| {
+            if s.state == "skipped" {
+                "done"
+            } else {
+                s.state.as_str()
+            }
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "done", "done", "done", "done", "done", "done", "failed", "pending", "pending",
+            "pending", "pending"
+        ]
+    );
+
+    // Fix the parameter and resume: the steps already done are not redone.
+    let started = Instant::now();
+    let said = fx
+        .say(&format!("/deploy e2e-bot --resume --openclaw {version}"))
+        .await;
+    let resumed_in = started.elapsed();
+    assert!(said.contains("✓ e2e-bot is ready"), "{said}");
+    assert!(said.contains("5 steps run, 6 already done"), "{said}");
+    let done = fx.steps("e2e-bot").await;
+    for (before, after) in failed.iter().zip(&done).take(6) {
+        assert_eq!(
+            before.finished_at, after.finished_at,
+            "{} was redone",
+            before.step
+        );
+        assert_eq!(after.attempts, 1, "{} ran twice", after.step);
+    }
+    assert!(
+        done.iter()
+            .all(|s| s.state == "done" || s.state == "skipped"),
+        "{done:?}"
+    );
+    let mut total = 0.0;
+    let mut installs = 0.0;
+    for s in &done {
+        let secs = seconds(&s.started_at, &s.finished_at);
+        total += secs;
+        if s.step == "install-node" || s.step == "install-openclaw" {
+            installs += secs;
+        }
+        println!("figure: step {:<18} {secs:>6.1}s", s.step);
+    }
+    println!(
+        "figure: deploy to a ready gateway: {total:.1}s with installs, {:.1}s without (resume alone {:.1}s)",
+        total - installs,
+        resumed_in.as_secs_f64()
+    );
+
+    // The gateway is up, on loopback only, and its /readyz answers through the tunnel.
+    let ss = std::process::Command::new("ss")
+        .args(["-ltnH", &format!("sport = :{port}")])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let locals: Vec<&str> = ss
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(3))
+        .collect();
+    assert!(!locals.is_empty(), "nothing listens on {port}");
+    assert!(
+        locals
+            .iter()
+            .all(|a| a.starts_with("127.0.0.1:") || a.starts_with("[::1]:")),
+        "{ss}"
+    );
+    let said = fx.say("/status e2e-bot").await;
+    assert!(said.contains("e2e-bot — HEALTHY"), "{said}");
+    assert!(said.contains(&format!("OpenClaw {version}")), "{said}");
+
+    let t = Instant::now();
+    let said = fx.say("/restart e2e-bot").await;
+    println!("figure: /restart {:.1}s", t.elapsed().as_secs_f64());
+    assert!(said.contains("✓ Restarted e2e-bot"), "{said}");
+    assert!(said.contains("HEALTHY"), "{said}");
+
+    let t = Instant::now();
+    let said = fx.say("/logs e2e-bot 30").await;
+    println!("figure: /logs {:.2}s", t.elapsed().as_secs_f64());
+    assert!(said.contains("e2e-bot — last"), "{said}");
+    let t = Instant::now();
+    fx.say("/logs e2e-bot 30").await;
+    println!("figure: /logs (second) {:.2}s", t.elapsed().as_secs_f64());
+
+    // Config: secrets masked; a value OpenClaw rejects leaves the previous file in place.
+    let said = fx.say("/config e2e-bot get gateway.auth").await;
+    assert!(said.contains("••••"), "{said}");
+    let on_disk = std::fs::read_to_string(home.join(".openclaw/openclaw.json")).unwrap();
+    let token =
+        serde_json::from_str::<serde_json::Value>(&on_disk).unwrap()["gateway"]["auth"]["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    assert!(!said.contains(&token), "{said}");
+    let said = fx.say("/config e2e-bot set logging.level 42").await;
+    assert!(said.contains("rejects that config"), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(home.join(".openclaw/openclaw.json")).unwrap(),
+        on_disk
+    );
+    let said = fx.say("/config e2e-bot set logging.level debug").await;
+    assert!(
+        said.contains("✓ e2e-bot: logging.level = \"debug\""),
+        "{said}"
+    );
+
+    // The kill switch: stopped, data kept; then started again.
+    let said = fx.say("/suspend e2e-bot").await;
+    assert!(said.contains("⏸ e2e-bot suspended"), "{said}");
+    assert!(!listening(port), "the gateway still listens after /suspend");
+    assert!(home.join(".openclaw/openclaw.json").exists());
+    let said = fx.say("/resume e2e-bot").await;
+    assert!(
+        said.contains("▶ e2e-bot resumed") && said.contains("HEALTHY"),
+        "{said}"
+    );
+
+    // Backup: sealed, kept locally.
+    let said = fx.say("/backup e2e-bot").await;
+    assert!(said.contains("✓ Backup 1 of e2e-bot"), "{said}");
+    let backup = fx.app.store.backup(1).await.unwrap().unwrap();
+    let sealed = std::fs::read(&backup.file).unwrap();
+    assert!(sealed.starts_with(b"CV1\0"));
+    assert!(!sealed.windows(token.len()).any(|w| w == token.as_bytes()));
+
+    // Update to the same version: nothing to install, but the health check still runs.
+    let said = fx.say(&format!("/update e2e-bot {version}")).await;
+    assert!(
+        said.contains(&format!("✓ e2e-bot runs OpenClaw {version}")),
+        "{said}"
+    );
+    assert!(said.contains("Health after the update: HEALTHY"), "{said}");
+
+    // Restore asks first, then puts the backup back and starts the gateway.
+    let done = fx.confirmed("/restore e2e-bot 1").await;
+    assert!(
+        done.contains("✓ Backup 1 of e2e-bot restored onto e2e-bot"),
+        "{done}"
+    );
+    assert!(done.contains("HEALTHY"), "{done}");
+
+    // Destroy asks first, then removes the service, the data and the instance's key.
+    let done = fx.confirmed("/destroy e2e-bot").await;
+    assert!(done.contains("✓ Destroyed e2e-bot"), "{done}");
+    assert!(!listening(port), "the gateway still listens after /destroy");
+    assert!(!home.join(".openclaw").exists() && !home.join(".clawops").exists());
+    let keys = std::fs::read_to_string(home.join(".ssh/authorized_keys")).unwrap();
+    assert_eq!(
+        keys.lines().count(),
+        1,
+        "only the bootstrap key is left: {keys}"
+    );
+
+    // The host key changes: the next contact refuses and names both fingerprints.
+    let host_key = PathBuf::from(env.get("CLAWOPS_TEST_HOST_KEY"));
+    let _ = std::fs::remove_file(&host_key);
+    let _ = std::fs::remove_file(host_key.with_extension("pub"));
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&host_key)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let pid = std::fs::read_to_string(env.get("CLAWOPS_TEST_SSHD_PID_FILE")).unwrap();
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let mut said = fx.say(&format!("/deploy other-bot {ssh}")).await;
+    for _ in 0..20 {
+        if said.contains("host key changed") {
+            break;
+        }
+        // sshd was still re-reading its keys: the deploy stopped early; resume it.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        said = fx.say("/deploy other-bot --resume").await;
+    }
+    assert!(said.contains("host key changed"), "{said}");
+    assert!(
+        said.contains("pinned SHA256:") && said.contains("offered SHA256:"),
+        "{said}"
+    );
+    assert!(said.contains("failed at step 3/11 (wait-ssh)"), "{said}");
+}
