@@ -50,6 +50,12 @@ enum Cmd {
         #[command(subcommand)]
         command: AuditCmd,
     },
+    /// Write an instance's SSH private key to ~/.ssh/clawops-NAME (mode 0600), to look at
+    /// its host by hand.
+    Key {
+        /// The instance.
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -87,7 +93,43 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Audit {
             command: AuditCmd::Verify,
         } => verify(&cli.config).await,
+        Cmd::Key { name } => key(&cli.config, &name).await,
     }
+}
+
+/// Writes the instance's private key where `ssh -i` can read it, and says how to log in.
+async fn key(path: &Option<PathBuf>, name: &str) -> anyhow::Result<ExitCode> {
+    let config = load(path)?;
+    let store_path = &config.store.path;
+    let key_file = store_path.with_extension("key");
+    let env_key = std::env::var(clawops::vault::MASTER_KEY_ENV).ok();
+    if env_key.is_none() && !key_file.exists() {
+        anyhow::bail!(
+            "no master key: neither {} nor {} exists",
+            clawops::vault::MASTER_KEY_ENV,
+            key_file.display()
+        );
+    }
+    let vault = clawops::vault::Vault::load(env_key, &key_file)?;
+    let store = clawops::store::Store::open_read_only(store_path).await?;
+    let row = store.instance_key(name).await?.with_context(|| {
+        format!("{name} has no SSH key (only instances on real hosts have one)")
+    })?;
+    let private = vault.open_text(&format!("ssh-key:{name}"), &row.private_sealed)?;
+    let home = std::env::var("HOME").context("HOME is not set")?;
+    let out = PathBuf::from(home).join(format!(".ssh/clawops-{name}"));
+    let _ = std::fs::remove_file(&out);
+    clawops::vault::write_private(&out, private.as_bytes())
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    let instance = store.instance(name).await?;
+    println!("{}", out.display());
+    if let Some(target) = instance
+        .and_then(|i| i.server_id)
+        .and_then(|id| clawops::remote::ssh::Target::parse(&id).ok())
+    {
+        println!("{}", target.hand_command(&out.display().to_string()));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Loads the config; without `--config`, a missing clawops.toml means the built-in

@@ -82,13 +82,17 @@ impl Fx {
         plain(self.out.take())
     }
 
-    /// Sends `text`, which must ask for a confirmation, and presses Confirm.
+    /// Sends `text` as the operator, which must ask for a confirmation, and presses Confirm.
     async fn confirmed(&self, text: &str) -> String {
+        self.confirmed_as(operator(), text).await
+    }
+
+    async fn confirmed_as(&self, actor: Actor, text: &str) -> String {
         self.app
             .bot
             .handle(
                 Inbound::Text {
-                    actor: operator(),
+                    actor: actor.clone(),
                     text: text.into(),
                 },
                 &self.out,
@@ -109,7 +113,7 @@ impl Fx {
             .app
             .bot
             .door()
-            .press(&operator(), &id, true, &self.out)
+            .press(&actor, &id, true, &self.out)
             .await
         {
             Outcome::Done(m) => m.plain(),
@@ -179,6 +183,10 @@ path = "{dir}/fleet.db"
 platform = "telegram"
 user_id = "111"
 role = "operator"
+[[operators]]
+platform = "telegram"
+user_id = "999"
+role = "owner"
 [deploy]
 provider = "ssh"
 region = "{ssh}"
@@ -431,4 +439,16 @@ async fn a_real_host_is_deployed_operated_and_removed() {
         "{said}"
     );
     assert!(said.contains("failed at step 3/11 (wait-ssh)"), "{said}");
+
+    // Only the owner may forget the pin, after a confirmation; the next contact pins anew.
+    let said = fx.say(&format!("/unpin {ssh}")).await;
+    assert!(said.contains("owner"), "{said}");
+    let owner = Actor::Person {
+        platform: Platform::Telegram,
+        user_id: "999".into(),
+        display: "owner".into(),
+    };
+    let done = fx.confirmed_as(owner, &format!("/unpin {ssh}")).await;
+    assert!(done.contains("✓ Forgot the host key SHA256:"), "{done}");
+    assert!(fx.app.store.host_key(&ssh).await.unwrap().is_none());
 }

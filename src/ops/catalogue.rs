@@ -22,6 +22,7 @@ use super::actions::{
     prices::{Regions, Sizes},
     restart::Restart,
     status::Status,
+    unpin::Unpin,
     usage::Usage,
 };
 use crate::config::Role;
@@ -211,6 +212,7 @@ catalogue! {
     Resume => Resume,
     Backup => Backup,
     Restore => Restore,
+    Unpin => Unpin,
 }
 
 /// Every action's entry, in the order `/help` shows them.

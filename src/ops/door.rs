@@ -306,6 +306,7 @@ impl Door {
             Action::Suspend(a) => a.radius(ctx).await,
             Action::Resume(a) => a.radius(ctx).await,
             Action::Restore(a) => a.radius(ctx).await,
+            Action::Unpin(a) => a.radius(ctx).await,
             Action::Backup(_)
             | Action::Logs(_)
             | Action::Version(_)
@@ -374,6 +375,7 @@ impl Door {
             Action::Resume(a) => a.run(ctx).await,
             Action::Backup(a) => a.run(ctx).await,
             Action::Restore(a) => a.run(ctx).await,
+            Action::Unpin(a) => a.run(ctx).await,
         }
     }
 

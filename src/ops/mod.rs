@@ -74,6 +74,7 @@ pub enum Action {
     Resume(actions::lifecycle::Resume),
     Backup(actions::backup::Backup),
     Restore(actions::backup::Restore),
+    Unpin(actions::unpin::Unpin),
 }
 
 /// What an action does to the fleet, shown before a confirmation is pressed.

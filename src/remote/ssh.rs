@@ -37,7 +37,7 @@ pub enum SshError {
         method: &'static str,
     },
     #[error(
-        "{target}: the host key changed! pinned {pinned}, offered {offered}. Nothing was sent. Someone may be in the middle, or the host was reinstalled: check it by hand; if the new key is right, `clawops hostkey forget {target}` drops the pin"
+        "{target}: the host key changed! pinned {pinned}, offered {offered}. Nothing was sent. Someone may be in the middle, or the host was reinstalled: check it by hand; if the new key is right, /unpin {target} forgets the old one"
     )]
     HostKeyChanged {
         target: String,

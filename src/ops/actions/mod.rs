@@ -13,6 +13,7 @@ pub mod list;
 pub mod prices;
 pub mod restart;
 pub mod status;
+pub mod unpin;
 pub mod usage;
 
 use serde::{Deserialize, Serialize};
