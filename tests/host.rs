@@ -17,8 +17,16 @@ use clawops::chat::recorder::Recorder;
 use clawops::chat::{Inbound, Outbound};
 use clawops::clock::Clock;
 use clawops::config::{Config, Platform};
+use clawops::gateway::{GatewayError, Rpc};
 use clawops::ops::{Actor, Outcome};
 use tokio_util::sync::CancellationToken;
+
+#[path = "common/fake_telegram.rs"]
+mod fake_telegram;
+use fake_telegram::FakeTelegram;
+
+/// The Telegram bot token given to the instance (the one the fake Bot API accepts).
+const BOT_TOKEN: &str = fake_telegram::TOKEN;
 
 /// What `scripts/test-host up` wrote.
 struct HostEnv(HashMap<String, String>);
@@ -325,6 +333,34 @@ async fn a_real_host_is_deployed_operated_and_removed() {
     assert!(said.contains("e2e-bot — HEALTHY"), "{said}");
     assert!(said.contains(&format!("OpenClaw {version}")), "{said}");
 
+    // The RPC client against the real gateway (here reachable on loopback directly; the
+    // commands above and below reach it through the SSH tunnel).
+    let on_disk = std::fs::read_to_string(home.join(".openclaw/openclaw.json")).unwrap();
+    let token =
+        serde_json::from_str::<serde_json::Value>(&on_disk).unwrap()["gateway"]["auth"]["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let addr = format!("127.0.0.1:{port}");
+    let refused = Rpc::connect(&addr, "not-the-token").await;
+    assert!(
+        matches!(refused, Err(GatewayError::Refused(_))),
+        "{refused:?}"
+    );
+    let mut rpc = Rpc::connect(&addr, &token).await.unwrap();
+    assert_eq!(rpc.server_version.as_deref(), Some(version.as_str()));
+    assert!(rpc.health().await.unwrap().ok);
+    assert_eq!(
+        rpc.status().await.unwrap().runtime_version.as_deref(),
+        Some(version.as_str())
+    );
+    assert!(!rpc.logs_tail(5).await.unwrap().lines.is_empty());
+    let config = rpc.config().await.unwrap();
+    assert_eq!(config.source_config["gateway"]["bind"], "loopback");
+    let pairing = rpc.pairing_list("telegram").await;
+    println!("pairing list without a Telegram channel: {pairing:?}");
+    rpc.close().await;
+
     let t = Instant::now();
     let said = fx.say("/restart e2e-bot").await;
     println!("figure: /restart {:.1}s", t.elapsed().as_secs_f64());
@@ -343,11 +379,6 @@ async fn a_real_host_is_deployed_operated_and_removed() {
     let said = fx.say("/config e2e-bot get gateway.auth").await;
     assert!(said.contains("••••"), "{said}");
     let on_disk = std::fs::read_to_string(home.join(".openclaw/openclaw.json")).unwrap();
-    let token =
-        serde_json::from_str::<serde_json::Value>(&on_disk).unwrap()["gateway"]["auth"]["token"]
-            .as_str()
-            .unwrap()
-            .to_string();
     assert!(!said.contains(&token), "{said}");
     let said = fx.say("/config e2e-bot set logging.level 42").await;
     assert!(said.contains("rejects that config"), "{said}");
@@ -360,6 +391,52 @@ async fn a_real_host_is_deployed_operated_and_removed() {
         said.contains("✓ e2e-bot: logging.level = \"debug\""),
         "{said}"
     );
+
+    // The instance's own Telegram bot: its token is kept sealed, reaches the gateway with
+    // dmPolicy pairing, and is masked when shown; the gateway then talks to the (fake) Bot
+    // API and answers the pairing list over RPC.
+    let telegram = FakeTelegram::start().await;
+    let said = fx
+        .say(&format!(
+            "/config e2e-bot set channels.telegram.apiRoot {}",
+            telegram.url
+        ))
+        .await;
+    assert!(
+        said.contains("✓ e2e-bot: channels.telegram.apiRoot"),
+        "{said}"
+    );
+    let said = fx
+        .say(&format!(
+            "/config e2e-bot set channels.telegram.botToken {BOT_TOKEN}"
+        ))
+        .await;
+    assert!(said.contains("channels.telegram.botToken = ••••"), "{said}");
+    assert!(!said.contains(BOT_TOKEN), "{said}");
+    let said = fx.say("/config e2e-bot get channels.telegram").await;
+    assert!(
+        said.contains("\"dmPolicy\": \"pairing\"") && said.contains("••••"),
+        "{said}"
+    );
+    assert!(!said.contains(BOT_TOKEN), "{said}");
+    telegram
+        .wait_until(Duration::from_secs(90), "the gateway's getMe", |calls| {
+            calls.iter().any(|c| c.method.eq_ignore_ascii_case("getMe"))
+        })
+        .await;
+    let mut rpc = Rpc::connect(&addr, &token).await.unwrap();
+    let pairing = rpc.pairing_list("telegram").await.unwrap();
+    assert!(pairing.requests.is_empty(), "{pairing:?}");
+    rpc.close().await;
+    let db = std::fs::read(fx._dir.path().join("fleet.db")).unwrap_or_default();
+    let wal = std::fs::read(fx._dir.path().join("fleet.db-wal")).unwrap_or_default();
+    for bytes in [&db, &wal] {
+        assert!(
+            !bytes
+                .windows(BOT_TOKEN.len())
+                .any(|w| w == BOT_TOKEN.as_bytes())
+        );
+    }
 
     // The kill switch: stopped, data kept; then started again.
     let said = fx.say("/suspend e2e-bot").await;

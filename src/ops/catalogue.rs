@@ -333,6 +333,14 @@ pub fn check_value(param: &Param, value: &ArgValue) -> Result<serde_json::Value,
     }
 }
 
+/// Whether the fields set a config key that holds a secret.
+fn secret_value(fields: &serde_json::Value) -> bool {
+    fields
+        .get("key")
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(super::actions::lifecycle::secret_key)
+}
+
 /// Why `name` cannot name an instance (it must be a DNS label: every cloud accepts it
 /// as a server name), if it cannot.
 pub fn instance_name_problem(name: &str) -> Option<&'static str> {
@@ -364,6 +372,9 @@ impl Action {
                 Some(serde_json::Value::Bool(true)) => s.push_str(&format!(" --{}", p.name)),
                 Some(v) => {
                     let text = match v {
+                        // A secret given as a value (a bot token to /config) never reaches
+                        // the audit trail, the logs or a confirmation text.
+                        _ if p.kind == Kind::Text && secret_value(&fields) => "••••".to_string(),
                         serde_json::Value::String(t) => t.clone(),
                         other => other.to_string(),
                     };

@@ -40,6 +40,9 @@ impl Outcome {
     }
 }
 
+/// What a confirmation row holding a secret is sealed as.
+const SEALED_ACTION: &str = "confirmation";
+
 /// What actions need to run: the store, the clock, the configuration, the providers.
 pub struct Ctx {
     pub store: Store,
@@ -74,6 +77,34 @@ pub struct Door {
 }
 
 impl Door {
+    /// An action as a confirmation row keeps it: sealed when it carries a secret (a bot
+    /// token given to /config), so the store never holds one in the clear.
+    fn stored(&self, action: &Action) -> Result<String, OpsError> {
+        let json = serde_json::to_string(action).map_err(|e| {
+            OpsError::Refused(format!("cannot store this action for confirmation: {e}"))
+        })?;
+        if !action.command_line().contains("••••") {
+            return Ok(json);
+        }
+        Ok(format!(
+            "sealed:{}",
+            hex::encode(self.ctx.vault.seal(SEALED_ACTION, json.as_bytes()))
+        ))
+    }
+
+    /// The JSON of a stored action, opened when it was sealed.
+    fn unsealed(&self, stored: &str) -> Result<String, OpsError> {
+        let Some(sealed) = stored.strip_prefix("sealed:") else {
+            return Ok(stored.to_string());
+        };
+        let bytes = hex::decode(sealed)
+            .map_err(|e| OpsError::Refused(format!("a stored confirmation is damaged: {e}")))?;
+        self.ctx
+            .vault
+            .open_text(SEALED_ACTION, &bytes)
+            .map_err(|e| OpsError::Refused(e.to_string()))
+    }
+
     /// A door over `ctx`.
     pub fn new(ctx: Ctx) -> Door {
         let audit = Audit::new(ctx.store.clone(), ctx.clock.clone());
@@ -198,7 +229,7 @@ impl Door {
                 return Ok(Outcome::Refused(Message::text(why)));
             }
         };
-        let action: Action = serde_json::from_str(&row.action).map_err(|e| {
+        let action: Action = serde_json::from_str(&self.unsealed(&row.action)?).map_err(|e| {
             OpsError::Refused(format!(
                 "the stored confirmation cannot be read ({e}); nothing was done"
             ))
@@ -421,9 +452,7 @@ impl Door {
             id: id.clone(),
             platform: platform.as_str().to_string(),
             user_id: user_id.clone(),
-            action: serde_json::to_string(action).map_err(|e| {
-                OpsError::Refused(format!("cannot store this action for confirmation: {e}"))
-            })?,
+            action: self.stored(action)?,
             prompt: prompt.clone(),
             state: "pending".into(),
             created_at: ts(now),

@@ -925,9 +925,14 @@ impl Host for OpenclawHost {
         let mut config = self.managed_config(&home, current.clone()).await?;
         set_dotted(&mut config, key, value).map_err(RemoteError::Refused)?;
         self.write_config(&config, current.as_ref()).await?;
-        Ok(format!(
-            "{key} set; the gateway reloads its config by itself"
-        ))
+        // Not every key is hot-reloaded (a new channel needs a start): restart to apply.
+        match self.service_status().await? {
+            (true, false) => Ok(format!(
+                "applied by a gateway restart: {}",
+                self.start_and_wait("restart").await?
+            )),
+            _ => Ok("the gateway is stopped; it applies on its next start".into()),
+        }
     }
 
     async fn suspend(&self) -> Result<String, RemoteError> {

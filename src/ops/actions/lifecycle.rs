@@ -338,7 +338,7 @@ impl Config {
 }
 
 /// Whether a config key holds a secret.
-fn secret_key(key: &str) -> bool {
+pub fn secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     ["token", "secret", "password", "apikey", "api_key", "key"]
         .iter()
@@ -442,6 +442,24 @@ impl Resume {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_value_never_reaches_the_command_line() {
+        let action = crate::command::parse(
+            "/config alice-bot set channels.telegram.botToken 123456:AAsecretsecretsecretsecret",
+        )
+        .unwrap();
+        let line = action.command_line();
+        assert_eq!(
+            line,
+            "/config alice-bot set channels.telegram.botToken ••••"
+        );
+        let plain = crate::command::parse("/config alice-bot set logging.level debug").unwrap();
+        assert_eq!(
+            plain.command_line(),
+            "/config alice-bot set logging.level debug"
+        );
+    }
 
     #[test]
     fn secrets_are_masked_wherever_they_are() {
