@@ -210,3 +210,43 @@ fn regions_sizes_and_cost_come_from_the_price_tables_and_the_fleet() {
         "{out}"
     );
 }
+
+#[test]
+fn lifecycle_commands_work_on_the_simulated_cloud() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = common::fast_config(dir.path(), "0s", "0s", "");
+    let (code, out, err) = run(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "console"],
+        "/deploy a-bot\n/version a-bot\n/suspend a-bot\n/status a-bot\n/logs a-bot\n/resume a-bot\n\
+         /config a-bot set agents.defaults.model.primary openai/gpt-4.1-mini\n\
+         /config a-bot get gateway.auth\n/backup a-bot\n/deploy b-bot\n/restore b-bot 1\n1\n\
+         /config b-bot get agents.defaults.model\n/audit 30\n",
+        LIMIT,
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("a-bot — OpenClaw 2026.9.6"), "{out}");
+    assert!(out.contains("⏸ a-bot suspended"), "{out}");
+    assert!(out.contains("a-bot — suspended"), "{out}");
+    assert!(
+        out.contains("gateway stopped by clawops (suspend)"),
+        "{out}"
+    );
+    assert!(out.contains("▶ a-bot resumed"), "{out}");
+    assert!(
+        out.contains("✓ a-bot: agents.defaults.model.primary = \"openai/gpt-4.1-mini\""),
+        "{out}"
+    );
+    assert!(out.contains("\"token\": \"••••\""), "{out}");
+    assert!(!out.contains("sim-gateway-token"), "{out}");
+    assert!(out.contains("✓ Backup 1 of a-bot"), "{out}");
+    assert!(out.contains("⚠ Restore b-bot"), "{out}");
+    assert!(
+        out.contains("✓ Backup 1 of a-bot restored onto b-bot"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\"primary\": \"openai/gpt-4.1-mini\""),
+        "{out}"
+    );
+}

@@ -219,6 +219,16 @@ impl Session {
         credential: &Credential,
         pinned: Option<&PublicKey>,
     ) -> Result<Session, SshError> {
+        Session::connect_within(target, credential, pinned, CONNECT_TIMEOUT).await
+    }
+
+    /// [`Session::connect`] with its own time limit for each of TCP+handshake and login.
+    pub async fn connect_within(
+        target: &Target,
+        credential: &Credential,
+        pinned: Option<&PublicKey>,
+        limit: Duration,
+    ) -> Result<Session, SshError> {
         let offered = Arc::new(Mutex::new(None));
         let checker = Checker {
             pinned: pinned.cloned(),
@@ -233,8 +243,8 @@ impl Session {
         let name = target.url();
         let addr = (target.host.as_str(), target.port);
         let connecting = client::connect(config, addr, checker);
-        let mut handle = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
-            Err(_) => return Err(timeout(target, "connecting")),
+        let mut handle = match tokio::time::timeout(limit, connecting).await {
+            Err(_) => return Err(timeout(target, "connecting", limit)),
             Ok(Ok(handle)) => handle,
             Ok(Err(e)) => {
                 let seen = offered.lock().ok().and_then(|s| s.clone());
@@ -251,8 +261,8 @@ impl Session {
                     detail: "the host offered no key".into(),
                 })?;
         let login = login(&mut handle, target, credential);
-        match tokio::time::timeout(CONNECT_TIMEOUT, login).await {
-            Err(_) => Err(timeout(target, "logging in")),
+        match tokio::time::timeout(limit, login).await {
+            Err(_) => Err(timeout(target, "logging in", limit)),
             Ok(Err(e)) => Err(e),
             Ok(Ok(())) => Ok(Session {
                 handle: Arc::new(handle),
@@ -454,11 +464,11 @@ fn connect_error(
     }
 }
 
-fn timeout(target: &Target, what: &str) -> SshError {
+fn timeout(target: &Target, what: &str, limit: Duration) -> SshError {
     SshError::Timeout {
         target: target.url(),
         what: what.into(),
-        secs: CONNECT_TIMEOUT.as_secs(),
+        secs: limit.as_secs(),
     }
 }
 
@@ -498,6 +508,44 @@ mod tests {
         assert!(Target::parse("ssh://u@h:xx").unwrap_err().contains("port"));
         assert!(Target::parse("ssh://u;rm@h").is_err());
         assert_eq!(t.url(), "ssh://clawtest@127.0.0.1:2222");
+    }
+
+    fn local(port: u16) -> Target {
+        Target {
+            user: "nobody".into(),
+            host: "127.0.0.1".into(),
+            port,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_refused_and_a_silent_one_times_out() {
+        let key = Credential::Key(Arc::new(new_key()));
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let refused = Session::connect(&local(port), &key, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(refused, SshError::Refused { .. }), "{refused}");
+        assert!(
+            refused.to_string().contains("connection refused"),
+            "{refused}"
+        );
+
+        // A peer that accepts and never speaks SSH.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let held = tokio::spawn(async move {
+            let (socket, _) = silent.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            drop(socket);
+        });
+        let slow = Session::connect_within(&local(port), &key, None, Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(matches!(slow, SshError::Timeout { .. }), "{slow}");
+        held.abort();
     }
 
     #[test]
