@@ -19,6 +19,7 @@ use clawops::clock::Clock;
 use clawops::config::{Config, Platform};
 use clawops::gateway::{GatewayError, Rpc};
 use clawops::ops::{Actor, Outcome};
+use clawops::remote::ssh::{Credential, Session, SshError, Target};
 use tokio_util::sync::CancellationToken;
 
 #[path = "common/fake_telegram.rs"]
@@ -204,6 +205,7 @@ node_version = "{node}"
 npm_version = "{npm}"
 npm_registry = "{registry}"
 gateway_port = {port}
+models = ["openai/gpt-4.1-mini", "anthropic/claude-sonnet-4-5"]
 [providers.ssh]
 bootstrap_key_file = "{key}"
 "#,
@@ -238,6 +240,20 @@ async fn a_real_host_is_deployed_operated_and_removed() {
     let home = home_of(env.get("CLAWOPS_TEST_USER"));
     let port = free_port();
     let fx = start(&env, port).await;
+
+    // First contact may also be by password; a wrong one is told apart from a refusal.
+    let target = Target::parse(&ssh).unwrap();
+    let password = Credential::Password(env.get("CLAWOPS_TEST_PASSWORD").to_string());
+    let session = Session::connect(&target, &password, None).await.unwrap();
+    let who = session
+        .run("id -un", None, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(who.stdout_text().trim(), env.get("CLAWOPS_TEST_USER"));
+    session.close().await;
+    let wrong = Credential::Password("not-the-password".into());
+    let refused = Session::connect(&target, &wrong, None).await.unwrap_err();
+    assert!(matches!(refused, SshError::AuthFailed { .. }), "{refused}");
 
     // A deploy that fails at the step chosen by a broken version, with the reason and the
     // way to look by hand; nothing is destroyed.
@@ -389,6 +405,14 @@ async fn a_real_host_is_deployed_operated_and_removed() {
     let said = fx.say("/config e2e-bot set logging.level debug").await;
     assert!(
         said.contains("✓ e2e-bot: logging.level = \"debug\""),
+        "{said}"
+    );
+
+    // The model failover chain from [deploy] models reached the gateway's config.
+    let said = fx.say("/config e2e-bot get agents.defaults.model").await;
+    assert!(
+        said.contains("\"primary\": \"openai/gpt-4.1-mini\"")
+            && said.contains("anthropic/claude-sonnet-4-5"),
         "{said}"
     );
 
