@@ -575,7 +575,9 @@ fn server_id(run: &Run<'_>) -> Result<String, StepError> {
 }
 
 fn host(run: &Run<'_>) -> Result<Arc<dyn Host>, StepError> {
-    Ok(run.cloud.host(&run.params.instance, &server_id(run)?))
+    Ok(run
+        .cloud
+        .host(&run.params.instance, &server_id(run)?, run.ipv4.as_deref()))
 }
 
 fn plan(params: &Params) -> HostPlan {

@@ -5,6 +5,8 @@
 //! Every server and key clawops creates carries the labels `managed-by=clawops` and
 //! `instance=<name>`, so that a retry finds what an earlier attempt created.
 
+pub mod api;
+pub mod hetzner;
 pub mod sim;
 pub mod ssh;
 pub mod tc3;
@@ -124,7 +126,7 @@ pub trait Cloud: Send + Sync {
     async fn delete_server(&self, id: &str) -> Result<(), ProviderError>;
     /// The host behind an instance's server: how the deploy's shared steps, the probes and
     /// the lifecycle commands reach it.
-    fn host(&self, instance: &str, server_id: &str) -> Arc<dyn Host>;
+    fn host(&self, instance: &str, server_id: &str, address: Option<&str>) -> Arc<dyn Host>;
     /// Whether this provider manages hosts that already exist (no server to create).
     fn existing_hosts(&self) -> bool {
         false

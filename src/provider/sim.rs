@@ -16,7 +16,8 @@ use crate::config::SimConfig;
 use crate::remote::{Host, HostPlan, HostStep, Reading, RemoteError, Versions};
 use crate::store::{SimServerRow, Store};
 
-const REGIONS: &[Region] = &[
+/// Hetzner's locations (the sim is shaped like Hetzner, and Hetzner uses the same table).
+pub(super) const REGIONS: &[Region] = &[
     Region {
         code: "nbg1",
         city: "Nuremberg",
@@ -49,7 +50,8 @@ const REGIONS: &[Region] = &[
     },
 ];
 
-const SIZES: &[Size] = &[
+/// Hetzner's shared-vCPU sizes with their monthly EUR prices.
+pub(super) const SIZES: &[Size] = &[
     Size {
         code: "cx22",
         vcpus: 2,
@@ -207,7 +209,7 @@ impl Cloud for SimCloud {
         }
     }
 
-    fn host(&self, _instance: &str, server_id: &str) -> Arc<dyn Host> {
+    fn host(&self, _instance: &str, server_id: &str, _address: Option<&str>) -> Arc<dyn Host> {
         Arc::new(SimHost {
             store: self.store.clone(),
             clock: self.clock.clone(),

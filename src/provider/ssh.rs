@@ -122,7 +122,7 @@ impl Cloud for SshHosts {
         Ok(())
     }
 
-    fn host(&self, instance: &str, server_id: &str) -> Arc<dyn Host> {
+    fn host(&self, instance: &str, server_id: &str, _address: Option<&str>) -> Arc<dyn Host> {
         let target = Target::parse(server_id).unwrap_or(Target {
             user: "invalid".into(),
             host: "invalid.invalid".into(),

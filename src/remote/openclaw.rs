@@ -187,16 +187,21 @@ impl OpenclawHost {
     /// A logged-in session with the instance's key, reused while it stays open.
     async fn session(&self) -> Result<Arc<Session>, RemoteError> {
         let url = self.target.url();
-        let mut sessions = self.access.sessions.lock().await;
-        if let Some(s) = sessions.get(&url).filter(|s| !s.is_closed()) {
-            return Ok(s.clone());
+        let pooled = self.access.sessions.lock().await.get(&url).cloned();
+        if let Some(s) = pooled.filter(|s| !s.is_closed()) {
+            return Ok(s);
         }
+        // Connect without holding the pool: other hosts' commands go on meanwhile.
         let key = self.access.instance_key(&self.instance).await?;
         let session = Arc::new(
             self.access
                 .connect(&self.target, &Credential::Key(key))
                 .await?,
         );
+        let mut sessions = self.access.sessions.lock().await;
+        if let Some(raced) = sessions.get(&url).filter(|s| !s.is_closed()) {
+            return Ok(raced.clone());
+        }
         sessions.insert(url, session.clone());
         Ok(session)
     }

@@ -70,7 +70,10 @@ impl Destroy {
         if cloud.existing_hosts() {
             // The host is not ours to delete: remove what clawops put on it.
             if let Some(id) = &server_id {
-                note = cloud.host(&row.name, id).remove().await?;
+                note = cloud
+                    .host(&row.name, id, row.ipv4.as_deref())
+                    .remove()
+                    .await?;
             }
             ctx.store.forget_instance_secrets(&row.name).await?;
         } else if let Some(id) = &server_id {

@@ -33,7 +33,10 @@ pub(super) async fn host_of(
         .server_id
         .clone()
         .ok_or_else(|| OpsError::Refused(format!("{name} has no server recorded")))?;
-    let host = ctx.providers.get(&row.provider)?.host(&row.name, &server);
+    let host = ctx
+        .providers
+        .get(&row.provider)?
+        .host(&row.name, &server, row.ipv4.as_deref());
     Ok((row, host))
 }
 

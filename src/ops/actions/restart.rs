@@ -147,7 +147,10 @@ async fn restart_one(ctx: &Ctx, row: &InstanceRow) -> Result<String, OpsError> {
         .server_id
         .as_deref()
         .ok_or_else(|| OpsError::Refused(format!("{} has no server recorded", row.name)))?;
-    let host = ctx.providers.get(&row.provider)?.host(&row.name, server_id);
+    let host = ctx
+        .providers
+        .get(&row.provider)?
+        .host(&row.name, server_id, row.ipv4.as_deref());
     host.restart_gateway().await?;
     let reading = host.probe().await.ok();
     let (state, score, _) = monitor::assess(reading.as_ref());

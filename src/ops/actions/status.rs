@@ -53,7 +53,11 @@ impl Status {
         match (&row.server_id, row.status.as_str()) {
             (Some(server_id), "ready") => {
                 let cloud = ctx.providers.get(&row.provider)?;
-                let reading = cloud.host(&row.name, server_id).probe().await.ok();
+                let reading = cloud
+                    .host(&row.name, server_id, row.ipv4.as_deref())
+                    .probe()
+                    .await
+                    .ok();
                 let (state, score, why) = monitor::assess(reading.as_ref());
                 ctx.store
                     .set_instance_health(&row.name, state.as_str(), score.into(), ctx.clock.now())

@@ -1,0 +1,346 @@
+//! Hetzner Cloud (`https://api.hetzner.cloud/v1`, bearer token): SSH keys, servers created
+//! with cloud-init, labels and delete protection, lookup by label, reboot, power, delete.
+//! Hosts are reached over SSH as root with the instance's own key, uploaded at create.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::api::{Api, ApiError, RetryPolicy};
+use super::{Cloud, NewServer, PowerState, ProviderError, Region, Server, Size, labels_for};
+use crate::remote::Host;
+use crate::remote::openclaw::{Access, OpenclawHost, Runtime};
+use crate::remote::ssh::Target;
+
+/// The image every server starts from.
+pub const IMAGE: &str = "ubuntu-24.04";
+
+/// One Hetzner Cloud project (its API token).
+pub struct Hetzner {
+    name: String,
+    api: Api,
+    access: Arc<Access>,
+    runtime: Arc<Runtime>,
+}
+
+impl Hetzner {
+    /// A project reached at `api_url` with `token`; `name` is how operators call it.
+    pub fn new(
+        name: &str,
+        api_url: &str,
+        token: &str,
+        policy: RetryPolicy,
+        access: Arc<Access>,
+        runtime: Arc<Runtime>,
+    ) -> Hetzner {
+        Hetzner {
+            name: name.to_string(),
+            api: Api::new(api_url, token, policy),
+            access,
+            runtime,
+        }
+    }
+
+    fn fail(&self, e: ApiError) -> ProviderError {
+        let message = match &e {
+            ApiError::Status { status: 401, .. } => {
+                "the API token was refused: check [providers.hetzner] token (or HCLOUD_TOKEN); it needs Read & Write".to_string()
+            }
+            ApiError::Status { body, .. } => {
+                let code = body.pointer("/error/code").and_then(Value::as_str).unwrap_or("");
+                let text = body.pointer("/error/message").and_then(Value::as_str).unwrap_or("");
+                match code {
+                    "resource_limit_exceeded" => format!("the project's limit is reached ({text}): ask Hetzner to raise it, or destroy an instance"),
+                    "resource_unavailable" | "placement_error" => format!("that size is sold out or not offered in that location ({text}): try another location or size"),
+                    "invalid_input" => format!("Hetzner rejected the request: {text}"),
+                    "protected" => format!("the server is protected against deletion: {text}"),
+                    "" => e.to_string(),
+                    other => format!("{other}: {text}"),
+                }
+            }
+            other => other.to_string(),
+        };
+        ProviderError::Api {
+            provider: self.name.clone(),
+            message,
+        }
+    }
+
+    /// The id of the instance's SSH key at Hetzner, uploading it when missing.
+    async fn ssh_key(&self, instance: &str) -> Result<i64, ProviderError> {
+        let selector = selector(&labels_for(instance));
+        let found = self
+            .api
+            .call(
+                Method::GET,
+                &format!("/ssh_keys?label_selector={selector}"),
+                None,
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        if let Some(id) = found.pointer("/ssh_keys/0/id").and_then(Value::as_i64) {
+            return Ok(id);
+        }
+        let key = self
+            .access
+            .instance_key(instance)
+            .await
+            .map_err(|e| ProviderError::Api {
+                provider: self.name.clone(),
+                message: e.to_string(),
+            })?;
+        let public = key.public_key().to_openssh().unwrap_or_default();
+        let made = self
+            .api
+            .create(
+                "/ssh_keys",
+                &json!({
+                    "name": format!("clawops-{instance}"),
+                    "public_key": public,
+                    "labels": labels_for(instance),
+                }),
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        made.pointer("/ssh_key/id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| self.odd("no ssh_key.id in the answer"))
+    }
+
+    fn odd(&self, what: &str) -> ProviderError {
+        ProviderError::Api {
+            provider: self.name.clone(),
+            message: format!("unexpected answer: {what}"),
+        }
+    }
+
+    async fn action(&self, id: &str, action: &str, body: Value) -> Result<(), ProviderError> {
+        self.api
+            .call(
+                Method::POST,
+                &format!("/servers/{id}/actions/{action}"),
+                Some(&body),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Restarts the server (hard reset stays with the console).
+    pub async fn reboot(&self, id: &str) -> Result<(), ProviderError> {
+        self.action(id, "reboot", json!({})).await
+    }
+
+    /// Powers the server on or off.
+    pub async fn power(&self, id: &str, on: bool) -> Result<(), ProviderError> {
+        self.action(id, if on { "poweron" } else { "poweroff" }, json!({}))
+            .await
+    }
+
+    /// Every server clawops made in this project.
+    pub async fn managed_servers(&self) -> Result<Vec<Server>, ProviderError> {
+        let selector = format!("{}=={}", super::MANAGED_BY.0, super::MANAGED_BY.1);
+        let mut servers = Vec::new();
+        for page in 1..=50 {
+            let found = self
+                .api
+                .call(
+                    Method::GET,
+                    &format!("/servers?label_selector={selector}&page={page}&per_page=50"),
+                    None,
+                )
+                .await
+                .map_err(|e| self.fail(e))?;
+            let batch = found["servers"].as_array().cloned().unwrap_or_default();
+            servers.extend(batch.iter().map(server));
+            if found
+                .pointer("/meta/pagination/next_page")
+                .is_none_or(Value::is_null)
+            {
+                break;
+            }
+        }
+        Ok(servers)
+    }
+}
+
+/// `k==v,k2==v2` for a label selector (URL-safe for the labels clawops writes).
+fn selector(labels: &BTreeMap<String, String>) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}=={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn server(v: &Value) -> Server {
+    let text = |p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    Server {
+        id: v["id"].as_i64().map(|i| i.to_string()).unwrap_or_default(),
+        name: text("/name"),
+        region: text("/datacenter/location/name"),
+        size: text("/server_type/name"),
+        state: match v["status"].as_str() {
+            Some("running") => PowerState::Running,
+            Some("off") => PowerState::Off,
+            _ => PowerState::Starting,
+        },
+        ipv4: v
+            .pointer("/public_net/ipv4/ip")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        labels: v["labels"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+#[async_trait]
+impl Cloud for Hetzner {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn display_name(&self) -> &str {
+        &self.name
+    }
+
+    fn currency(&self) -> &str {
+        "€"
+    }
+
+    fn regions(&self) -> &[Region] {
+        super::sim::REGIONS
+    }
+
+    fn sizes(&self) -> &[Size] {
+        super::sim::SIZES
+    }
+
+    /// Creates the server with the instance's key, cloud-init and labels, then turns on
+    /// delete protection. A create whose answer was lost is found by its labels instead
+    /// of being sent again.
+    async fn create_server(&self, new: &NewServer) -> Result<Server, ProviderError> {
+        let key = self.ssh_key(&new.name).await?;
+        let body = json!({
+            "name": new.name,
+            "server_type": new.size,
+            "image": IMAGE,
+            "location": new.region,
+            "ssh_keys": [key],
+            "user_data": new.user_data,
+            "labels": new.labels,
+            "start_after_create": true,
+        });
+        let made = match self.api.create("/servers", &body).await {
+            Ok(v) => server(&v["server"]),
+            Err(e) if e.maybe_done() => match self.find_server(&new.name).await? {
+                Some(s) => s,
+                None => return Err(self.fail(e)),
+            },
+            Err(e) => return Err(self.fail(e)),
+        };
+        self.action(&made.id, "change_protection", json!({"delete": true}))
+            .await?;
+        Ok(made)
+    }
+
+    async fn find_server(&self, instance: &str) -> Result<Option<Server>, ProviderError> {
+        let found = self
+            .api
+            .call(
+                Method::GET,
+                &format!(
+                    "/servers?label_selector={}",
+                    selector(&labels_for(instance))
+                ),
+                None,
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(found["servers"]
+            .as_array()
+            .and_then(|a| a.first())
+            .map(server))
+    }
+
+    async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError> {
+        match self
+            .api
+            .call(Method::GET, &format!("/servers/{id}"), None)
+            .await
+        {
+            Ok(v) => Ok(Some(server(&v["server"]))),
+            Err(ApiError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Lifts the delete protection (only ever inside a confirmed destroy), deletes the
+    /// server, then the instance's SSH key.
+    async fn delete_server(&self, id: &str) -> Result<(), ProviderError> {
+        let Some(found) = self.server(id).await? else {
+            return Err(ProviderError::NoServer {
+                provider: self.name.clone(),
+                id: id.to_string(),
+            });
+        };
+        self.action(id, "change_protection", json!({"delete": false}))
+            .await?;
+        self.api
+            .call(Method::DELETE, &format!("/servers/{id}"), None)
+            .await
+            .map_err(|e| self.fail(e))?;
+        if let Some(instance) = found.labels.get("instance") {
+            let keys = self
+                .api
+                .call(
+                    Method::GET,
+                    &format!(
+                        "/ssh_keys?label_selector={}",
+                        selector(&labels_for(instance))
+                    ),
+                    None,
+                )
+                .await
+                .map_err(|e| self.fail(e))?;
+            for key in keys["ssh_keys"].as_array().cloned().unwrap_or_default() {
+                if let Some(kid) = key["id"].as_i64() {
+                    self.api
+                        .call(Method::DELETE, &format!("/ssh_keys/{kid}"), None)
+                        .await
+                        .map_err(|e| self.fail(e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn host(&self, instance: &str, _server_id: &str, address: Option<&str>) -> Arc<dyn Host> {
+        let target = Target {
+            user: "root".into(),
+            host: address.unwrap_or("0.0.0.0").to_string(),
+            port: 22,
+        };
+        Arc::new(OpenclawHost::new(
+            self.access.clone(),
+            self.runtime.clone(),
+            instance,
+            target,
+            true,
+        ))
+    }
+}
