@@ -2,30 +2,18 @@
 //! labels and delete protection, lookup by label, reboot, delete; a 429 storm; 5xx on a
 //! read; a create that is done but answered too late must not make a second server.
 
+#[path = "common/cloud_fx.rs"]
+mod cloud_fx;
 #[path = "common/fake_hetzner.rs"]
 mod fake_hetzner;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clawops::clock::Clock;
 use clawops::provider::api::RetryPolicy;
 use clawops::provider::hetzner::Hetzner;
-use clawops::provider::{Cloud, NewServer, PowerState, ProviderError, labels_for};
-use clawops::remote::openclaw::{Access, NodeSource, Runtime};
-use clawops::store::Store;
-use clawops::vault::Vault;
+use clawops::provider::{Cloud, NewServer, PowerState, ProviderError};
+use cloud_fx::policy;
 use fake_hetzner::{FakeHetzner, Fault, TOKEN};
-
-fn policy() -> RetryPolicy {
-    RetryPolicy {
-        attempts: 5,
-        base: Duration::from_millis(20),
-        cap: Duration::from_millis(200),
-        budget: Duration::from_secs(20),
-        timeout: Duration::from_millis(700),
-    }
-}
 
 struct Fx {
     cloud: Hetzner,
@@ -36,24 +24,8 @@ struct Fx {
 async fn start(token: &str, policy: RetryPolicy) -> Fx {
     let fake = FakeHetzner::start(Duration::from_millis(300)).await;
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("fleet.db")).await.unwrap();
-    let access = Access::new(store, Vault::new([3; 32]), Clock::system(), None);
-    let runtime = Runtime {
-        node_version: "24.21.0".into(),
-        node_source: NodeSource::Nodejs,
-        npm_registry: "https://registry.npmjs.org".into(),
-        npm_version: "11.21.2".into(),
-        gateway_port: 18789,
-        models: vec![],
-    };
-    let cloud = Hetzner::new(
-        "hetzner",
-        &fake.url,
-        token,
-        policy,
-        Arc::new(access),
-        Arc::new(runtime),
-    );
+    let (access, runtime) = cloud_fx::access(dir.path()).await;
+    let cloud = Hetzner::new("hetzner", &fake.url, token, policy, access, runtime);
     Fx {
         cloud,
         fake,
@@ -62,13 +34,7 @@ async fn start(token: &str, policy: RetryPolicy) -> Fx {
 }
 
 fn new_server(name: &str) -> NewServer {
-    NewServer {
-        name: name.into(),
-        region: "nbg1".into(),
-        size: "cx22".into(),
-        user_data: clawops::deploy::cloud_init(),
-        labels: labels_for(name),
-    }
+    cloud_fx::new_server(name, "nbg1", "cx22")
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@
 //! `instance=<name>`, so that a retry finds what an earlier attempt created.
 
 pub mod api;
+pub mod digitalocean;
 pub mod hetzner;
 pub mod sim;
 pub mod ssh;

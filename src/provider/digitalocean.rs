@@ -1,0 +1,401 @@
+//! DigitalOcean (`https://api.digitalocean.com/v2`, bearer token): account SSH keys,
+//! droplets created with cloud-init and tags (`managed-by:clawops`, `instance:<name>`),
+//! lookup by tag, reboot, power, delete. DigitalOcean has no delete protection.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::api::{Api, ApiError, RetryPolicy};
+use super::{Cloud, NewServer, PowerState, ProviderError, Region, Server, Size};
+use crate::remote::Host;
+use crate::remote::openclaw::{Access, OpenclawHost, Runtime};
+use crate::remote::ssh::Target;
+
+/// The image every droplet starts from.
+pub const IMAGE: &str = "ubuntu-24-04-x64";
+
+const REGIONS: &[Region] = &[
+    Region {
+        code: "nyc3",
+        city: "New York",
+        country: "US",
+    },
+    Region {
+        code: "sfo3",
+        city: "San Francisco",
+        country: "US",
+    },
+    Region {
+        code: "tor1",
+        city: "Toronto",
+        country: "CA",
+    },
+    Region {
+        code: "ams3",
+        city: "Amsterdam",
+        country: "NL",
+    },
+    Region {
+        code: "fra1",
+        city: "Frankfurt",
+        country: "DE",
+    },
+    Region {
+        code: "lon1",
+        city: "London",
+        country: "GB",
+    },
+    Region {
+        code: "sgp1",
+        city: "Singapore",
+        country: "SG",
+    },
+    Region {
+        code: "blr1",
+        city: "Bangalore",
+        country: "IN",
+    },
+    Region {
+        code: "syd1",
+        city: "Sydney",
+        country: "AU",
+    },
+];
+
+/// Basic droplets, smallest that runs OpenClaw (2 GB) first; USD per month.
+const SIZES: &[Size] = &[
+    Size {
+        code: "s-1vcpu-2gb",
+        vcpus: 1,
+        memory_gb: 2,
+        disk_gb: 50,
+        monthly_cents: 1200,
+    },
+    Size {
+        code: "s-2vcpu-2gb",
+        vcpus: 2,
+        memory_gb: 2,
+        disk_gb: 60,
+        monthly_cents: 1800,
+    },
+    Size {
+        code: "s-2vcpu-4gb",
+        vcpus: 2,
+        memory_gb: 4,
+        disk_gb: 80,
+        monthly_cents: 2400,
+    },
+    Size {
+        code: "s-4vcpu-8gb",
+        vcpus: 4,
+        memory_gb: 8,
+        disk_gb: 160,
+        monthly_cents: 4800,
+    },
+];
+
+/// One DigitalOcean team (its API token).
+pub struct DigitalOcean {
+    name: String,
+    api: Api,
+    access: Arc<Access>,
+    runtime: Arc<Runtime>,
+}
+
+/// The tags of every droplet and key clawops makes for `instance`.
+pub fn tags_for(instance: &str) -> [String; 2] {
+    [
+        format!("{}:{}", super::MANAGED_BY.0, super::MANAGED_BY.1),
+        format!("instance:{instance}"),
+    ]
+}
+
+impl DigitalOcean {
+    pub fn new(
+        name: &str,
+        api_url: &str,
+        token: &str,
+        policy: RetryPolicy,
+        access: Arc<Access>,
+        runtime: Arc<Runtime>,
+    ) -> DigitalOcean {
+        DigitalOcean {
+            name: name.to_string(),
+            api: Api::new(api_url, token, policy),
+            access,
+            runtime,
+        }
+    }
+
+    fn fail(&self, e: ApiError) -> ProviderError {
+        let message = match &e {
+            ApiError::Status { status: 401, .. } => {
+                "the API token was refused: check [providers.digitalocean] token (or DIGITALOCEAN_TOKEN); it needs write scope".to_string()
+            }
+            ApiError::Status { body, .. } => {
+                let id = body["id"].as_str().unwrap_or("");
+                let text = body["message"].as_str().unwrap_or("");
+                if text.contains("droplet limit") {
+                    format!("the team's droplet limit is reached ({text}): raise it in the control panel, or destroy an instance")
+                } else if text.contains("not available") || text.contains("unavailable") {
+                    format!("that size is not offered in that region right now ({text}): try another region or size")
+                } else if id.is_empty() {
+                    e.to_string()
+                } else {
+                    format!("DigitalOcean rejected the request ({id}): {text}")
+                }
+            }
+            other => other.to_string(),
+        };
+        ProviderError::Api {
+            provider: self.name.clone(),
+            message,
+        }
+    }
+
+    /// The id of the instance's SSH key in the account, uploading it when missing.
+    async fn ssh_key(&self, instance: &str) -> Result<i64, ProviderError> {
+        let name = format!("clawops-{instance}");
+        let keys = self
+            .api
+            .call(Method::GET, "/account/keys?per_page=200", None)
+            .await
+            .map_err(|e| self.fail(e))?;
+        if let Some(id) = keys["ssh_keys"]
+            .as_array()
+            .and_then(|a| a.iter().find(|k| k["name"] == name.as_str()))
+            .and_then(|k| k["id"].as_i64())
+        {
+            return Ok(id);
+        }
+        let key = self
+            .access
+            .instance_key(instance)
+            .await
+            .map_err(|e| ProviderError::Api {
+                provider: self.name.clone(),
+                message: e.to_string(),
+            })?;
+        let public = key.public_key().to_openssh().unwrap_or_default();
+        let made = self
+            .api
+            .create(
+                "/account/keys",
+                &json!({"name": name, "public_key": public}),
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        made.pointer("/ssh_key/id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| ProviderError::Api {
+                provider: self.name.clone(),
+                message: "unexpected answer: no ssh_key.id".into(),
+            })
+    }
+
+    async fn action(&self, id: &str, kind: &str) -> Result<(), ProviderError> {
+        self.api
+            .call(
+                Method::POST,
+                &format!("/droplets/{id}/actions"),
+                Some(&json!({"type": kind})),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
+    pub async fn reboot(&self, id: &str) -> Result<(), ProviderError> {
+        self.action(id, "reboot").await
+    }
+
+    pub async fn power(&self, id: &str, on: bool) -> Result<(), ProviderError> {
+        self.action(id, if on { "power_on" } else { "power_off" })
+            .await
+    }
+
+    /// Every droplet clawops made in this team.
+    pub async fn managed_servers(&self) -> Result<Vec<Server>, ProviderError> {
+        self.tagged(&tags_for("")[0]).await
+    }
+
+    async fn tagged(&self, tag: &str) -> Result<Vec<Server>, ProviderError> {
+        let mut servers = Vec::new();
+        for page in 1..=50 {
+            let found = self
+                .api
+                .call(
+                    Method::GET,
+                    &format!("/droplets?tag_name={tag}&page={page}&per_page=200"),
+                    None,
+                )
+                .await
+                .map_err(|e| self.fail(e))?;
+            servers.extend(
+                found["droplets"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(droplet),
+            );
+            if found
+                .pointer("/links/pages/next")
+                .is_none_or(Value::is_null)
+            {
+                break;
+            }
+        }
+        Ok(servers)
+    }
+}
+
+fn droplet(v: &Value) -> Server {
+    let ipv4 = v
+        .pointer("/networks/v4")
+        .and_then(Value::as_array)
+        .and_then(|nets| nets.iter().find(|n| n["type"] == "public"))
+        .and_then(|n| n["ip_address"].as_str())
+        .map(str::to_string);
+    let labels = v["tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(|t| t.split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Server {
+        id: v["id"].as_i64().map(|i| i.to_string()).unwrap_or_default(),
+        name: v["name"].as_str().unwrap_or("").to_string(),
+        region: v
+            .pointer("/region/slug")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        size: v["size_slug"].as_str().unwrap_or("").to_string(),
+        state: match v["status"].as_str() {
+            Some("active") => PowerState::Running,
+            Some("off") => PowerState::Off,
+            _ => PowerState::Starting,
+        },
+        ipv4,
+        labels,
+    }
+}
+
+#[async_trait]
+impl Cloud for DigitalOcean {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn display_name(&self) -> &str {
+        &self.name
+    }
+
+    fn currency(&self) -> &str {
+        "$"
+    }
+
+    fn regions(&self) -> &[Region] {
+        REGIONS
+    }
+
+    fn sizes(&self) -> &[Size] {
+        SIZES
+    }
+
+    /// Creates the droplet; a create whose answer was lost is found by its tag instead of
+    /// being sent again.
+    async fn create_server(&self, new: &NewServer) -> Result<Server, ProviderError> {
+        let key = self.ssh_key(&new.name).await?;
+        let body = json!({
+            "name": new.name,
+            "region": new.region,
+            "size": new.size,
+            "image": IMAGE,
+            "ssh_keys": [key],
+            "user_data": new.user_data,
+            "tags": tags_for(&new.name),
+        });
+        match self.api.create("/droplets", &body).await {
+            Ok(v) => Ok(droplet(&v["droplet"])),
+            Err(e) if e.maybe_done() => match self.find_server(&new.name).await? {
+                Some(s) => Ok(s),
+                None => Err(self.fail(e)),
+            },
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    async fn find_server(&self, instance: &str) -> Result<Option<Server>, ProviderError> {
+        Ok(self
+            .tagged(&tags_for(instance)[1])
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError> {
+        match self
+            .api
+            .call(Method::GET, &format!("/droplets/{id}"), None)
+            .await
+        {
+            Ok(v) => Ok(Some(droplet(&v["droplet"]))),
+            Err(ApiError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Deletes the droplet, then the instance's key.
+    async fn delete_server(&self, id: &str) -> Result<(), ProviderError> {
+        let Some(found) = self.server(id).await? else {
+            return Err(ProviderError::NoServer {
+                provider: self.name.clone(),
+                id: id.to_string(),
+            });
+        };
+        self.api
+            .call(Method::DELETE, &format!("/droplets/{id}"), None)
+            .await
+            .map_err(|e| self.fail(e))?;
+        if let Some(instance) = found.labels.get("instance") {
+            let keys = self
+                .api
+                .call(Method::GET, "/account/keys?per_page=200", None)
+                .await
+                .map_err(|e| self.fail(e))?;
+            let name = format!("clawops-{instance}");
+            for key in keys["ssh_keys"].as_array().into_iter().flatten() {
+                if key["name"] == name.as_str()
+                    && let Some(kid) = key["id"].as_i64()
+                {
+                    self.api
+                        .call(Method::DELETE, &format!("/account/keys/{kid}"), None)
+                        .await
+                        .map_err(|e| self.fail(e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn host(&self, instance: &str, _server_id: &str, address: Option<&str>) -> Arc<dyn Host> {
+        let target = Target {
+            user: "root".into(),
+            host: address.unwrap_or("0.0.0.0").to_string(),
+            port: 22,
+        };
+        Arc::new(OpenclawHost::new(
+            self.access.clone(),
+            self.runtime.clone(),
+            instance,
+            target,
+            true,
+        ))
+    }
+}
