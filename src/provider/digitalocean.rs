@@ -11,8 +11,7 @@ use serde_json::{Value, json};
 use super::api::{Api, ApiError, RetryPolicy};
 use super::{Cloud, NewServer, PowerState, ProviderError, Region, Server, Size};
 use crate::remote::Host;
-use crate::remote::openclaw::{Access, OpenclawHost, Runtime};
-use crate::remote::ssh::Target;
+use crate::remote::openclaw::{Access, Runtime};
 
 /// The image every droplet starts from.
 pub const IMAGE: &str = "ubuntu-24-04-x64";
@@ -259,14 +258,7 @@ fn droplet(v: &Value) -> Server {
         .and_then(|nets| nets.iter().find(|n| n["type"] == "public"))
         .and_then(|n| n["ip_address"].as_str())
         .map(str::to_string);
-    let labels = v["tags"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .filter_map(|t| t.split_once(':'))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let labels = super::labels_from_tags(&v["tags"]);
     Server {
         id: v["id"].as_i64().map(|i| i.to_string()).unwrap_or_default(),
         name: v["name"].as_str().unwrap_or("").to_string(),
@@ -385,17 +377,6 @@ impl Cloud for DigitalOcean {
     }
 
     fn host(&self, instance: &str, _server_id: &str, address: Option<&str>) -> Arc<dyn Host> {
-        let target = Target {
-            user: "root".into(),
-            host: address.unwrap_or("0.0.0.0").to_string(),
-            port: 22,
-        };
-        Arc::new(OpenclawHost::new(
-            self.access.clone(),
-            self.runtime.clone(),
-            instance,
-            target,
-            true,
-        ))
+        super::root_host(&self.access, &self.runtime, instance, address)
     }
 }

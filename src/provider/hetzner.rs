@@ -12,8 +12,7 @@ use serde_json::{Value, json};
 use super::api::{Api, ApiError, RetryPolicy};
 use super::{Cloud, NewServer, PowerState, ProviderError, Region, Server, Size, labels_for};
 use crate::remote::Host;
-use crate::remote::openclaw::{Access, OpenclawHost, Runtime};
-use crate::remote::ssh::Target;
+use crate::remote::openclaw::{Access, Runtime};
 
 /// The image every server starts from.
 pub const IMAGE: &str = "ubuntu-24.04";
@@ -330,17 +329,6 @@ impl Cloud for Hetzner {
     }
 
     fn host(&self, instance: &str, _server_id: &str, address: Option<&str>) -> Arc<dyn Host> {
-        let target = Target {
-            user: "root".into(),
-            host: address.unwrap_or("0.0.0.0").to_string(),
-            port: 22,
-        };
-        Arc::new(OpenclawHost::new(
-            self.access.clone(),
-            self.runtime.clone(),
-            instance,
-            target,
-            true,
-        ))
+        super::root_host(&self.access, &self.runtime, instance, address)
     }
 }

@@ -11,6 +11,7 @@ pub mod hetzner;
 pub mod sim;
 pub mod ssh;
 pub mod tc3;
+pub mod vultr;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -208,6 +209,39 @@ impl Providers {
     pub fn names(&self) -> Vec<String> {
         self.clouds.keys().cloned().collect()
     }
+}
+
+/// The host of a cloud server: root over SSH on its public address, with the instance's
+/// own key (uploaded when the server was created); patient while it boots.
+pub fn root_host(
+    access: &Arc<crate::remote::openclaw::Access>,
+    runtime: &Arc<crate::remote::openclaw::Runtime>,
+    instance: &str,
+    address: Option<&str>,
+) -> Arc<dyn Host> {
+    let target = crate::remote::ssh::Target {
+        user: "root".into(),
+        host: address.unwrap_or("0.0.0.0").to_string(),
+        port: 22,
+    };
+    Arc::new(crate::remote::openclaw::OpenclawHost::new(
+        access.clone(),
+        runtime.clone(),
+        instance,
+        target,
+        true,
+    ))
+}
+
+/// Labels from `key:value` tags (clouds that have tags, not labels).
+pub fn labels_from_tags(tags: &serde_json::Value) -> BTreeMap<String, String> {
+    tags.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .filter_map(|t| t.split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// Money for people: `€3.79`.
