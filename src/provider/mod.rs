@@ -11,6 +11,7 @@ pub mod hetzner;
 pub mod sim;
 pub mod ssh;
 pub mod tc3;
+pub mod tencent;
 pub mod vultr;
 
 use std::collections::BTreeMap;
