@@ -146,7 +146,11 @@ fn ok(mut v: Value) -> Response {
 }
 
 /// Checks the signature as Tencent does; the error is the answer to give.
-fn verify(headers: &HeaderMap, body: &str) -> Result<(), Response> {
+fn verify(headers: &HeaderMap, body: &str) -> Result<(), Box<Response>> {
+    check_signature(headers, body).map_err(|(code, message)| Box::new(error(code, &message)))
+}
+
+fn check_signature(headers: &HeaderMap, body: &str) -> Result<(), (&'static str, String)> {
     let h = |name: &str| {
         headers
             .get(name)
@@ -162,39 +166,39 @@ fn verify(headers: &HeaderMap, body: &str) -> Result<(), Response> {
         "authorization",
     ] {
         if h(needed).is_empty() {
-            return Err(error(
+            return Err((
                 "MissingParameter",
-                &format!("the request is missing header {needed}"),
+                format!("the request is missing header {needed}"),
             ));
         }
     }
     let auth = h("authorization");
     let Some(rest) = auth.strip_prefix("TC3-HMAC-SHA256 Credential=") else {
-        return Err(error(
+        return Err((
             "AuthFailure.SignatureFailure",
-            "unsupported authorization",
+            "unsupported authorization".into(),
         ));
     };
     let credential = rest.split(',').next().unwrap_or("");
     let parts: Vec<&str> = credential.split('/').collect();
     if parts.len() != 4 || parts[0] != SECRET_ID {
-        return Err(error(
+        return Err((
             "AuthFailure.SecretIdNotFound",
-            "the SecretId is not found",
+            "the SecretId is not found".into(),
         ));
     }
     let timestamp: i64 = h("x-tc-timestamp").parse().unwrap_or(0);
     if parts[1] != tc3::date(timestamp) || parts[3] != "tc3_request" {
-        return Err(error(
+        return Err((
             "AuthFailure.SignatureFailure",
-            "the credential scope is wrong",
+            "the credential scope is wrong".into(),
         ));
     }
     let now = chrono::Utc::now().timestamp();
     if (now - timestamp).abs() > 300 {
-        return Err(error(
+        return Err((
             "AuthFailure.SignatureExpire",
-            "the signature expired",
+            "the signature expired".into(),
         ));
     }
     let content_type = h("content-type");
@@ -208,9 +212,9 @@ fn verify(headers: &HeaderMap, body: &str) -> Result<(), Response> {
     };
     let expected = tc3::authorization(SECRET_ID, SECRET_KEY, &request);
     if expected != auth {
-        return Err(error(
+        return Err((
             "AuthFailure.SignatureFailure",
-            "the provided credentials could not be validated",
+            "the provided credentials could not be validated".into(),
         ));
     }
     Ok(())
@@ -224,7 +228,7 @@ async fn handle(State(f): State<FakeTencent>, headers: HeaderMap, body: String) 
     };
     if let Err(r) = verify(&headers, &body) {
         f.lock().bad_signatures += 1;
-        return r;
+        return *r;
     }
     let late = match fault {
         Some(Fault::RateLimited) => {
