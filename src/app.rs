@@ -17,7 +17,12 @@ use crate::config::Config;
 use crate::config::{DeployConfig, SshConfig};
 use crate::ops::door::Ctx;
 use crate::ops::{Door, OpsError};
-use crate::provider::{Providers, sim::SimCloud, ssh::SshHosts};
+use crate::provider::api::RetryPolicy;
+use crate::provider::digitalocean::DigitalOcean;
+use crate::provider::hetzner::Hetzner;
+use crate::provider::tencent::{Endpoints, Tencent};
+use crate::provider::vultr::Vultr;
+use crate::provider::{Cloud, Providers, sim::SimCloud, ssh::SshHosts};
 use crate::remote::openclaw::{Access, Runtime};
 use crate::remote::ssh::Credential;
 use crate::store::{Store, StoreError};
@@ -36,6 +41,12 @@ pub enum StartError {
     Vault(#[from] crate::vault::VaultError),
     #[error("[providers.ssh] {0}")]
     Bootstrap(String),
+    #[error("[providers.{kind}] {name}: {problem}")]
+    Cloud {
+        kind: &'static str,
+        name: String,
+        problem: String,
+    },
     #[error("no surface is enabled: enable [console] (or a chat surface) in the config")]
     NoSurface,
 }
@@ -71,12 +82,23 @@ impl App {
             std::env::var(crate::vault::MASTER_KEY_ENV).ok(),
             &config.store.path.with_extension("key"),
         )?;
-        if let Some(ssh) = config.providers.ssh.as_ref().filter(|s| s.enabled) {
-            let access = Access::new(store.clone(), vault.clone(), clock.clone(), bootstrap(ssh)?);
-            providers.add(Arc::new(SshHosts::new(
-                Arc::new(access),
-                Arc::new(runtime(&config.deploy)),
-            )));
+        let ssh = config.providers.ssh.as_ref().filter(|s| s.enabled);
+        let bootstrap = match ssh {
+            Some(ssh) => bootstrap(ssh)?,
+            None => None,
+        };
+        let access = Arc::new(Access::new(
+            store.clone(),
+            vault.clone(),
+            clock.clone(),
+            bootstrap,
+        ));
+        let runtime = Arc::new(runtime(&config.deploy));
+        if ssh.is_some() {
+            providers.add(Arc::new(SshHosts::new(access.clone(), runtime.clone())));
+        }
+        for cloud in clouds(&config, &access, &runtime, &|name| std::env::var(name).ok())? {
+            providers.add(cloud);
         }
         let backups = config
             .store
@@ -143,6 +165,107 @@ pub fn runtime(d: &DeployConfig) -> Runtime {
         gateway_port: d.gateway_port,
         models: d.models.clone(),
     }
+}
+
+/// The cloud accounts of `[providers.*]`, their secrets from the file or the environment.
+pub fn clouds(
+    config: &Config,
+    access: &Arc<Access>,
+    runtime: &Arc<Runtime>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Arc<dyn Cloud>>, StartError> {
+    let policy = RetryPolicy::default();
+    let mut all: Vec<Arc<dyn Cloud>> = Vec::new();
+    for (kind, account) in config.providers.clouds() {
+        let name = account.name_or(kind);
+        let missing = |what: &str, var: &str| StartError::Cloud {
+            kind,
+            name: name.clone(),
+            problem: format!("no {what}: set {what} = \"...\" or the environment variable {var}"),
+        };
+        let secret = |value: &Option<String>, var: &Option<String>, default: &str, what: &str| {
+            let var = var.clone().unwrap_or_else(|| default.to_string());
+            value
+                .clone()
+                .filter(|v| !v.is_empty())
+                .or_else(|| env(&var).filter(|v| !v.is_empty()))
+                .ok_or_else(|| missing(what, &var))
+        };
+        let url = |default: &str| {
+            account
+                .api_url
+                .clone()
+                .unwrap_or_else(|| default.to_string())
+        };
+        let (a, r) = (access.clone(), runtime.clone());
+        let cloud: Arc<dyn Cloud> = match kind {
+            "hetzner" => {
+                let token = secret(&account.token, &account.token_env, "HCLOUD_TOKEN", "token")?;
+                Arc::new(Hetzner::new(
+                    &name,
+                    &url("https://api.hetzner.cloud/v1"),
+                    &token,
+                    policy,
+                    a,
+                    r,
+                ))
+            }
+            "digitalocean" => {
+                let token = secret(
+                    &account.token,
+                    &account.token_env,
+                    "DIGITALOCEAN_TOKEN",
+                    "token",
+                )?;
+                Arc::new(DigitalOcean::new(
+                    &name,
+                    &url("https://api.digitalocean.com/v2"),
+                    &token,
+                    policy,
+                    a,
+                    r,
+                ))
+            }
+            "vultr" => {
+                let token = secret(&account.token, &account.token_env, "VULTR_API_KEY", "token")?;
+                Arc::new(Vultr::new(
+                    &name,
+                    &url("https://api.vultr.com/v2"),
+                    &token,
+                    policy,
+                    a,
+                    r,
+                ))
+            }
+            _ => {
+                let id = secret(
+                    &account.secret_id,
+                    &account.secret_id_env,
+                    "TENCENTCLOUD_SECRET_ID",
+                    "secret_id",
+                )?;
+                let key = secret(
+                    &account.secret_key,
+                    &account.secret_key_env,
+                    "TENCENTCLOUD_SECRET_KEY",
+                    "secret_key",
+                )?;
+                let endpoints = Endpoints {
+                    cvm: url("https://cvm.tencentcloudapi.com"),
+                    vpc: account
+                        .vpc_url
+                        .clone()
+                        .unwrap_or_else(|| "https://vpc.tencentcloudapi.com".into()),
+                };
+                let image = account.image.clone().unwrap_or_default();
+                Arc::new(Tencent::new(
+                    &name, &id, &key, &image, endpoints, policy, a, r,
+                ))
+            }
+        };
+        all.push(cloud);
+    }
+    Ok(all)
 }
 
 /// The credential for first contact with a host, from `[providers.ssh]`.

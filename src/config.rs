@@ -351,6 +351,99 @@ pub struct ProvidersConfig {
     pub sim: Option<SimConfig>,
     #[serde(default)]
     pub ssh: Option<SshConfig>,
+    /// Hetzner Cloud projects (`[[providers.hetzner]]`), one per API token.
+    #[serde(default)]
+    pub hetzner: Vec<CloudAccount>,
+    /// DigitalOcean teams.
+    #[serde(default)]
+    pub digitalocean: Vec<CloudAccount>,
+    /// Vultr accounts.
+    #[serde(default)]
+    pub vultr: Vec<CloudAccount>,
+    /// Tencent Cloud accounts.
+    #[serde(default)]
+    pub tencent: Vec<CloudAccount>,
+}
+
+/// One account at a cloud. Its secrets may stay out of the file: `token` (Hetzner,
+/// DigitalOcean, Vultr) or `secret_id`/`secret_key` (Tencent) are then read from the
+/// environment variables named by `token_env` / `secret_id_env` / `secret_key_env`, which
+/// default to the provider's usual ones (HCLOUD_TOKEN, DIGITALOCEAN_TOKEN, VULTR_API_KEY,
+/// TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY).
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudAccount {
+    /// How operators call this account (`--provider NAME`); default: the provider's name.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub token_env: Option<String>,
+    #[serde(default)]
+    pub secret_id: Option<String>,
+    #[serde(default)]
+    pub secret_id_env: Option<String>,
+    #[serde(default)]
+    pub secret_key: Option<String>,
+    #[serde(default)]
+    pub secret_key_env: Option<String>,
+    /// The API's address (tests point it at a fake on loopback).
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// Tencent: the VPC API's address.
+    #[serde(default)]
+    pub vpc_url: Option<String>,
+    /// Tencent: the image id to start from (Ubuntu 24.04 in your regions).
+    #[serde(default)]
+    pub image: Option<String>,
+}
+
+impl std::fmt::Debug for CloudAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudAccount")
+            .field("name", &self.name)
+            .field("token", &self.token.as_ref().map(|_| "<hidden>"))
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "<hidden>"))
+            .field("api_url", &self.api_url)
+            .finish()
+    }
+}
+
+impl CloudAccount {
+    /// The account's name, `kind` when none is given.
+    pub fn name_or(&self, kind: &str) -> String {
+        self.name.clone().unwrap_or_else(|| kind.to_string())
+    }
+}
+
+impl ProvidersConfig {
+    /// Every configured cloud account with its provider kind.
+    pub fn clouds(&self) -> Vec<(&'static str, &CloudAccount)> {
+        let kinds: [(&'static str, &Vec<CloudAccount>); 4] = [
+            ("hetzner", &self.hetzner),
+            ("digitalocean", &self.digitalocean),
+            ("vultr", &self.vultr),
+            ("tencent", &self.tencent),
+        ];
+        kinds
+            .into_iter()
+            .flat_map(|(kind, accounts)| accounts.iter().map(move |a| (kind, a)))
+            .collect()
+    }
+
+    /// The names of every enabled provider.
+    pub fn names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        if self.sim.as_ref().is_some_and(|s| s.enabled) {
+            names.push("sim".to_string());
+        }
+        if self.ssh.as_ref().is_some_and(|s| s.enabled) {
+            names.push("ssh".to_string());
+        }
+        names.extend(self.clouds().iter().map(|(kind, a)| a.name_or(kind)));
+        names
+    }
 }
 
 /// `[providers.ssh]`: hosts you already have, reached as `ssh://user@host:port`.
@@ -534,34 +627,45 @@ impl Config {
         &self,
         invalid: &dyn Fn(&str, String) -> ConfigError,
     ) -> Result<(), ConfigError> {
-        let sim_on = self.providers.sim.as_ref().is_some_and(|s| s.enabled);
-        let ssh_on = self.providers.ssh.as_ref().is_some_and(|s| s.enabled);
-        let d = &self.deploy;
-        match d.provider.as_str() {
-            "sim" if !sim_on => Err(invalid(
-                "deploy.provider",
-                "is \"sim\" but [providers.sim] is not enabled: enable it or choose another provider"
-                    .into(),
-            )),
-            "ssh" if !ssh_on => Err(invalid(
-                "deploy.provider",
-                "is \"ssh\" but [providers.ssh] is not enabled: enable it or choose another provider"
-                    .into(),
-            )),
-            "ssh" => crate::remote::ssh::Target::parse(&d.region)
-                .map(|_| ())
-                .map_err(|why| {
-                    invalid(
-                        "deploy.region",
-                        format!("must be a host address like ssh://root@203.0.113.5 when deploy.provider is \"ssh\" ({why})"),
-                    )
-                }),
-            "sim" => Ok(()),
-            other => Err(invalid(
-                "deploy.provider",
-                format!("{other:?} is not a provider clawops knows; use \"sim\" or \"ssh\""),
-            )),
+        let names = self.providers.names();
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].contains(name) {
+                return Err(invalid(
+                    "providers",
+                    format!(
+                        "two providers are called {name:?}: give each account its own name = \"...\""
+                    ),
+                ));
+            }
         }
+        let d = &self.deploy;
+        if !names.contains(&d.provider) {
+            return Err(invalid(
+                "deploy.provider",
+                format!(
+                    "is {:?}, which is not an enabled provider; enabled: {} (see [providers.*])",
+                    d.provider,
+                    names.join(", ")
+                ),
+            ));
+        }
+        if d.provider == "ssh" {
+            crate::remote::ssh::Target::parse(&d.region).map_err(|why| {
+                invalid(
+                    "deploy.region",
+                    format!("must be a host address like ssh://root@203.0.113.5 when deploy.provider is \"ssh\" ({why})"),
+                )
+            })?;
+        }
+        for (kind, account) in self.providers.clouds() {
+            if kind == "tencent" && account.image.is_none() {
+                return Err(invalid(
+                    "providers.tencent.image",
+                    "is required: the id of an Ubuntu 24.04 image in your regions (e.g. img-487zeit5)".into(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn validate_telegram(&self, tg: &TelegramConfig, origin: &str) -> Result<(), ConfigError> {

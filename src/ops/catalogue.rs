@@ -20,6 +20,7 @@ use super::actions::{
     lifecycle::{Config, Logs, Resume, Suspend, Update, Version},
     list::List,
     prices::{Regions, Sizes},
+    reconcile::Reconcile,
     restart::Restart,
     status::Status,
     unpin::Unpin,
@@ -213,6 +214,7 @@ catalogue! {
     Backup => Backup,
     Restore => Restore,
     Unpin => Unpin,
+    Reconcile => Reconcile,
 }
 
 /// Every action's entry, in the order `/help` shows them.

@@ -338,6 +338,7 @@ impl Door {
             Action::Resume(a) => a.radius(ctx).await,
             Action::Restore(a) => a.radius(ctx).await,
             Action::Unpin(a) => a.radius(ctx).await,
+            Action::Reconcile(a) => a.radius(ctx).await,
             Action::Backup(_)
             | Action::Logs(_)
             | Action::Version(_)
@@ -407,6 +408,7 @@ impl Door {
             Action::Backup(a) => a.run(ctx).await,
             Action::Restore(a) => a.run(ctx).await,
             Action::Unpin(a) => a.run(ctx).await,
+            Action::Reconcile(a) => a.run(ctx).await,
         }
     }
 

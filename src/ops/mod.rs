@@ -75,6 +75,7 @@ pub enum Action {
     Backup(actions::backup::Backup),
     Restore(actions::backup::Restore),
     Unpin(actions::unpin::Unpin),
+    Reconcile(actions::reconcile::Reconcile),
 }
 
 /// What an action does to the fleet, shown before a confirmation is pressed.

@@ -98,6 +98,7 @@ const SIZES: &[Size] = &[
 
 /// One DigitalOcean team (its API token).
 pub struct DigitalOcean {
+    hosts: Option<super::HostFactory>,
     name: String,
     api: Api,
     access: Arc<Access>,
@@ -126,7 +127,14 @@ impl DigitalOcean {
             api: Api::new(api_url, token, policy),
             access,
             runtime,
+            hosts: None,
         }
+    }
+
+    /// Reaches this cloud's hosts through `hosts` instead of root over SSH.
+    pub fn with_hosts(mut self, hosts: super::HostFactory) -> Self {
+        self.hosts = Some(hosts);
+        self
     }
 
     fn fail(&self, e: ApiError) -> ProviderError {
@@ -217,7 +225,7 @@ impl DigitalOcean {
     }
 
     /// Every droplet clawops made in this team.
-    pub async fn managed_servers(&self) -> Result<Vec<Server>, ProviderError> {
+    async fn list_managed(&self) -> Result<Vec<Server>, ProviderError> {
         self.tagged(&tags_for("")[0]).await
     }
 
@@ -323,6 +331,10 @@ impl Cloud for DigitalOcean {
         }
     }
 
+    async fn managed_servers(&self) -> Result<Vec<Server>, ProviderError> {
+        self.list_managed().await
+    }
+
     async fn find_server(&self, instance: &str) -> Result<Option<Server>, ProviderError> {
         Ok(self
             .tagged(&tags_for(instance)[1])
@@ -377,6 +389,9 @@ impl Cloud for DigitalOcean {
     }
 
     fn host(&self, instance: &str, _server_id: &str, address: Option<&str>) -> Arc<dyn Host> {
-        super::root_host(&self.access, &self.runtime, instance, address)
+        match &self.hosts {
+            Some(make) => make(instance, address),
+            None => super::root_host(&self.access, &self.runtime, instance, address),
+        }
     }
 }

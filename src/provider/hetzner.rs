@@ -19,6 +19,7 @@ pub const IMAGE: &str = "ubuntu-24.04";
 
 /// One Hetzner Cloud project (its API token).
 pub struct Hetzner {
+    hosts: Option<super::HostFactory>,
     name: String,
     api: Api,
     access: Arc<Access>,
@@ -40,7 +41,14 @@ impl Hetzner {
             api: Api::new(api_url, token, policy),
             access,
             runtime,
+            hosts: None,
         }
+    }
+
+    /// Reaches this cloud's hosts through `hosts` instead of root over SSH.
+    pub fn with_hosts(mut self, hosts: super::HostFactory) -> Self {
+        self.hosts = Some(hosts);
+        self
     }
 
     fn fail(&self, e: ApiError) -> ProviderError {
@@ -140,7 +148,7 @@ impl Hetzner {
     }
 
     /// Every server clawops made in this project.
-    pub async fn managed_servers(&self) -> Result<Vec<Server>, ProviderError> {
+    async fn list_managed(&self) -> Result<Vec<Server>, ProviderError> {
         let selector = format!("{}=={}", super::MANAGED_BY.0, super::MANAGED_BY.1);
         let mut servers = Vec::new();
         for page in 1..=50 {
@@ -257,6 +265,10 @@ impl Cloud for Hetzner {
         Ok(made)
     }
 
+    async fn managed_servers(&self) -> Result<Vec<Server>, ProviderError> {
+        self.list_managed().await
+    }
+
     async fn find_server(&self, instance: &str) -> Result<Option<Server>, ProviderError> {
         let found = self
             .api
@@ -329,6 +341,9 @@ impl Cloud for Hetzner {
     }
 
     fn host(&self, instance: &str, _server_id: &str, address: Option<&str>) -> Arc<dyn Host> {
-        super::root_host(&self.access, &self.runtime, instance, address)
+        match &self.hosts {
+            Some(make) => make(instance, address),
+            None => super::root_host(&self.access, &self.runtime, instance, address),
+        }
     }
 }

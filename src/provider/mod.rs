@@ -130,6 +130,10 @@ pub trait Cloud: Send + Sync {
     /// The host behind an instance's server: how the deploy's shared steps, the probes and
     /// the lifecycle commands reach it.
     fn host(&self, instance: &str, server_id: &str, address: Option<&str>) -> Arc<dyn Host>;
+    /// Every server of this account that carries clawops' label (for /reconcile).
+    async fn managed_servers(&self) -> Result<Vec<Server>, ProviderError> {
+        Ok(Vec::new())
+    }
     /// Whether this provider manages hosts that already exist (no server to create).
     fn existing_hosts(&self) -> bool {
         false
@@ -152,11 +156,12 @@ pub trait Cloud: Send + Sync {
             })
     }
 
-    /// The size `code`, or an error listing the known ones.
+    /// The size `code` (any case: `s5.small2` is `S5.SMALL2`), or an error listing the
+    /// known ones.
     fn size(&self, code: &str) -> Result<&Size, ProviderError> {
         self.sizes()
             .iter()
-            .find(|s| s.code == code)
+            .find(|s| s.code.eq_ignore_ascii_case(code))
             .ok_or_else(|| ProviderError::UnknownSize {
                 provider: self.display_name().to_string(),
                 size: code.to_string(),
@@ -211,6 +216,10 @@ impl Providers {
         self.clouds.keys().cloned().collect()
     }
 }
+
+/// Builds the host of a cloud server from the instance's name and the server's address:
+/// how hosts are reached can be swapped (the tests reach stand-in hosts).
+pub type HostFactory = Arc<dyn Fn(&str, Option<&str>) -> Arc<dyn Host> + Send + Sync>;
 
 /// The host of a cloud server: root over SSH on its public address, with the instance's
 /// own key (uploaded when the server was created); patient while it boots.

@@ -102,6 +102,7 @@ impl Default for Endpoints {
 
 /// One Tencent Cloud account (a SecretId and SecretKey).
 pub struct Tencent {
+    hosts: Option<super::HostFactory>,
     name: String,
     secret_id: String,
     secret_key: String,
@@ -152,7 +153,14 @@ impl Tencent {
             policy,
             access,
             runtime,
+            hosts: None,
         }
+    }
+
+    /// Reaches this cloud's hosts through `hosts` instead of root over SSH.
+    pub fn with_hosts(mut self, hosts: super::HostFactory) -> Self {
+        self.hosts = Some(hosts);
+        self
     }
 
     fn fail(&self, e: CallError) -> ProviderError {
@@ -452,6 +460,17 @@ impl Tencent {
     }
 }
 
+/// The regions of the zone table, each once.
+fn regions() -> Vec<String> {
+    let mut regions: Vec<String> = REGIONS
+        .iter()
+        .filter_map(|r| r.code.rsplit_once('-').map(|(reg, _)| reg.to_string()))
+        .collect();
+    regions.sort();
+    regions.dedup();
+    regions
+}
+
 fn instance(v: &Value) -> Server {
     let zone = v
         .pointer("/Placement/Zone")
@@ -558,12 +577,7 @@ impl Cloud for Tencent {
 
     /// Looks in every region of the table for the instance's tag.
     async fn find_server(&self, name: &str) -> Result<Option<Server>, ProviderError> {
-        let mut regions: Vec<String> = REGIONS
-            .iter()
-            .filter_map(|r| r.code.rsplit_once('-').map(|(reg, _)| reg.to_string()))
-            .collect();
-        regions.dedup();
-        for region in regions {
+        for region in regions() {
             let found = self
                 .instances(&region, json!([{"Name": "tag:instance", "Values": [name]}]))
                 .await?;
@@ -572,6 +586,21 @@ impl Cloud for Tencent {
             }
         }
         Ok(None)
+    }
+
+    async fn managed_servers(&self) -> Result<Vec<Server>, ProviderError> {
+        let (key, value) = super::MANAGED_BY;
+        let mut all = Vec::new();
+        for region in regions() {
+            all.extend(
+                self.instances(
+                    &region,
+                    json!([{"Name": format!("tag:{key}"), "Values": [value]}]),
+                )
+                .await?,
+            );
+        }
+        Ok(all)
     }
 
     async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError> {
@@ -636,6 +665,9 @@ impl Cloud for Tencent {
     }
 
     fn host(&self, instance: &str, _server_id: &str, address: Option<&str>) -> Arc<dyn Host> {
-        super::root_host(&self.access, &self.runtime, instance, address)
+        match &self.hosts {
+            Some(make) => make(instance, address),
+            None => super::root_host(&self.access, &self.runtime, instance, address),
+        }
     }
 }

@@ -93,6 +93,7 @@ const SIZES: &[Size] = &[
 
 /// One Vultr account (its API key).
 pub struct Vultr {
+    hosts: Option<super::HostFactory>,
     name: String,
     api: Api,
     access: Arc<Access>,
@@ -113,7 +114,14 @@ impl Vultr {
             api: Api::new(api_url, token, policy),
             access,
             runtime,
+            hosts: None,
         }
+    }
+
+    /// Reaches this cloud's hosts through `hosts` instead of root over SSH.
+    pub fn with_hosts(mut self, hosts: super::HostFactory) -> Self {
+        self.hosts = Some(hosts);
+        self
     }
 
     fn fail(&self, e: ApiError) -> ProviderError {
@@ -206,7 +214,7 @@ impl Vultr {
     }
 
     /// Every instance clawops made in this account.
-    pub async fn managed_servers(&self) -> Result<Vec<Server>, ProviderError> {
+    async fn list_managed(&self) -> Result<Vec<Server>, ProviderError> {
         self.tagged(&tags_for("")[0]).await
     }
 
@@ -305,6 +313,10 @@ impl Cloud for Vultr {
         }
     }
 
+    async fn managed_servers(&self) -> Result<Vec<Server>, ProviderError> {
+        self.list_managed().await
+    }
+
     async fn find_server(&self, instance_name: &str) -> Result<Option<Server>, ProviderError> {
         Ok(self
             .tagged(&tags_for(instance_name)[1])
@@ -354,6 +366,9 @@ impl Cloud for Vultr {
     }
 
     fn host(&self, instance: &str, _server_id: &str, address: Option<&str>) -> Arc<dyn Host> {
-        super::root_host(&self.access, &self.runtime, instance, address)
+        match &self.hosts {
+            Some(make) => make(instance, address),
+            None => super::root_host(&self.access, &self.runtime, instance, address),
+        }
     }
 }

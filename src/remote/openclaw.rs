@@ -655,6 +655,15 @@ impl Host for OpenclawHost {
             (None, None) => Credential::Key(self.access.instance_key(&self.instance).await?),
         };
         match self.access.connect(&self.target, &credential).await {
+            Ok(session) if self.patient => {
+                // A new cloud server answers SSH before cloud-init is done: wait for the
+                // sentinel its first-boot script leaves.
+                let done = session
+                    .run("test -e /var/lib/clawops/first-boot-done", None, SHORT)
+                    .await?;
+                session.close().await;
+                Ok(done.ok())
+            }
             Ok(session) => {
                 session.close().await;
                 Ok(true)

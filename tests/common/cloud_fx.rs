@@ -25,7 +25,11 @@ pub fn policy() -> RetryPolicy {
 
 /// Access and runtime over a store in `dir`.
 pub async fn access(dir: &std::path::Path) -> (Arc<Access>, Arc<Runtime>) {
-    let store = Store::open(&dir.join("fleet.db")).await.unwrap();
+    access_on(Store::open(&dir.join("fleet.db")).await.unwrap())
+}
+
+/// Access and runtime over `store`.
+pub fn access_on(store: Store) -> (Arc<Access>, Arc<Runtime>) {
     let access = Access::new(store, Vault::new([3; 32]), Clock::system(), None);
     let runtime = Runtime {
         node_version: "24.21.0".into(),

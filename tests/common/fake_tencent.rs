@@ -246,14 +246,20 @@ async fn handle(State(f): State<FakeTencent>, headers: HeaderMap, body: String) 
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let answer = act(&f, &action, &p);
+    let region = headers
+        .get("x-tc-region")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let answer = act(&f, &action, &region, &p);
     if let Some(d) = late {
         tokio::time::sleep(d).await;
     }
     answer
 }
 
-fn act(f: &FakeTencent, action: &str, p: &Value) -> Response {
+/// Does `action` in `region` (instances are regional, as at Tencent).
+fn act(f: &FakeTencent, action: &str, region: &str, p: &Value) -> Response {
     let mut inner = f.lock();
     match action {
         "DescribeKeyPairs" => {
@@ -341,6 +347,12 @@ fn act(f: &FakeTencent, action: &str, p: &Value) -> Response {
             let Some(zone) = p.pointer("/Placement/Zone").and_then(Value::as_str) else {
                 return error("MissingParameter", "Placement.Zone is required");
             };
+            if !zone.starts_with(&format!("{region}-")) {
+                return error(
+                    "InvalidZone.MismatchRegion",
+                    "the zone is not in the request's region",
+                );
+            }
             if p["UserData"].as_str().is_some_and(|u| {
                 use base64::Engine;
                 base64::engine::general_purpose::STANDARD.decode(u).is_err()
@@ -401,6 +413,7 @@ fn act(f: &FakeTencent, action: &str, p: &Value) -> Response {
             let set: Vec<Value> = inner
                 .instances
                 .values()
+                .filter(|i| i.zone.starts_with(&format!("{region}-")))
                 .filter(|i| ids.is_empty() || ids.contains(&i.id.as_str()))
                 .filter(|i| tag.as_ref().is_none_or(|t| i.tags.contains(t)))
                 .map(|i| f.json(i))

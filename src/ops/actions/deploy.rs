@@ -132,6 +132,11 @@ impl Deploy {
                 .map(|s| s.code.to_string())
                 .unwrap_or_default(),
         };
+        // The provider's own spelling of the size (chat lowercases words).
+        let size = cloud
+            .size(&size)
+            .map(|s| s.code.to_string())
+            .unwrap_or(size);
         let region = self.region.clone().unwrap_or_else(|| d.region.clone());
         let region = match crate::remote::ssh::Target::parse(&region) {
             Ok(t) if cloud.existing_hosts() => t.url(),

@@ -11,6 +11,7 @@ pub mod help;
 pub mod lifecycle;
 pub mod list;
 pub mod prices;
+pub mod reconcile;
 pub mod restart;
 pub mod status;
 pub mod unpin;

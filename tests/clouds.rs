@@ -1,0 +1,359 @@
+//! Every cloud through the one door, against its fake API: `/deploy` runs the whole step
+//! chain (create, wait until running, wait for the host, the host steps on a stand-in
+//! host, health, record), a simulated crash leaves an orphan that `/reconcile` finds and
+//! `/reconcile --fix` deletes after a confirmation, and `/destroy` removes the server.
+
+#[path = "common/cloud_fx.rs"]
+mod cloud_fx;
+#[path = "common/fake_digitalocean.rs"]
+mod fake_digitalocean;
+#[path = "common/fake_hetzner.rs"]
+mod fake_hetzner;
+#[path = "common/fake_tencent.rs"]
+mod fake_tencent;
+#[path = "common/fake_vultr.rs"]
+mod fake_vultr;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use clawops::agent::memory::Memory;
+use clawops::bot::Bot;
+use clawops::chat::recorder::Recorder;
+use clawops::chat::{Inbound, Outbound};
+use clawops::clock::Clock;
+use clawops::config::{Config, Platform};
+use clawops::gateway::LogLine;
+use clawops::ops::door::Ctx;
+use clawops::ops::{Actor, Door, Outcome};
+use clawops::provider::digitalocean::DigitalOcean;
+use clawops::provider::hetzner::Hetzner;
+use clawops::provider::tencent::{Endpoints, Tencent};
+use clawops::provider::vultr::Vultr;
+use clawops::provider::{Cloud, HostFactory, Providers};
+use clawops::remote::{Host, HostPlan, HostStep, Reading, RemoteError, Versions};
+use clawops::store::Store;
+use clawops::vault::Vault;
+use tokio_util::sync::CancellationToken;
+
+/// A host that does every step at once and always reads healthy: the clouds' own part
+/// (their APIs) is what these tests are about; real hosts are covered by tests/host.rs.
+struct StandIn;
+
+#[async_trait]
+impl Host for StandIn {
+    async fn reachable(&self) -> Result<bool, RemoteError> {
+        Ok(true)
+    }
+    async fn step_done(&self, _: HostStep, _: &HostPlan) -> Result<bool, RemoteError> {
+        Ok(false)
+    }
+    async fn apply_step(&self, step: HostStep, _: &HostPlan) -> Result<String, RemoteError> {
+        Ok(format!("{} on the stand-in host", step.id()))
+    }
+    async fn restart_gateway(&self) -> Result<String, RemoteError> {
+        Ok("restarted".into())
+    }
+    async fn probe(&self) -> Result<Reading, RemoteError> {
+        Ok(Reading {
+            gateway_up: true,
+            gateway_ready: true,
+            docker_up: true,
+            cpu_percent: 5.0,
+            memory_percent: 30.0,
+            disk_percent: 20.0,
+            openclaw_version: Some("2026.9.6".into()),
+            uptime_secs: Some(1),
+        })
+    }
+    async fn logs(&self, _: u32) -> Result<Vec<LogLine>, RemoteError> {
+        Ok(vec![])
+    }
+    async fn versions(&self) -> Result<Versions, RemoteError> {
+        Ok(Versions::default())
+    }
+    async fn update(&self, v: &str) -> Result<String, RemoteError> {
+        Ok(format!("now {v}"))
+    }
+    async fn config(&self) -> Result<serde_json::Value, RemoteError> {
+        Ok(serde_json::json!({}))
+    }
+    async fn set_config(&self, _: &str, _: serde_json::Value) -> Result<String, RemoteError> {
+        Ok("set".into())
+    }
+    async fn suspend(&self) -> Result<String, RemoteError> {
+        Ok("stopped".into())
+    }
+    async fn resume(&self) -> Result<String, RemoteError> {
+        Ok("started".into())
+    }
+    async fn backup(&self) -> Result<Vec<u8>, RemoteError> {
+        Ok(vec![])
+    }
+    async fn restore(&self, _: &[u8]) -> Result<String, RemoteError> {
+        Ok("restored".into())
+    }
+    async fn remove(&self) -> Result<String, RemoteError> {
+        Ok("removed".into())
+    }
+}
+
+fn operator() -> Actor {
+    Actor::Person {
+        platform: Platform::Telegram,
+        user_id: "111".into(),
+        display: "op".into(),
+    }
+}
+
+struct Fx {
+    bot: Bot,
+    clouds: Vec<Arc<dyn Cloud>>,
+    out: Recorder,
+    _fakes: (
+        fake_hetzner::FakeHetzner,
+        fake_digitalocean::FakeDigitalOcean,
+        fake_vultr::FakeVultr,
+        fake_tencent::FakeTencent,
+    ),
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Fx {
+    let boot = Duration::from_millis(300);
+    let hz = fake_hetzner::FakeHetzner::start(boot).await;
+    let dgo = fake_digitalocean::FakeDigitalOcean::start(boot).await;
+    let vu = fake_vultr::FakeVultr::start(boot).await;
+    let tc = fake_tencent::FakeTencent::start(boot).await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        r#"
+[store]
+path = "{dir}/fleet.db"
+[[operators]]
+platform = "telegram"
+user_id = "111"
+role = "operator"
+[deploy]
+provider = "hetzner"
+region = "nbg1"
+size = "cx22"
+[[providers.hetzner]]
+token = "{hz_token}"
+api_url = "{hz}"
+[[providers.digitalocean]]
+token = "{do_token}"
+api_url = "{dgo}"
+[[providers.vultr]]
+token = "{vu_token}"
+api_url = "{vu}"
+[[providers.tencent]]
+secret_id = "{tc_id}"
+secret_key = "{tc_key}"
+api_url = "{tc}"
+vpc_url = "{tc}"
+image = "img-487zeit5"
+"#,
+        dir = dir.path().display(),
+        hz_token = fake_hetzner::TOKEN,
+        hz = hz.url,
+        do_token = fake_digitalocean::TOKEN,
+        dgo = dgo.url,
+        vu_token = fake_vultr::TOKEN,
+        vu = vu.url,
+        tc_id = fake_tencent::SECRET_ID,
+        tc_key = fake_tencent::SECRET_KEY,
+        tc = tc.url,
+    );
+    let config = Config::parse(&toml, "test").unwrap();
+    let store = Store::open(&dir.path().join("fleet.db")).await.unwrap();
+    let (access, runtime) = cloud_fx::access_on(store.clone());
+    // The clouds as the app builds them from this config (secrets from the file)...
+    let built = clawops::app::clouds(&config, &access, &runtime, &|_| None).unwrap();
+    assert_eq!(built.len(), 4);
+    // ...and the same accounts with stand-in hosts.
+    let stand_in: HostFactory = Arc::new(|_, _| Arc::new(StandIn) as Arc<dyn Host>);
+    let p = cloud_fx::policy();
+    let (a, r) = (access.clone(), runtime.clone());
+    let clouds: Vec<Arc<dyn Cloud>> = vec![
+        Arc::new(
+            Hetzner::new(
+                "hetzner",
+                &hz.url,
+                fake_hetzner::TOKEN,
+                p,
+                a.clone(),
+                r.clone(),
+            )
+            .with_hosts(stand_in.clone()),
+        ),
+        Arc::new(
+            DigitalOcean::new(
+                "digitalocean",
+                &dgo.url,
+                fake_digitalocean::TOKEN,
+                p,
+                a.clone(),
+                r.clone(),
+            )
+            .with_hosts(stand_in.clone()),
+        ),
+        Arc::new(
+            Vultr::new("vultr", &vu.url, fake_vultr::TOKEN, p, a.clone(), r.clone())
+                .with_hosts(stand_in.clone()),
+        ),
+        Arc::new(
+            Tencent::new(
+                "tencent",
+                fake_tencent::SECRET_ID,
+                fake_tencent::SECRET_KEY,
+                "img-487zeit5",
+                Endpoints {
+                    cvm: tc.url.clone(),
+                    vpc: tc.url.clone(),
+                },
+                p,
+                a,
+                r,
+            )
+            .with_hosts(stand_in),
+        ),
+    ];
+    let mut providers = Providers::default();
+    for c in &clouds {
+        providers.add(c.clone());
+    }
+    let door = Door::new(Ctx {
+        store,
+        clock: Clock::system(),
+        config: Arc::new(config),
+        providers,
+        shutdown: CancellationToken::new(),
+        memory: Arc::new(Memory::default()),
+        vault: Vault::new([9; 32]),
+        backups: dir.path().join("backups"),
+    });
+    Fx {
+        bot: Bot::new(door),
+        clouds,
+        out: Recorder::new(),
+        _fakes: (hz, dgo, vu, tc),
+        _dir: dir,
+    }
+}
+
+impl Fx {
+    async fn say(&self, text: &str) -> String {
+        self.bot
+            .handle(
+                Inbound::Text {
+                    actor: operator(),
+                    text: text.into(),
+                },
+                &self.out,
+            )
+            .await;
+        plain(self.out.take())
+    }
+
+    async fn confirmed(&self, text: &str) -> String {
+        self.bot
+            .handle(
+                Inbound::Text {
+                    actor: operator(),
+                    text: text.into(),
+                },
+                &self.out,
+            )
+            .await;
+        let sent = self.out.take();
+        let id = sent
+            .iter()
+            .find_map(|o| match o {
+                Outbound::Buttons { buttons, .. } => {
+                    Some(buttons[0].data.trim_start_matches("cf:").to_string())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{text} asked for no confirmation: {}", plain(sent.clone())));
+        match self
+            .bot
+            .door()
+            .press(&operator(), &id, true, &self.out)
+            .await
+        {
+            Outcome::Done(m) => m.plain(),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    async fn servers(&self, provider: &str) -> usize {
+        let cloud = self.clouds.iter().find(|c| c.name() == provider).unwrap();
+        cloud.managed_servers().await.unwrap().len()
+    }
+}
+
+fn plain(sent: Vec<Outbound>) -> String {
+    sent.iter()
+        .filter_map(|o| match o {
+            Outbound::Message(m) => Some(m.plain()),
+            Outbound::Buttons { message, .. } => Some(message.plain()),
+            Outbound::Progress(_) => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_cloud_deploys_reconciles_and_destroys_through_the_door() {
+    let fx = start().await;
+    let cases = [
+        ("hetzner", "nbg1", "cx22", "€3.79"),
+        ("digitalocean", "fra1", "s-1vcpu-2gb", "$12.00"),
+        ("vultr", "fra", "vc2-1c-2gb", "$10.00"),
+        ("tencent", "ap-singapore-1", "S5.SMALL2", "$15.90"),
+    ];
+    for (provider, region, size, price) in cases {
+        let name = format!("{provider}-bot");
+        let said = fx
+            .say(&format!(
+                "/deploy {name} {region} --size {size} --provider {provider}"
+            ))
+            .await;
+        assert!(
+            said.contains(&format!("✓ {name} is ready")),
+            "{provider}: {said}"
+        );
+        assert!(said.contains(price), "{provider}: {said}");
+        assert_eq!(fx.servers(provider).await, 1, "{provider}");
+
+        // A crash between create and record leaves a server the store does not know.
+        let cloud = fx.clouds.iter().find(|c| c.name() == provider).unwrap();
+        let ghost = cloud_fx::new_server("ghost-bot", region, size);
+        cloud.create_server(&ghost).await.unwrap();
+        let said = fx.say("/reconcile").await;
+        assert!(
+            said.contains("1 orphan server(s), 0 row(s) without a server"),
+            "{provider}: {said}"
+        );
+        assert!(said.contains("ghost-bot"), "{provider}: {said}");
+        let done = fx.confirmed("/reconcile --fix").await;
+        assert!(done.contains("deleted"), "{provider}: {done}");
+        assert_eq!(
+            fx.servers(provider).await,
+            1,
+            "{provider}: the orphan is gone, the instance stays"
+        );
+        assert!(fx.say("/reconcile").await.contains("agree"), "{provider}");
+
+        let done = fx.confirmed(&format!("/destroy {name}")).await;
+        assert!(
+            done.contains(&format!("✓ Destroyed {name}")),
+            "{provider}: {done}"
+        );
+        assert_eq!(fx.servers(provider).await, 0, "{provider}");
+    }
+    let cost = fx.say("/sizes tencent").await;
+    assert!(cost.contains("S5.SMALL2"), "{cost}");
+}
