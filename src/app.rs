@@ -308,5 +308,17 @@ fn secrets(config: &Config) -> Vec<String> {
     if let Some(tg) = &config.telegram {
         all.extend(tg.token.clone());
     }
+    for (_, account) in config.providers.clouds() {
+        all.extend(account.token.clone());
+        all.extend(account.secret_key.clone());
+    }
+    for var in [
+        "HCLOUD_TOKEN",
+        "DIGITALOCEAN_TOKEN",
+        "VULTR_API_KEY",
+        "TENCENTCLOUD_SECRET_KEY",
+    ] {
+        all.extend(std::env::var(var).ok().filter(|v| v.len() >= 8));
+    }
     all
 }

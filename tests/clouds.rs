@@ -257,6 +257,40 @@ impl Fx {
         plain(self.out.take())
     }
 
+    /// Says `text`, which asks for a confirmation: returns the question and the answer
+    /// after pressing Confirm.
+    async fn asked_then_confirmed(&self, text: &str) -> (String, String) {
+        self.bot
+            .handle(
+                Inbound::Text {
+                    actor: operator(),
+                    text: text.into(),
+                },
+                &self.out,
+            )
+            .await;
+        let sent = self.out.take();
+        let question = plain(sent.clone());
+        let id = sent
+            .iter()
+            .find_map(|o| match o {
+                Outbound::Buttons { buttons, .. } => {
+                    Some(buttons[0].data.trim_start_matches("cf:").to_string())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{text} asked for no confirmation: {question}"));
+        match self
+            .bot
+            .door()
+            .press(&operator(), &id, true, &self.out)
+            .await
+        {
+            Outcome::Done(m) => (question, m.plain()),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
     async fn confirmed(&self, text: &str) -> String {
         self.bot
             .handle(
@@ -316,16 +350,21 @@ async fn every_cloud_deploys_reconciles_and_destroys_through_the_door() {
     ];
     for (provider, region, size, price) in cases {
         let name = format!("{provider}-bot");
-        let said = fx
-            .say(&format!(
+        // A deploy on a real cloud asks first, showing the price.
+        let (asked, said) = fx
+            .asked_then_confirmed(&format!(
                 "/deploy {name} {region} --size {size} --provider {provider}"
             ))
             .await;
         assert!(
+            asked.contains(&format!("Monthly cost: adds {price}")),
+            "{provider}: {asked}"
+        );
+        assert!(asked.contains("real cloud bill"), "{provider}: {asked}");
+        assert!(
             said.contains(&format!("✓ {name} is ready")),
             "{provider}: {said}"
         );
-        assert!(said.contains(price), "{provider}: {said}");
         assert_eq!(fx.servers(provider).await, 1, "{provider}");
 
         // A crash between create and record leaves a server the store does not know.

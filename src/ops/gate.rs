@@ -42,8 +42,9 @@ pub fn authorize(role: Option<Role>, spec: &Spec) -> Result<Role, Refusal> {
     }
 }
 
-/// Why an action needs a confirmation, if it does: it cannot be undone, it touches more
-/// instances than `confirm_bulk_over`, or more end users than `confirm_end_users_over`.
+/// Why an action needs a confirmation, if it does: it cannot be undone, it adds to a real
+/// cloud bill, it touches more instances than `confirm_bulk_over`, or more end users than
+/// `confirm_end_users_over`.
 pub fn confirmation_reason(
     spec: &Spec,
     radius: &BlastRadius,
@@ -54,6 +55,9 @@ pub fn confirmation_reason(
     }
     if spec.risk == Risk::Destructive || !radius.reversible {
         return Some("it cannot be undone".into());
+    }
+    if radius.billed && radius.monthly_cents > 0 {
+        return Some("it adds to a real cloud bill".into());
     }
     let count = radius.instances.len();
     if count > safety.confirm_bulk_over as usize {

@@ -92,6 +92,8 @@ pub struct BlastRadius {
     pub reversible: bool,
     /// What is lost when it cannot be undone, e.g. "the server and its data are deleted".
     pub loss: Option<String>,
+    /// Whether `monthly_cents` is real money at a cloud (not the simulator's).
+    pub billed: bool,
 }
 
 /// Why an action could not be done, in words an operator can act on.

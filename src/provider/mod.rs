@@ -134,6 +134,10 @@ pub trait Cloud: Send + Sync {
     async fn managed_servers(&self) -> Result<Vec<Server>, ProviderError> {
         Ok(Vec::new())
     }
+    /// Whether its prices are simulated (nobody is billed).
+    fn simulated(&self) -> bool {
+        false
+    }
     /// Whether this provider manages hosts that already exist (no server to create).
     fn existing_hosts(&self) -> bool {
         false

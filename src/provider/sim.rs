@@ -209,6 +209,10 @@ impl Cloud for SimCloud {
         }
     }
 
+    fn simulated(&self) -> bool {
+        true
+    }
+
     fn host(&self, _instance: &str, server_id: &str, _address: Option<&str>) -> Arc<dyn Host> {
         Arc::new(SimHost {
             store: self.store.clone(),

@@ -123,6 +123,7 @@ impl Restore {
                 "the current state of {} is replaced by backup {} (a copy stays on the host in ~/.openclaw.before-restore until the next restore)",
                 row.name, self.backup
             )),
+            billed: false,
         })
     }
 

@@ -92,6 +92,15 @@ impl Command for Deploy {
 impl Deploy {
     /// One new instance, at its size's monthly price.
     pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
+        if self.resume {
+            // Nothing new is bought: the server (if any) exists already.
+            let row = existing(&ctx.store, &self.name).await?;
+            return Ok(BlastRadius {
+                instances: vec![(row.name.clone(), super::place(&row))],
+                reversible: true,
+                ..BlastRadius::default()
+            });
+        }
         let params = self.params(ctx)?;
         let cloud = ctx.providers.get(&params.provider)?;
         let size = cloud.size(&params.size)?;
@@ -101,10 +110,11 @@ impl Deploy {
                 format!("{} {}", cloud.display_name(), params.region),
             )],
             end_users: 0,
-            monthly_cents: if self.resume { 0 } else { size.monthly_cents },
+            monthly_cents: size.monthly_cents,
             currency: cloud.currency().to_string(),
             reversible: true,
             loss: None,
+            billed: !cloud.simulated(),
         })
     }
 

@@ -47,6 +47,7 @@ impl Destroy {
                 }
                 .to_string(),
             ),
+            billed: false,
         })
     }
 

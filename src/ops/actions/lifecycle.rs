@@ -50,6 +50,7 @@ async fn one(ctx: &Ctx, name: &str) -> Result<BlastRadius, OpsError> {
         currency: String::new(),
         reversible: true,
         loss: None,
+        billed: false,
     })
 }
 

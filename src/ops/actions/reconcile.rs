@@ -109,6 +109,7 @@ impl Reconcile {
                 found.orphans.len(),
                 found.gone.len()
             )),
+            billed: false,
         })
     }
 

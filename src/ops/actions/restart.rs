@@ -104,6 +104,7 @@ impl Restart {
             currency: String::new(),
             reversible: true,
             loss: None,
+            billed: false,
         })
     }
 
