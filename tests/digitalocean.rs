@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use clawops::provider::api::RetryPolicy;
 use clawops::provider::digitalocean::DigitalOcean;
-use clawops::provider::{Cloud, PowerState, ProviderError};
+use clawops::provider::{Cloud, ProviderError};
 use cloud_fx::policy;
 use fake_digitalocean::{FakeDigitalOcean, Fault, TOKEN};
 
@@ -48,15 +48,7 @@ async fn a_droplet_is_created_found_by_tag_rebooted_and_deleted() {
     assert!(fx.cloud.find_server("bob-bot").await.unwrap().is_none());
     assert_eq!(fx.cloud.managed_servers().await.unwrap().len(), 1);
 
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let running = loop {
-        let s = fx.cloud.server(&made.id).await.unwrap().unwrap();
-        if s.state == PowerState::Running {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "the droplet never ran");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let running = cloud_fx::wait_running(&fx.cloud, &made.id).await;
     assert!(
         running
             .ipv4

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use clawops::provider::api::RetryPolicy;
 use clawops::provider::hetzner::Hetzner;
-use clawops::provider::{Cloud, NewServer, PowerState, ProviderError};
+use clawops::provider::{Cloud, NewServer, ProviderError};
 use cloud_fx::policy;
 use fake_hetzner::{FakeHetzner, Fault, TOKEN};
 
@@ -62,15 +62,7 @@ async fn a_server_is_created_protected_found_by_label_rebooted_and_deleted() {
     assert!(fx.cloud.find_server("bob-bot").await.unwrap().is_none());
 
     // It boots and gets an address.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let running = loop {
-        let s = fx.cloud.server(&made.id).await.unwrap().unwrap();
-        if s.state == PowerState::Running {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "the server never ran");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let running = cloud_fx::wait_running(&fx.cloud, &made.id).await;
     assert!(running.ipv4.is_some());
 
     fx.cloud.reboot(&made.id).await.unwrap();

@@ -7,11 +7,11 @@ mod cloud_fx;
 #[path = "common/fake_vultr.rs"]
 mod fake_vultr;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clawops::provider::api::RetryPolicy;
 use clawops::provider::vultr::Vultr;
-use clawops::provider::{Cloud, PowerState, ProviderError};
+use clawops::provider::{Cloud, ProviderError};
 use cloud_fx::policy;
 use fake_vultr::{FakeVultr, Fault, TOKEN};
 
@@ -52,15 +52,7 @@ async fn an_instance_is_created_found_by_tag_rebooted_and_deleted() {
     );
     assert!(fx.cloud.find_server("bob-bot").await.unwrap().is_none());
 
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let running = loop {
-        let s = fx.cloud.server(&made.id).await.unwrap().unwrap();
-        if s.state == PowerState::Running {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "the instance never ran");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let running = cloud_fx::wait_running(&fx.cloud, &made.id).await;
     assert!(running.ipv4.is_some());
 
     fx.cloud.reboot(&made.id).await.unwrap();

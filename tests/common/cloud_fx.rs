@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clawops::clock::Clock;
-use clawops::provider::NewServer;
 use clawops::provider::api::RetryPolicy;
+use clawops::provider::{Cloud, NewServer, PowerState, Server};
 use clawops::remote::openclaw::{Access, NodeSource, Runtime};
 use clawops::store::Store;
 use clawops::vault::Vault;
@@ -50,5 +50,21 @@ pub fn new_server(name: &str, region: &str, size: &str) -> NewServer {
         size: size.into(),
         user_data: clawops::deploy::cloud_init(),
         labels: clawops::provider::labels_for(name),
+    }
+}
+
+/// Polls `cloud` until server `id` runs (at most 5 s) and returns it.
+pub async fn wait_running(cloud: &dyn Cloud, id: &str) -> Server {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let s = cloud.server(id).await.unwrap().expect("the server exists");
+        if s.state == PowerState::Running {
+            return s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server {id} never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
