@@ -135,9 +135,18 @@ pub fn confirmation(id: String, message: Message) -> Outbound {
     }
 }
 
-async fn send_outcome(out: &dyn Replier, outcome: Outcome) {
+/// Sends an outcome as chat: a message, with buttons where it waits for a press.
+pub async fn send_outcome(out: &dyn Replier, outcome: Outcome) {
     let outbound = match outcome {
         Outcome::Confirm { id, message } => confirmation(id, message),
+        Outcome::Offer {
+            message,
+            id,
+            prompt,
+        } => {
+            out.send(Outbound::Message(message)).await;
+            confirmation(id, prompt)
+        }
         Outcome::Done(m) | Outcome::Failed(m) | Outcome::Refused(m) => Outbound::Message(m),
     };
     out.send(outbound).await;

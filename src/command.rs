@@ -84,7 +84,7 @@ fn arguments(spec: &Spec, tokens: &[String]) -> Result<Args, ArgError> {
             let param = spec
                 .params
                 .iter()
-                .find(|p| p.flag && p.name == key)
+                .find(|p| p.flag && p.name == key.replace('-', "_"))
                 .ok_or_else(|| ArgError::UnknownFlag(key.chars().take(40).collect()))?;
             let value = if param.kind == Kind::Switch {
                 if inline.is_some() {
@@ -140,6 +140,7 @@ mod tests {
             provider: None,
             resume: false,
             openclaw: None,
+            standby_for: None,
         }
     }
 
@@ -225,7 +226,17 @@ mod tests {
         assert_eq!(
             parse("/destroy bob-bot").unwrap(),
             Action::Destroy(Destroy {
-                name: "bob-bot".into()
+                name: "bob-bot".into(),
+                snapshot: false,
+                old: false,
+            })
+        );
+        assert_eq!(
+            parse("/destroy bob-bot --snapshot --old").unwrap(),
+            Action::Destroy(Destroy {
+                name: "bob-bot".into(),
+                snapshot: true,
+                old: true,
             })
         );
         assert_eq!(

@@ -133,6 +133,10 @@ pub struct Params {
     pub region: String,
     pub size: String,
     pub openclaw_version: String,
+    /// The server's name when it cannot be the instance's (a migration within one
+    /// account, where the old server still holds the name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
 }
 
 /// Why a deploy stopped.
@@ -398,7 +402,11 @@ impl Deployer {
             Step::CreateServer => {
                 // A server made by an earlier attempt (even one whose reply was lost) is
                 // found by its labels, so a retry never makes a second one.
-                match run.cloud.find_server(&run.params.instance).await? {
+                match run
+                    .cloud
+                    .find_server_in(&run.params.instance, &run.params.region)
+                    .await?
+                {
                     Some(server) => {
                         self.remember_server(run, &server.id, server.ipv4.as_deref())
                             .await?;
@@ -443,7 +451,11 @@ impl Deployer {
             }
             Step::RegisterHost | Step::CreateServer => {
                 let new = NewServer {
-                    name: run.params.instance.clone(),
+                    name: run
+                        .params
+                        .server_name
+                        .clone()
+                        .unwrap_or_else(|| run.params.instance.clone()),
                     region: run.params.region.clone(),
                     size: run.params.size.clone(),
                     user_data: cloud_init(),

@@ -128,6 +128,7 @@ impl Fx {
             Outcome::Done(m) => m.plain(),
             Outcome::Failed(m) | Outcome::Refused(m) => panic!("{text} failed: {}", m.plain()),
             Outcome::Confirm { message, .. } => panic!("{text} asked again: {}", message.plain()),
+            Outcome::Offer { message, .. } => message.plain(),
         }
     }
 

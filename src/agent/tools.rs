@@ -170,6 +170,19 @@ pub async fn run(tb: &Toolbox<'_>, name: &str, arguments: &str, out: &dyn Replie
         Outcome::Done(m) => format!("done: {line}\n{}", fence(&m.plain(), secrets)),
         Outcome::Failed(m) => format!("failed: {line}\n{}", fence(&m.plain(), secrets)),
         Outcome::Refused(m) => format!("refused by the gate: {}", m.plain()),
+        Outcome::Offer {
+            message,
+            id,
+            prompt,
+        } => {
+            let next = prompt.plain().lines().next().unwrap_or("").to_string();
+            out.send(confirmation(id, prompt)).await;
+            format!(
+                "done: {line}\n{}\nA follow-up waits for the operator to press Confirm; nothing of it was done yet: {}",
+                fence(&message.plain(), secrets),
+                redact(&next, secrets)
+            )
+        }
         Outcome::Confirm { id, message } => {
             out.send(confirmation(id, message)).await;
             format!(

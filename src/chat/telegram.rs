@@ -228,7 +228,7 @@ impl Telegram {
             escape_html(&display(&q.from))
         );
         out.edit(message_id, &text).await;
-        out.send(Outbound::Message(outcome.message().clone())).await;
+        crate::bot::send_outcome(&out, outcome).await;
     }
 }
 

@@ -20,6 +20,7 @@ use super::actions::{
     lifecycle::{Config, Logs, Resume, Suspend, Update, Version},
     list::List,
     prices::{Regions, Sizes},
+    migrate::Migrate,
     reconcile::Reconcile,
     restart::Restart,
     status::Status,
@@ -95,8 +96,8 @@ impl Spec {
         let mut s = format!("/{}", self.name);
         for p in self.params {
             let body = match (p.flag, p.kind) {
-                (true, Kind::Switch) => format!("--{}", p.name),
-                (true, _) => format!("--{} {}", p.name, p.meta),
+                (true, Kind::Switch) => format!("--{}", p.name.replace('_', "-")),
+                (true, _) => format!("--{} {}", p.name.replace('_', "-"), p.meta),
                 (false, _) => p.meta.to_string(),
             };
             if p.required {
@@ -215,6 +216,7 @@ catalogue! {
     Restore => Restore,
     Unpin => Unpin,
     Reconcile => Reconcile,
+    Migrate => Migrate,
 }
 
 /// Every action's entry, in the order `/help` shows them.
@@ -286,13 +288,21 @@ pub fn check_value(param: &Param, value: &ArgValue) -> Result<serde_json::Value,
                 Err(why) => Err(bad(t, &why)),
             }
         }
-        (Kind::Place, ArgValue::Text(_)) => check_value(
-            &Param {
+        (Kind::Place, ArgValue::Text(t)) => {
+            // A region (`nbg1`) or a provider's region (`hetzner/hel1`).
+            let word = Param {
                 kind: Kind::Word,
                 ..*param
-            },
-            value,
-        ),
+            };
+            let mut parts = Vec::new();
+            for part in t.splitn(2, '/') {
+                match check_value(&word, &ArgValue::Text(part.to_string()))? {
+                    serde_json::Value::String(p) => parts.push(p),
+                    _ => return Err(bad(t, "give a region like nbg1 or hetzner/hel1")),
+                }
+            }
+            Ok(parts.join("/").into())
+        }
         (Kind::Key, ArgValue::Text(t)) => {
             if !t.is_empty()
                 && t.len() <= 120
@@ -371,7 +381,7 @@ impl Action {
         for p in spec.params {
             match fields.get(p.name) {
                 None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false)) => {}
-                Some(serde_json::Value::Bool(true)) => s.push_str(&format!(" --{}", p.name)),
+                Some(serde_json::Value::Bool(true)) => s.push_str(&format!(" --{}", p.name.replace('_', "-"))),
                 Some(v) => {
                     let text = match v {
                         // A secret given as a value (a bot token to /config) never reaches
@@ -381,7 +391,7 @@ impl Action {
                         other => other.to_string(),
                     };
                     if p.flag {
-                        s.push_str(&format!(" --{} {}", p.name, text));
+                        s.push_str(&format!(" --{} {}", p.name.replace('_', "-"), text));
                     } else {
                         s.push_str(&format!(" {text}"));
                     }

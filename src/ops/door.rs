@@ -28,6 +28,13 @@ pub enum Outcome {
     Refused(Message),
     /// It waits for the asking actor's press of a button bound to `id`.
     Confirm { id: String, message: Message },
+    /// The action ran, and offers a follow-up that waits for a press of `id` (after a
+    /// migration: delete the old server).
+    Offer {
+        message: Message,
+        id: String,
+        prompt: Message,
+    },
 }
 
 impl Outcome {
@@ -35,7 +42,7 @@ impl Outcome {
     pub fn message(&self) -> &Message {
         match self {
             Outcome::Done(m) | Outcome::Failed(m) | Outcome::Refused(m) => m,
-            Outcome::Confirm { message, .. } => message,
+            Outcome::Confirm { message, .. } | Outcome::Offer { message, .. } => message,
         }
     }
 }
@@ -339,6 +346,7 @@ impl Door {
             Action::Restore(a) => a.radius(ctx).await,
             Action::Unpin(a) => a.radius(ctx).await,
             Action::Reconcile(a) => a.radius(ctx).await,
+            Action::Migrate(a) => a.radius(ctx).await,
             Action::Backup(_)
             | Action::Logs(_)
             | Action::Version(_)
@@ -375,6 +383,9 @@ impl Door {
         if !read_only {
             self.audit.record(&who, Event::Done, &line, "").await?;
         }
+        if let Some(next) = follow_up(action) {
+            return Ok(self.offer(actor, message, next).await);
+        }
         Ok(Outcome::Done(message))
     }
 
@@ -409,6 +420,27 @@ impl Door {
             Action::Restore(a) => a.run(ctx).await,
             Action::Unpin(a) => a.run(ctx).await,
             Action::Reconcile(a) => a.run(ctx).await,
+            Action::Migrate(a) => a.run(ctx, out).await,
+        }
+    }
+
+    /// Done, with `next` asked for when it needs a confirmation (else just done: the
+    /// operator can still ask for it).
+    async fn offer(&self, actor: &Actor, message: Message, next: Action) -> Outcome {
+        let asked = match self.radius(&next).await {
+            Ok(radius) => match gate::confirmation_reason(next.spec(), &radius, &self.ctx.config.safety) {
+                Some(why) => self.ask(actor, &next, &radius, &why).await.ok(),
+                None => None,
+            },
+            Err(_) => None,
+        };
+        match asked {
+            Some(Outcome::Confirm { id, message: prompt }) => Outcome::Offer {
+                message,
+                id,
+                prompt,
+            },
+            _ => Outcome::Done(message),
         }
     }
 
@@ -550,6 +582,18 @@ fn prompt(action: &Action, radius: &BlastRadius, why: &str, ttl: std::time::Dura
         humantime::format_duration(ttl)
     ));
     lines.join("\n")
+}
+
+/// What an action offers to do next, once it has run.
+fn follow_up(action: &Action) -> Option<Action> {
+    match action {
+        Action::Migrate(m) => Some(Action::Destroy(crate::ops::actions::destroy::Destroy {
+            name: m.name.clone(),
+            snapshot: false,
+            old: true,
+        })),
+        _ => None,
+    }
 }
 
 fn capitalise(s: &str) -> String {

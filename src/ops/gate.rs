@@ -53,8 +53,11 @@ pub fn confirmation_reason(
     if spec.risk == Risk::Read {
         return None;
     }
-    if spec.risk == Risk::Destructive || !radius.reversible {
+    if !radius.reversible {
         return Some("it cannot be undone".into());
+    }
+    if spec.risk == Risk::Destructive {
+        return Some("it stops end users' bots while it runs".into());
     }
     if radius.billed && radius.monthly_cents > 0 {
         return Some("it adds to a real cloud bill".into());

@@ -76,6 +76,7 @@ pub enum Action {
     Restore(actions::backup::Restore),
     Unpin(actions::unpin::Unpin),
     Reconcile(actions::reconcile::Reconcile),
+    Migrate(actions::migrate::Migrate),
 }
 
 /// What an action does to the fleet, shown before a confirmation is pressed.

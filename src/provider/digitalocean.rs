@@ -1,6 +1,6 @@
 //! DigitalOcean (`https://api.digitalocean.com/v2`, bearer token): account SSH keys,
 //! droplets created with cloud-init and tags (`managed-by:clawops`, `instance:<name>`),
-//! lookup by tag, reboot, power, delete. DigitalOcean has no delete protection.
+//! lookup by tag, reboot, power, snapshot, delete. DigitalOcean has no delete protection.
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::api::{Api, ApiError, RetryPolicy};
-use super::{Cloud, NewServer, PowerState, ProviderError, Region, Server, Size};
+use super::{Cloud, NewServer, PowerState, ProviderError, Region, Server, Size, Snapshot};
 use crate::remote::Host;
 use crate::remote::openclaw::{Access, Runtime};
 
@@ -163,6 +163,13 @@ impl DigitalOcean {
         }
     }
 
+    fn odd(&self, what: &str) -> ProviderError {
+        ProviderError::Api {
+            provider: self.name.clone(),
+            message: format!("unexpected answer: {what}"),
+        }
+    }
+
     /// The id of the instance's SSH key in the account, uploading it when missing.
     async fn ssh_key(&self, instance: &str) -> Result<i64, ProviderError> {
         let name = format!("clawops-{instance}");
@@ -215,13 +222,21 @@ impl DigitalOcean {
             .map_err(|e| self.fail(e))
     }
 
-    pub async fn reboot(&self, id: &str) -> Result<(), ProviderError> {
-        self.action(id, "reboot").await
-    }
-
-    pub async fn power(&self, id: &str, on: bool) -> Result<(), ProviderError> {
-        self.action(id, if on { "power_on" } else { "power_off" })
+    /// Whether droplet action `id` has finished (one that errored is an error).
+    async fn action_done(&self, id: i64) -> Result<bool, ProviderError> {
+        let v = self
+            .api
+            .call(Method::GET, &format!("/actions/{id}"), None)
             .await
+            .map_err(|e| self.fail(e))?;
+        match v.pointer("/action/status").and_then(Value::as_str) {
+            Some("completed") => Ok(true),
+            Some("errored") => Err(ProviderError::Api {
+                provider: self.name.clone(),
+                message: format!("action {id} errored"),
+            }),
+            _ => Ok(false),
+        }
     }
 
     /// Every droplet clawops made in this team.
@@ -311,7 +326,7 @@ impl Cloud for DigitalOcean {
     /// Creates the droplet; a create whose answer was lost is found by its tag instead of
     /// being sent again.
     async fn create_server(&self, new: &NewServer) -> Result<Server, ProviderError> {
-        let key = self.ssh_key(&new.name).await?;
+        let key = self.ssh_key(new.instance()).await?;
         let body = json!({
             "name": new.name,
             "region": new.region,
@@ -319,11 +334,11 @@ impl Cloud for DigitalOcean {
             "image": IMAGE,
             "ssh_keys": [key],
             "user_data": new.user_data,
-            "tags": tags_for(&new.name),
+            "tags": tags_for(new.instance()),
         });
         match self.api.create("/droplets", &body).await {
             Ok(v) => Ok(droplet(&v["droplet"])),
-            Err(e) if e.maybe_done() => match self.find_server(&new.name).await? {
+            Err(e) if e.maybe_done() => match self.find_server_in(new.instance(), &new.region).await? {
                 Some(s) => Ok(s),
                 None => Err(self.fail(e)),
             },
@@ -335,12 +350,63 @@ impl Cloud for DigitalOcean {
         self.list_managed().await
     }
 
-    async fn find_server(&self, instance: &str) -> Result<Option<Server>, ProviderError> {
-        Ok(self
-            .tagged(&tags_for(instance)[1])
-            .await?
+    async fn find_servers(&self, instance: &str) -> Result<Vec<Server>, ProviderError> {
+        self.tagged(&tags_for(instance)[1]).await
+    }
+
+    async fn reboot(&self, id: &str) -> Result<(), ProviderError> {
+        self.action(id, "reboot").await
+    }
+
+    async fn power(&self, id: &str, on: bool) -> Result<(), ProviderError> {
+        self.action(id, if on { "power_on" } else { "power_off" })
+            .await
+    }
+
+    /// A `snapshot` droplet action, waited for; its id is then read from the droplet's
+    /// snapshots by name.
+    async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
+        let found = self.server(id).await?.ok_or_else(|| ProviderError::NoServer {
+            provider: self.name.clone(),
+            id: id.to_string(),
+        })?;
+        let made = self
+            .api
+            .create(
+                &format!("/droplets/{id}/actions"),
+                &json!({"type": "snapshot", "name": description}),
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        let action = made
+            .pointer("/action/id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| self.odd("no action.id in the answer"))?;
+        super::wait_until(&self.name, "the snapshot", super::SNAPSHOT_WAIT, || {
+            self.action_done(action)
+        })
+        .await?;
+        let list = self
+            .api
+            .call(Method::GET, &format!("/droplets/{id}/snapshots"), None)
+            .await
+            .map_err(|e| self.fail(e))?;
+        let snap = list["snapshots"]
+            .as_array()
             .into_iter()
-            .next())
+            .flatten()
+            .find(|s| s["name"] == description)
+            .and_then(|s| s["id"].as_i64().map(|i| i.to_string()).or_else(|| s["id"].as_str().map(str::to_string)))
+            .ok_or_else(|| self.odd("the finished snapshot is not listed"))?;
+        Ok(Snapshot {
+            id: snap,
+            monthly_cents: self.snapshot_monthly_cents(&found.size).unwrap_or(0),
+        })
+    }
+
+    /// $0.06 per GB and month (DigitalOcean's list price for snapshots).
+    fn snapshot_millicents_per_gb(&self) -> Option<i64> {
+        Some(6000)
     }
 
     async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError> {
@@ -367,7 +433,10 @@ impl Cloud for DigitalOcean {
             .call(Method::DELETE, &format!("/droplets/{id}"), None)
             .await
             .map_err(|e| self.fail(e))?;
-        if let Some(instance) = found.labels.get("instance") {
+        // The key goes with the instance's last droplet (a migration keeps two a while).
+        if let Some(instance) = found.labels.get("instance")
+            && self.find_servers(instance).await?.iter().all(|s| s.id == id)
+        {
             let keys = self
                 .api
                 .call(Method::GET, "/account/keys?per_page=200", None)

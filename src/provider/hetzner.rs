@@ -1,5 +1,6 @@
 //! Hetzner Cloud (`https://api.hetzner.cloud/v1`, bearer token): SSH keys, servers created
-//! with cloud-init, labels and delete protection, lookup by label, reboot, power, delete.
+//! with cloud-init, labels and delete protection, lookup by label, reboot, power, snapshot,
+//! delete.
 //! Hosts are reached over SSH as root with the instance's own key, uploaded at create.
 
 use std::collections::BTreeMap;
@@ -10,7 +11,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::api::{Api, ApiError, RetryPolicy};
-use super::{Cloud, NewServer, PowerState, ProviderError, Region, Server, Size, labels_for};
+use super::{
+    Cloud, NewServer, PowerState, ProviderError, Region, Server, Size, Snapshot, labels_for,
+};
 use crate::remote::Host;
 use crate::remote::openclaw::{Access, Runtime};
 
@@ -136,15 +139,26 @@ impl Hetzner {
             .map_err(|e| self.fail(e))
     }
 
-    /// Restarts the server (hard reset stays with the console).
-    pub async fn reboot(&self, id: &str) -> Result<(), ProviderError> {
-        self.action(id, "reboot", json!({})).await
-    }
-
-    /// Powers the server on or off.
-    pub async fn power(&self, id: &str, on: bool) -> Result<(), ProviderError> {
-        self.action(id, if on { "poweron" } else { "poweroff" }, json!({}))
+    /// Whether action `id` has finished (an action that failed is an error).
+    async fn action_done(&self, id: i64) -> Result<bool, ProviderError> {
+        let v = self
+            .api
+            .call(Method::GET, &format!("/actions/{id}"), None)
             .await
+            .map_err(|e| self.fail(e))?;
+        match v.pointer("/action/status").and_then(Value::as_str) {
+            Some("success") => Ok(true),
+            Some("error") => Err(ProviderError::Api {
+                provider: self.name.clone(),
+                message: format!(
+                    "action {id} failed: {}",
+                    v.pointer("/action/error/message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("no reason given")
+                ),
+            }),
+            _ => Ok(false),
+        }
     }
 
     /// Every server clawops made in this project.
@@ -241,7 +255,7 @@ impl Cloud for Hetzner {
     /// delete protection. A create whose answer was lost is found by its labels instead
     /// of being sent again.
     async fn create_server(&self, new: &NewServer) -> Result<Server, ProviderError> {
-        let key = self.ssh_key(&new.name).await?;
+        let key = self.ssh_key(new.instance()).await?;
         let body = json!({
             "name": new.name,
             "server_type": new.size,
@@ -254,7 +268,7 @@ impl Cloud for Hetzner {
         });
         let made = match self.api.create("/servers", &body).await {
             Ok(v) => server(&v["server"]),
-            Err(e) if e.maybe_done() => match self.find_server(&new.name).await? {
+            Err(e) if e.maybe_done() => match self.find_server_in(new.instance(), &new.region).await? {
                 Some(s) => s,
                 None => return Err(self.fail(e)),
             },
@@ -269,7 +283,7 @@ impl Cloud for Hetzner {
         self.list_managed().await
     }
 
-    async fn find_server(&self, instance: &str) -> Result<Option<Server>, ProviderError> {
+    async fn find_servers(&self, instance: &str) -> Result<Vec<Server>, ProviderError> {
         let found = self
             .api
             .call(
@@ -284,8 +298,58 @@ impl Cloud for Hetzner {
             .map_err(|e| self.fail(e))?;
         Ok(found["servers"]
             .as_array()
-            .and_then(|a| a.first())
-            .map(server))
+            .into_iter()
+            .flatten()
+            .map(server)
+            .collect())
+    }
+
+    /// Restarts the server (hard reset stays with the console).
+    async fn reboot(&self, id: &str) -> Result<(), ProviderError> {
+        self.action(id, "reboot", json!({})).await
+    }
+
+    /// Powers the server on or off.
+    async fn power(&self, id: &str, on: bool) -> Result<(), ProviderError> {
+        self.action(id, if on { "poweron" } else { "poweroff" }, json!({}))
+            .await
+    }
+
+    /// `create_image` of type snapshot (labelled like the server), waited for.
+    async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
+        let found = self.server(id).await?.ok_or_else(|| ProviderError::NoServer {
+            provider: self.name.clone(),
+            id: id.to_string(),
+        })?;
+        let made = self
+            .api
+            .create(
+                &format!("/servers/{id}/actions/create_image"),
+                &json!({"type": "snapshot", "description": description, "labels": found.labels}),
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        let image = made
+            .pointer("/image/id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| self.odd("no image.id in the answer"))?;
+        let action = made
+            .pointer("/action/id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| self.odd("no action.id in the answer"))?;
+        super::wait_until(&self.name, "the snapshot", super::SNAPSHOT_WAIT, || {
+            self.action_done(action)
+        })
+        .await?;
+        Ok(Snapshot {
+            id: image.to_string(),
+            monthly_cents: self.snapshot_monthly_cents(&found.size).unwrap_or(0),
+        })
+    }
+
+    /// €0.0119 per GB and month (Hetzner's list price for snapshots).
+    fn snapshot_millicents_per_gb(&self) -> Option<i64> {
+        Some(1190)
     }
 
     async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError> {
@@ -315,7 +379,10 @@ impl Cloud for Hetzner {
             .call(Method::DELETE, &format!("/servers/{id}"), None)
             .await
             .map_err(|e| self.fail(e))?;
-        if let Some(instance) = found.labels.get("instance") {
+        // The key goes with the instance's last server (a migration keeps two a while).
+        if let Some(instance) = found.labels.get("instance")
+            && self.find_servers(instance).await?.iter().all(|s| s.id == id)
+        {
             let keys = self
                 .api
                 .call(

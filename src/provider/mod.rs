@@ -46,6 +46,8 @@ pub enum ProviderError {
     NoServer { provider: String, id: String },
     #[error("{provider} failed: {message}")]
     Api { provider: String, message: String },
+    #[error("{provider} cannot {what}")]
+    Unsupported { provider: String, what: String },
 }
 
 /// A region a provider offers.
@@ -97,6 +99,25 @@ pub struct NewServer {
     pub labels: BTreeMap<String, String>,
 }
 
+impl NewServer {
+    /// The instance the server is made for (its `instance` label; the server's name may
+    /// differ, e.g. during a migration within one account, where names must be unique).
+    pub fn instance(&self) -> &str {
+        self.labels
+            .get("instance")
+            .map(String::as_str)
+            .unwrap_or(&self.name)
+    }
+}
+
+/// A snapshot of a server's disk, kept after the server is deleted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub id: String,
+    /// Its monthly price at most (the disk's size at the per-GB price), in cents.
+    pub monthly_cents: i64,
+}
+
 /// The labels of every resource made for `instance`.
 pub fn labels_for(instance: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
@@ -121,8 +142,57 @@ pub trait Cloud: Send + Sync {
 
     /// Creates a server.
     async fn create_server(&self, new: &NewServer) -> Result<Server, ProviderError>;
+    /// The servers clawops made for `instance`, found by their labels (two during a
+    /// migration within one account).
+    async fn find_servers(&self, instance: &str) -> Result<Vec<Server>, ProviderError>;
     /// The server clawops made for `instance`, found by its labels.
-    async fn find_server(&self, instance: &str) -> Result<Option<Server>, ProviderError>;
+    async fn find_server(&self, instance: &str) -> Result<Option<Server>, ProviderError> {
+        Ok(self.find_servers(instance).await?.into_iter().next())
+    }
+    /// The server clawops made for `instance` in `region`.
+    async fn find_server_in(
+        &self,
+        instance: &str,
+        region: &str,
+    ) -> Result<Option<Server>, ProviderError> {
+        Ok(self
+            .find_servers(instance)
+            .await?
+            .into_iter()
+            .find(|s| s.region.eq_ignore_ascii_case(region)))
+    }
+    /// Reboots a server.
+    async fn reboot(&self, id: &str) -> Result<(), ProviderError> {
+        Err(self.unsupported(&format!("reboot server {id}")))
+    }
+    /// Powers a server on or off.
+    async fn power(&self, id: &str, on: bool) -> Result<(), ProviderError> {
+        let what = if on { "power on" } else { "power off" };
+        Err(self.unsupported(&format!("{what} server {id}")))
+    }
+    /// Takes a snapshot of a server's disk and waits until it is stored.
+    async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
+        let _ = description;
+        Err(self.unsupported(&format!("snapshot server {id}")))
+    }
+    /// What keeping a snapshot costs per GB and month, in thousandths of a cent (None:
+    /// this provider takes no snapshots).
+    fn snapshot_millicents_per_gb(&self) -> Option<i64> {
+        None
+    }
+    /// What a snapshot of a server of `size` costs per month at most, in cents.
+    fn snapshot_monthly_cents(&self, size: &str) -> Option<i64> {
+        let rate = self.snapshot_millicents_per_gb()?;
+        let gb = self.size(size).ok()?.disk_gb as i64;
+        Some((gb * rate + 999) / 1000)
+    }
+    /// The error of an operation this provider does not have.
+    fn unsupported(&self, what: &str) -> ProviderError {
+        ProviderError::Unsupported {
+            provider: self.display_name().to_string(),
+            what: what.to_string(),
+        }
+    }
     /// One server by id.
     async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError>;
     /// Deletes a server.
@@ -246,6 +316,41 @@ pub fn root_host(
         true,
     ))
 }
+
+/// Waits until `done` says a long job at a provider (a snapshot) has finished: asked
+/// with growing pauses (0.5 s doubling to 5 s), for at most `limit`.
+pub async fn wait_until<F, Fut>(
+    provider: &str,
+    what: &str,
+    limit: std::time::Duration,
+    mut done: F,
+) -> Result<(), ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, ProviderError>>,
+{
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(500);
+    loop {
+        if done().await? {
+            return Ok(());
+        }
+        if started.elapsed() + pause > limit {
+            return Err(ProviderError::Api {
+                provider: provider.to_string(),
+                message: format!(
+                    "{what} did not finish within {}s; look in the provider's console",
+                    limit.as_secs()
+                ),
+            });
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(5));
+    }
+}
+
+/// How long clawops waits for a snapshot to be stored.
+pub const SNAPSHOT_WAIT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// Labels from `key:value` tags (clouds that have tags, not labels).
 pub fn labels_from_tags(tags: &serde_json::Value) -> BTreeMap<String, String> {

@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Cloud, NewServer, PowerState, ProviderError, Region, Server, Size, labels_for};
+use super::{
+    Cloud, NewServer, PowerState, ProviderError, Region, Server, Size, Snapshot, labels_for,
+};
 use crate::clock::Clock;
 use crate::config::SimConfig;
 use crate::remote::{Host, HostPlan, HostStep, Reading, RemoteError, Versions};
@@ -167,21 +169,42 @@ impl Cloud for SimCloud {
         self.to_server(&row)
     }
 
-    async fn find_server(&self, instance: &str) -> Result<Option<Server>, ProviderError> {
+    async fn find_servers(&self, instance: &str) -> Result<Vec<Server>, ProviderError> {
         let wanted = labels_for(instance);
-        // Servers are named after their instance; the labels decide.
+        let mut found = Vec::new();
         for row in self
             .store
-            .sim_servers_named(instance)
+            .sim_servers_of(instance)
             .await
             .map_err(|e| self.api(e))?
         {
             let server = self.to_server(&row)?;
             if wanted.iter().all(|(k, v)| server.labels.get(k) == Some(v)) {
-                return Ok(Some(server));
+                found.push(server);
             }
         }
-        Ok(None)
+        Ok(found)
+    }
+
+    /// A simulated snapshot, stored at once; priced like Hetzner's.
+    async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
+        let found = self.server(id).await?.ok_or_else(|| ProviderError::NoServer {
+            provider: self.display_name().to_string(),
+            id: id.to_string(),
+        })?;
+        let snap = self
+            .store
+            .sim_add_snapshot(self.parse_id(id)?, description, self.clock.now())
+            .await
+            .map_err(|e| self.api(e))?;
+        Ok(Snapshot {
+            id: format!("sim-snapshot-{snap}"),
+            monthly_cents: self.snapshot_monthly_cents(&found.size).unwrap_or(0),
+        })
+    }
+
+    fn snapshot_millicents_per_gb(&self) -> Option<i64> {
+        Some(1190)
     }
 
     async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError> {

@@ -100,8 +100,8 @@ impl Cloud for SshHosts {
     }
 
     /// Existing hosts carry no labels to find them by: the deploy registers the address.
-    async fn find_server(&self, _instance: &str) -> Result<Option<Server>, ProviderError> {
-        Ok(None)
+    async fn find_servers(&self, _instance: &str) -> Result<Vec<Server>, ProviderError> {
+        Ok(Vec::new())
     }
 
     async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError> {

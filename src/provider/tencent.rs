@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::api::RetryPolicy;
 use super::tc3;
-use super::{Cloud, NewServer, PowerState, ProviderError, Region, Server, Size};
+use super::{Cloud, NewServer, PowerState, ProviderError, Region, Server, Size, Snapshot};
 use crate::remote::Host;
 use crate::remote::openclaw::{Access, Runtime};
 
@@ -443,20 +443,26 @@ impl Tencent {
             .map_err(|e| self.fail(e))
     }
 
-    pub async fn reboot(&self, id: &str) -> Result<(), ProviderError> {
-        self.on_instance(id, "RebootInstances").await
-    }
-
-    pub async fn power(&self, id: &str, on: bool) -> Result<(), ProviderError> {
-        self.on_instance(
-            id,
-            if on {
-                "StartInstances"
-            } else {
-                "StopInstances"
-            },
-        )
-        .await
+    /// Whether custom image `image` is stored (`NORMAL`); a failed one is an error.
+    async fn image_done(&self, region: &str, image: &str) -> Result<bool, ProviderError> {
+        let v = self
+            .call(
+                "cvm",
+                "DescribeImages",
+                region,
+                &json!({"ImageIds": [image]}),
+                true,
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        match v.pointer("/ImageSet/0/ImageState").and_then(Value::as_str) {
+            Some("NORMAL") => Ok(true),
+            Some("CREATEFAILED") => Err(ProviderError::Api {
+                provider: self.name.clone(),
+                message: format!("image {image} could not be created"),
+            }),
+            _ => Ok(false),
+        }
     }
 }
 
@@ -531,7 +537,7 @@ impl Cloud for Tencent {
     /// instance with a `ClientToken`, so a retry after a lost answer cannot make a second.
     async fn create_server(&self, new: &NewServer) -> Result<Server, ProviderError> {
         let (region, zone) = self.zone(&new.region)?;
-        let key = self.key_pair(&region, &new.name).await?;
+        let key = self.key_pair(&region, new.instance()).await?;
         let group = self.ssh_only_group(&region).await?;
         let tags: Vec<Value> = new
             .labels
@@ -558,7 +564,7 @@ impl Cloud for Tencent {
                 .and_then(Value::as_str)
                 .map(|i| format!("{region}/{i}"))
                 .ok_or_else(|| self.odd("no InstanceIdSet"))?,
-            Err(CallError::Timeout) => match self.find_server(&new.name).await? {
+            Err(CallError::Timeout) => match self.find_server_in(new.instance(), &new.region).await? {
                 Some(s) => return Ok(s),
                 None => return Err(self.fail(CallError::Timeout)),
             },
@@ -576,16 +582,69 @@ impl Cloud for Tencent {
     }
 
     /// Looks in every region of the table for the instance's tag.
-    async fn find_server(&self, name: &str) -> Result<Option<Server>, ProviderError> {
+    async fn find_servers(&self, name: &str) -> Result<Vec<Server>, ProviderError> {
+        let mut all = Vec::new();
         for region in regions() {
-            let found = self
-                .instances(&region, json!([{"Name": "tag:instance", "Values": [name]}]))
-                .await?;
-            if let Some(s) = found.into_iter().next() {
-                return Ok(Some(s));
-            }
+            all.extend(
+                self.instances(&region, json!([{"Name": "tag:instance", "Values": [name]}]))
+                    .await?,
+            );
         }
-        Ok(None)
+        Ok(all)
+    }
+
+    async fn reboot(&self, id: &str) -> Result<(), ProviderError> {
+        self.on_instance(id, "RebootInstances").await
+    }
+
+    async fn power(&self, id: &str, on: bool) -> Result<(), ProviderError> {
+        self.on_instance(
+            id,
+            if on {
+                "StartInstances"
+            } else {
+                "StopInstances"
+            },
+        )
+        .await
+    }
+
+    /// A custom image of the instance (`CreateImage`), waited for until `NORMAL`. Not
+    /// retried after a lost answer: Tencent takes no client token for it.
+    async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
+        let found = self.server(id).await?.ok_or_else(|| ProviderError::NoServer {
+            provider: self.name.clone(),
+            id: id.to_string(),
+        })?;
+        let (region, ins) = self.split_id(id)?;
+        let made = self
+            .call(
+                "cvm",
+                "CreateImage",
+                region,
+                &json!({"InstanceId": ins, "ImageName": description, "ImageDescription": description}),
+                false,
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        let image = made
+            .get("ImageId")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| self.odd("no ImageId"))?;
+        super::wait_until(&self.name, "the image", super::SNAPSHOT_WAIT, || {
+            self.image_done(region, &image)
+        })
+        .await?;
+        Ok(Snapshot {
+            id: format!("{region}/{image}"),
+            monthly_cents: self.snapshot_monthly_cents(&found.size).unwrap_or(0),
+        })
+    }
+
+    /// About $0.05 per GB and month (the snapshot storage behind a custom image).
+    fn snapshot_millicents_per_gb(&self) -> Option<i64> {
+        Some(5000)
     }
 
     async fn managed_servers(&self) -> Result<Vec<Server>, ProviderError> {
@@ -631,7 +690,10 @@ impl Cloud for Tencent {
         };
         self.on_instance(id, "TerminateInstances").await?;
         let (region, _) = self.split_id(id)?;
-        if let Some(name) = found.labels.get("instance") {
+        // The key pair goes with the instance's last server (a migration keeps two a while).
+        if let Some(name) = found.labels.get("instance")
+            && self.find_servers(name).await?.iter().all(|s| s.id == id)
+        {
             let key_name = format!("clawops_{}", name.replace('-', "_"));
             let keys = self
                 .call(

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::api::{Api, ApiError, RetryPolicy};
 use super::digitalocean::tags_for;
-use super::{Cloud, NewServer, PowerState, ProviderError, Region, Server, Size};
+use super::{Cloud, NewServer, PowerState, ProviderError, Region, Server, Size, Snapshot};
 use crate::remote::Host;
 use crate::remote::openclaw::{Access, Runtime};
 
@@ -205,12 +205,14 @@ impl Vultr {
             .map_err(|e| self.fail(e))
     }
 
-    pub async fn reboot(&self, id: &str) -> Result<(), ProviderError> {
-        self.post(id, "reboot").await
-    }
-
-    pub async fn power(&self, id: &str, on: bool) -> Result<(), ProviderError> {
-        self.post(id, if on { "start" } else { "halt" }).await
+    /// Whether snapshot `id` is stored.
+    async fn snapshot_done(&self, id: &str) -> Result<bool, ProviderError> {
+        let v = self
+            .api
+            .call(Method::GET, &format!("/snapshots/{id}"), None)
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(v.pointer("/snapshot/status").and_then(Value::as_str) == Some("complete"))
     }
 
     /// Every instance clawops made in this account.
@@ -292,7 +294,7 @@ impl Cloud for Vultr {
     /// Creates the instance (user data base64, as Vultr wants it); a create whose answer
     /// was lost is found by its tag instead of being sent again.
     async fn create_server(&self, new: &NewServer) -> Result<Server, ProviderError> {
-        let key = self.ssh_key(&new.name).await?;
+        let key = self.ssh_key(new.instance()).await?;
         let body = json!({
             "region": new.region,
             "plan": new.size,
@@ -301,11 +303,11 @@ impl Cloud for Vultr {
             "hostname": new.name,
             "sshkey_id": [key],
             "user_data": base64::engine::general_purpose::STANDARD.encode(&new.user_data),
-            "tags": tags_for(&new.name),
+            "tags": tags_for(new.instance()),
         });
         match self.api.create("/instances", &body).await {
             Ok(v) => Ok(instance(&v["instance"])),
-            Err(e) if e.maybe_done() => match self.find_server(&new.name).await? {
+            Err(e) if e.maybe_done() => match self.find_server_in(new.instance(), &new.region).await? {
                 Some(s) => Ok(s),
                 None => Err(self.fail(e)),
             },
@@ -317,12 +319,53 @@ impl Cloud for Vultr {
         self.list_managed().await
     }
 
-    async fn find_server(&self, instance_name: &str) -> Result<Option<Server>, ProviderError> {
-        Ok(self
-            .tagged(&tags_for(instance_name)[1])
-            .await?
-            .into_iter()
-            .next())
+    async fn find_servers(&self, instance_name: &str) -> Result<Vec<Server>, ProviderError> {
+        self.tagged(&tags_for(instance_name)[1]).await
+    }
+
+    async fn reboot(&self, id: &str) -> Result<(), ProviderError> {
+        self.post(id, "reboot").await
+    }
+
+    async fn power(&self, id: &str, on: bool) -> Result<(), ProviderError> {
+        self.post(id, if on { "start" } else { "halt" }).await
+    }
+
+    /// `POST /snapshots` of the instance, waited for until `complete`.
+    async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
+        let found = self.server(id).await?.ok_or_else(|| ProviderError::NoServer {
+            provider: self.name.clone(),
+            id: id.to_string(),
+        })?;
+        let made = self
+            .api
+            .create(
+                "/snapshots",
+                &json!({"instance_id": id, "description": description}),
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        let snap = made
+            .pointer("/snapshot/id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::Api {
+                provider: self.name.clone(),
+                message: "unexpected answer: no snapshot.id".into(),
+            })?;
+        super::wait_until(&self.name, "the snapshot", super::SNAPSHOT_WAIT, || {
+            self.snapshot_done(&snap)
+        })
+        .await?;
+        Ok(Snapshot {
+            id: snap,
+            monthly_cents: self.snapshot_monthly_cents(&found.size).unwrap_or(0),
+        })
+    }
+
+    /// $0.05 per GB and month (Vultr's list price for snapshots).
+    fn snapshot_millicents_per_gb(&self) -> Option<i64> {
+        Some(5000)
     }
 
     async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError> {
@@ -349,7 +392,10 @@ impl Cloud for Vultr {
             .call(Method::DELETE, &format!("/instances/{id}"), None)
             .await
             .map_err(|e| self.fail(e))?;
-        if let Some(name) = found.labels.get("instance") {
+        // The key goes with the instance's last server (a migration keeps two a while).
+        if let Some(name) = found.labels.get("instance")
+            && self.find_servers(name).await?.iter().all(|s| s.id == id)
+        {
             let key_name = format!("clawops-{name}");
             for key in self.keys().await? {
                 if key["name"] == key_name.as_str()

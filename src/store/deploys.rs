@@ -168,4 +168,13 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// Marks a stopped deploy abandoned (a migration rolled back): it cannot be resumed.
+    pub async fn abandon_deploy(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE deploys SET state = 'abandoned' WHERE id = ? AND state <> 'done'")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
 }

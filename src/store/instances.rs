@@ -23,6 +23,8 @@ pub struct InstanceRow {
     pub probed_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// For a standby: the primary it covers.
+    pub standby_of: Option<String>,
 }
 
 /// What a deploy knows about an instance when it first records it.
@@ -77,6 +79,116 @@ impl Store {
         .bind(new.currency)
         .bind(ts(now))
         .bind(ts(now))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Records a server clawops made but the store lost (found by /reconcile) as the
+    /// ready instance `new.name`.
+    pub async fn adopt_instance(
+        &self,
+        new: &NewInstance<'_>,
+        server_id: &str,
+        ipv4: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO instances (name, provider, region, size, status, server_id, ipv4, monthly_cents, currency, created_at, updated_at)
+             VALUES (?, ?, ?, ?, 'ready', ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(name) DO UPDATE SET provider = excluded.provider, region = excluded.region,
+               size = excluded.size, status = 'ready', server_id = excluded.server_id, ipv4 = excluded.ipv4,
+               monthly_cents = excluded.monthly_cents, currency = excluded.currency, role = 'primary',
+               standby_of = NULL, health = NULL, health_score = NULL, probed_at = NULL,
+               updated_at = excluded.updated_at
+             WHERE instances.status = 'destroyed'",
+        )
+        .bind(new.name)
+        .bind(new.provider)
+        .bind(new.region)
+        .bind(new.size)
+        .bind(server_id)
+        .bind(ipv4)
+        .bind(new.monthly_cents)
+        .bind(new.currency)
+        .bind(ts(now))
+        .bind(ts(now))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Makes `name` the standby of `primary`.
+    pub async fn set_standby_of(
+        &self,
+        name: &str,
+        primary: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE instances SET role = 'standby', standby_of = ?, updated_at = ? WHERE name = ?",
+        )
+        .bind(primary)
+        .bind(ts(now))
+        .bind(name)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The standbys (not destroyed) covering `primary`.
+    pub async fn standbys_of(&self, primary: &str) -> Result<Vec<InstanceRow>, StoreError> {
+        Ok(sqlx::query_as::<_, InstanceRow>(
+            "SELECT * FROM instances WHERE standby_of = ? AND status <> 'destroyed' ORDER BY name",
+        )
+        .bind(primary)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Points an instance at a new place with no server yet (a migration's new server is
+    /// then deployed); its health is unknown until probed again.
+    pub async fn move_instance(
+        &self,
+        new: &NewInstance<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE instances SET provider = ?, region = ?, size = ?, monthly_cents = ?, currency = ?,
+               server_id = NULL, ipv4 = NULL, health = NULL, health_score = NULL, probed_at = NULL,
+               status = 'deploying', updated_at = ? WHERE name = ?",
+        )
+        .bind(new.provider)
+        .bind(new.region)
+        .bind(new.size)
+        .bind(new.monthly_cents)
+        .bind(new.currency)
+        .bind(ts(now))
+        .bind(new.name)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Points an instance back at the server it left (a migration that failed).
+    pub async fn put_back(
+        &self,
+        old: &super::OldServerRow,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE instances SET provider = ?, region = ?, size = ?, monthly_cents = ?, currency = ?,
+               server_id = ?, ipv4 = ?, status = 'ready', updated_at = ? WHERE name = ?",
+        )
+        .bind(&old.provider)
+        .bind(&old.region)
+        .bind(&old.size)
+        .bind(old.monthly_cents)
+        .bind(&old.currency)
+        .bind(&old.server_id)
+        .bind(&old.ipv4)
+        .bind(ts(now))
+        .bind(&old.instance)
         .execute(self.pool())
         .await?;
         Ok(())

@@ -10,6 +10,7 @@ mod deploys;
 mod hosts;
 mod instances;
 mod llm_usage;
+mod old_servers;
 mod sim;
 
 pub use audit_rows::AuditRow;
@@ -18,6 +19,7 @@ pub use deploys::{DeployRow, StepRow};
 pub use hosts::{BackupRow, HostKeyRow, KeyRow};
 pub use instances::{InstanceRow, NewInstance};
 pub use llm_usage::UsageSum;
+pub use old_servers::OldServerRow;
 pub use sim::SimServerRow;
 
 use std::fs::File;

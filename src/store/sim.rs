@@ -76,14 +76,38 @@ impl Store {
         )
     }
 
-    /// The simulated servers called `name` (a cloud lets several share a name).
-    pub async fn sim_servers_named(&self, name: &str) -> Result<Vec<SimServerRow>, StoreError> {
+    /// The simulated servers made for `instance` (by their `instance` label).
+    pub async fn sim_servers_of(&self, instance: &str) -> Result<Vec<SimServerRow>, StoreError> {
         Ok(sqlx::query_as::<_, SimServerRow>(
-            "SELECT * FROM sim_servers WHERE name = ? ORDER BY id",
+            "SELECT * FROM sim_servers WHERE json_extract(labels, '$.instance') = ? ORDER BY id",
         )
-        .bind(name)
+        .bind(instance)
         .fetch_all(self.pool())
         .await?)
+    }
+
+    /// Records a snapshot of simulated server `server_id`; returns its id.
+    pub async fn sim_add_snapshot(
+        &self,
+        server_id: i64,
+        description: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO sim_snapshots (server_id, description, created_at) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(server_id)
+        .bind(description)
+        .bind(ts(now))
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    /// How many snapshots the simulated cloud keeps.
+    pub async fn sim_snapshot_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sim_snapshots")
+            .fetch_one(self.pool())
+            .await?)
     }
 
     /// Replaces what a simulated host has installed.

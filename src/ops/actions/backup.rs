@@ -38,29 +38,9 @@ impl Backup {
     pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
         let (row, host) = host_of(ctx, &self.name).await?;
         let archive = host.backup().await?;
-        let sealed = ctx.vault.seal(PURPOSE, &archive);
-        let now = ctx.clock.now();
-        let file = ctx.backups.join(format!(
-            "{}-{}.tar.gz.sealed",
-            row.name,
-            now.format("%Y%m%dT%H%M%S%3f")
-        ));
-        crate::vault::write_private(&file, &sealed).map_err(|e| {
-            OpsError::Refused(format!("cannot write the backup {}: {e}", file.display()))
-        })?;
-        let sha = hex::encode(Sha256::digest(&sealed));
         let version = host.versions().await.ok().and_then(|v| v.installed);
-        let kept = ctx
-            .store
-            .add_backup(
-                &row.name,
-                &file.display().to_string(),
-                sealed.len() as i64,
-                &sha,
-                version.as_deref(),
-                now,
-            )
-            .await?;
+        let kept = keep(ctx, &row.name, &archive, version.as_deref()).await?;
+        let file = &kept.file;
         Ok(Message::default()
             .heading(format!("✓ Backup {} of {}", kept.id, row.name))
             .para(format!(
@@ -69,13 +49,44 @@ impl Backup {
                 version
                     .map(|v| format!(" (OpenClaw {v})"))
                     .unwrap_or_default(),
-                file.display()
+                file
             ))
             .para(format!(
                 "/restore {} {} puts it back; /restore OTHER {} moves it to another instance.",
                 row.name, kept.id, kept.id
             )))
     }
+}
+
+/// Seals `archive` (an instance's OpenClaw state), writes it next to the store and
+/// records it; `version` is the OpenClaw version it was made with.
+pub async fn keep(
+    ctx: &Ctx,
+    instance: &str,
+    archive: &[u8],
+    version: Option<&str>,
+) -> Result<crate::store::BackupRow, OpsError> {
+    let sealed = ctx.vault.seal(PURPOSE, archive);
+    let now = ctx.clock.now();
+    let file = ctx.backups.join(format!(
+        "{instance}-{}.tar.gz.sealed",
+        now.format("%Y%m%dT%H%M%S%3f")
+    ));
+    crate::vault::write_private(&file, &sealed).map_err(|e| {
+        OpsError::Refused(format!("cannot write the backup {}: {e}", file.display()))
+    })?;
+    let sha = hex::encode(Sha256::digest(&sealed));
+    Ok(ctx
+        .store
+        .add_backup(
+            instance,
+            &file.display().to_string(),
+            sealed.len() as i64,
+            &sha,
+            version,
+            now,
+        )
+        .await?)
 }
 
 /// Restore a backup onto an instance.

@@ -31,7 +31,8 @@ impl Cost {
     /// The cost table.
     pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
         let fleet = ctx.store.fleet().await?;
-        if fleet.is_empty() {
+        let old = ctx.store.kept_old_servers(None).await?;
+        if fleet.is_empty() && old.is_empty() {
             return Ok(Message::text("The fleet is empty: it costs nothing."));
         }
         let mut groups: BTreeMap<(String, String, String, String), (usize, i64)> = BTreeMap::new();
@@ -54,6 +55,14 @@ impl Cost {
                 i.0 += 1;
                 i.1 += r.monthly_cents;
             }
+        }
+        // The servers migrations left are billed too, until they are deleted.
+        let mut kept: BTreeMap<String, (usize, i64)> = BTreeMap::new();
+        for o in &old {
+            let k = kept.entry(o.currency.clone()).or_default();
+            k.0 += 1;
+            k.1 += o.monthly_cents;
+            *totals.entry(o.currency.clone()).or_default() += o.monthly_cents;
         }
         let rows = groups
             .iter()
@@ -84,6 +93,12 @@ impl Cost {
         for (cur, (n, cents)) in &idle {
             m = m.para(format!(
                 "{n} instance(s) with a stopped deploy are billed {} per month without serving anyone: /deploy NAME --resume or /destroy NAME.",
+                money(*cents, cur)
+            ));
+        }
+        for (cur, (n, cents)) in &kept {
+            m = m.para(format!(
+                "{n} old server(s) kept after a migration cost {} per month: /destroy NAME --old deletes them.",
                 money(*cents, cur)
             ));
         }

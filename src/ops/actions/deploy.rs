@@ -27,6 +27,9 @@ pub struct Deploy {
     pub resume: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openclaw: Option<String>,
+    /// Deploy it as the standby of this primary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standby_for: Option<String>,
 }
 
 impl Command for Deploy {
@@ -82,6 +85,14 @@ impl Command for Deploy {
                 required: false,
                 help: "the OpenClaw version (default from [deploy] openclaw_version; a resume may change it)",
             },
+            Param {
+                name: "standby_for",
+                meta: "PRIMARY",
+                kind: Kind::Name,
+                flag: true,
+                required: false,
+                help: "deploy it as the standby of this primary (a primary is not destroyed while its standby is unhealthy)",
+            },
         ],
         risk: Risk::Change,
         role: Role::Operator,
@@ -126,8 +137,13 @@ impl Deploy {
             .region
             .as_deref()
             .is_some_and(|r| r.starts_with("ssh://"));
-        let provider = match (&self.provider, on_host) {
-            (Some(p), _) => p.clone(),
+        // `hetzner/hel1` names the provider with the region.
+        let (named, region) = match self.region.as_deref().and_then(|r| r.split_once('/')) {
+            Some((p, r)) if !on_host => (Some(p.to_string()), Some(r.to_string())),
+            _ => (None, self.region.clone()),
+        };
+        let provider = match (self.provider.clone().or(named), on_host) {
+            (Some(p), _) => p,
             (None, true) => "ssh".to_string(),
             (None, false) => d.provider.clone(),
         };
@@ -147,7 +163,7 @@ impl Deploy {
             .size(&size)
             .map(|s| s.code.to_string())
             .unwrap_or(size);
-        let region = self.region.clone().unwrap_or_else(|| d.region.clone());
+        let region = region.unwrap_or_else(|| d.region.clone());
         let region = match crate::remote::ssh::Target::parse(&region) {
             Ok(t) if cloud.existing_hosts() => t.url(),
             _ => region,
@@ -161,6 +177,7 @@ impl Deploy {
                 .openclaw
                 .clone()
                 .unwrap_or_else(|| d.openclaw_version.clone()),
+            server_name: None,
         })
     }
 
@@ -221,6 +238,7 @@ impl Deploy {
                 return Err(OpsError::Refused(hint));
             }
         }
+        let primary = self.primary(ctx).await?;
         let params = self.params(ctx)?;
         let cloud = ctx.providers.get(&params.provider)?;
         cloud.region(&params.region)?;
@@ -239,6 +257,9 @@ impl Deploy {
                 now,
             )
             .await?;
+        if let Some(primary) = &primary {
+            ctx.store.set_standby_of(&self.name, primary, now).await?;
+        }
         let json = serde_json::to_string(&params)
             .map_err(|e| OpsError::Refused(format!("cannot record the deploy: {e}")))?;
         let steps: Vec<&str> = steps_for(cloud.as_ref()).iter().map(|s| s.id()).collect();
@@ -247,6 +268,25 @@ impl Deploy {
             .start_deploy(&self.name, &json, &steps, now)
             .await?;
         Ok((id, params))
+    }
+
+    /// With --standby-for: the primary, which must exist and not be a standby itself.
+    async fn primary(&self, ctx: &Ctx) -> Result<Option<String>, OpsError> {
+        let Some(name) = &self.standby_for else {
+            return Ok(None);
+        };
+        if name == &self.name {
+            return Err(OpsError::Refused(format!(
+                "{name} cannot be its own standby"
+            )));
+        }
+        let primary = existing(&ctx.store, name).await?;
+        if let Some(of) = &primary.standby_of {
+            return Err(OpsError::Refused(format!(
+                "{name} is itself the standby of {of}: pick a primary"
+            )));
+        }
+        Ok(Some(primary.name))
     }
 
     async fn reopen(&self, ctx: &Ctx) -> Result<(i64, Params), OpsError> {

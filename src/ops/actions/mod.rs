@@ -10,6 +10,7 @@ pub mod forget;
 pub mod help;
 pub mod lifecycle;
 pub mod list;
+pub mod migrate;
 pub mod prices;
 pub mod reconcile;
 pub mod restart;
