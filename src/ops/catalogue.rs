@@ -19,8 +19,8 @@ use super::actions::{
     help::Help,
     lifecycle::{Config, Logs, Resume, Suspend, Update, Version},
     list::List,
-    prices::{Regions, Sizes},
     migrate::Migrate,
+    prices::{Regions, Sizes},
     reconcile::Reconcile,
     restart::Restart,
     status::Status,
@@ -381,7 +381,9 @@ impl Action {
         for p in spec.params {
             match fields.get(p.name) {
                 None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false)) => {}
-                Some(serde_json::Value::Bool(true)) => s.push_str(&format!(" --{}", p.name.replace('_', "-"))),
+                Some(serde_json::Value::Bool(true)) => {
+                    s.push_str(&format!(" --{}", p.name.replace('_', "-")))
+                }
                 Some(v) => {
                     let text = match v {
                         // A secret given as a value (a bot token to /config) never reaches

@@ -257,6 +257,9 @@ impl Door {
         match self.run(actor, role, &action, out).await {
             Ok(message) => {
                 self.audit.record(&who, Event::Done, &line, "").await?;
+                if let Some(next) = follow_up(&action) {
+                    return Ok(self.offer(actor, message, next).await);
+                }
                 Ok(Outcome::Done(message))
             }
             Err(e) => Ok(self.failed(actor, &action, e).await),
@@ -428,14 +431,19 @@ impl Door {
     /// operator can still ask for it).
     async fn offer(&self, actor: &Actor, message: Message, next: Action) -> Outcome {
         let asked = match self.radius(&next).await {
-            Ok(radius) => match gate::confirmation_reason(next.spec(), &radius, &self.ctx.config.safety) {
-                Some(why) => self.ask(actor, &next, &radius, &why).await.ok(),
-                None => None,
-            },
+            Ok(radius) => {
+                match gate::confirmation_reason(next.spec(), &radius, &self.ctx.config.safety) {
+                    Some(why) => self.ask(actor, &next, &radius, &why).await.ok(),
+                    None => None,
+                }
+            }
             Err(_) => None,
         };
         match asked {
-            Some(Outcome::Confirm { id, message: prompt }) => Outcome::Offer {
+            Some(Outcome::Confirm {
+                id,
+                message: prompt,
+            }) => Outcome::Offer {
                 message,
                 id,
                 prompt,
@@ -567,7 +575,10 @@ fn prompt(action: &Action, radius: &BlastRadius, why: &str, ttl: std::time::Dura
         ));
     }
     lines.push(if radius.reversible {
-        "Can be undone.".to_string()
+        match &radius.loss {
+            Some(note) => format!("Can be undone; meanwhile {note}."),
+            None => "Can be undone.".to_string(),
+        }
     } else {
         format!(
             "Cannot be undone: {}.",

@@ -338,10 +338,12 @@ impl Cloud for DigitalOcean {
         });
         match self.api.create("/droplets", &body).await {
             Ok(v) => Ok(droplet(&v["droplet"])),
-            Err(e) if e.maybe_done() => match self.find_server_in(new.instance(), &new.region).await? {
-                Some(s) => Ok(s),
-                None => Err(self.fail(e)),
-            },
+            Err(e) if e.maybe_done() => {
+                match self.find_server_in(new.instance(), &new.region).await? {
+                    Some(s) => Ok(s),
+                    None => Err(self.fail(e)),
+                }
+            }
             Err(e) => Err(self.fail(e)),
         }
     }
@@ -366,10 +368,13 @@ impl Cloud for DigitalOcean {
     /// A `snapshot` droplet action, waited for; its id is then read from the droplet's
     /// snapshots by name.
     async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
-        let found = self.server(id).await?.ok_or_else(|| ProviderError::NoServer {
-            provider: self.name.clone(),
-            id: id.to_string(),
-        })?;
+        let found = self
+            .server(id)
+            .await?
+            .ok_or_else(|| ProviderError::NoServer {
+                provider: self.name.clone(),
+                id: id.to_string(),
+            })?;
         let made = self
             .api
             .create(
@@ -396,7 +401,12 @@ impl Cloud for DigitalOcean {
             .into_iter()
             .flatten()
             .find(|s| s["name"] == description)
-            .and_then(|s| s["id"].as_i64().map(|i| i.to_string()).or_else(|| s["id"].as_str().map(str::to_string)))
+            .and_then(|s| {
+                s["id"]
+                    .as_i64()
+                    .map(|i| i.to_string())
+                    .or_else(|| s["id"].as_str().map(str::to_string))
+            })
             .ok_or_else(|| self.odd("the finished snapshot is not listed"))?;
         Ok(Snapshot {
             id: snap,
@@ -435,7 +445,11 @@ impl Cloud for DigitalOcean {
             .map_err(|e| self.fail(e))?;
         // The key goes with the instance's last droplet (a migration keeps two a while).
         if let Some(instance) = found.labels.get("instance")
-            && self.find_servers(instance).await?.iter().all(|s| s.id == id)
+            && self
+                .find_servers(instance)
+                .await?
+                .iter()
+                .all(|s| s.id == id)
         {
             let keys = self
                 .api

@@ -268,10 +268,12 @@ impl Cloud for Hetzner {
         });
         let made = match self.api.create("/servers", &body).await {
             Ok(v) => server(&v["server"]),
-            Err(e) if e.maybe_done() => match self.find_server_in(new.instance(), &new.region).await? {
-                Some(s) => s,
-                None => return Err(self.fail(e)),
-            },
+            Err(e) if e.maybe_done() => {
+                match self.find_server_in(new.instance(), &new.region).await? {
+                    Some(s) => s,
+                    None => return Err(self.fail(e)),
+                }
+            }
             Err(e) => return Err(self.fail(e)),
         };
         self.action(&made.id, "change_protection", json!({"delete": true}))
@@ -317,10 +319,13 @@ impl Cloud for Hetzner {
 
     /// `create_image` of type snapshot (labelled like the server), waited for.
     async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
-        let found = self.server(id).await?.ok_or_else(|| ProviderError::NoServer {
-            provider: self.name.clone(),
-            id: id.to_string(),
-        })?;
+        let found = self
+            .server(id)
+            .await?
+            .ok_or_else(|| ProviderError::NoServer {
+                provider: self.name.clone(),
+                id: id.to_string(),
+            })?;
         let made = self
             .api
             .create(
@@ -381,7 +386,11 @@ impl Cloud for Hetzner {
             .map_err(|e| self.fail(e))?;
         // The key goes with the instance's last server (a migration keeps two a while).
         if let Some(instance) = found.labels.get("instance")
-            && self.find_servers(instance).await?.iter().all(|s| s.id == id)
+            && self
+                .find_servers(instance)
+                .await?
+                .iter()
+                .all(|s| s.id == id)
         {
             let keys = self
                 .api

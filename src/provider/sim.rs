@@ -186,12 +186,27 @@ impl Cloud for SimCloud {
         Ok(found)
     }
 
+    async fn managed_servers(&self) -> Result<Vec<Server>, ProviderError> {
+        let (key, value) = super::MANAGED_BY;
+        let mut found = Vec::new();
+        for row in self.store.sim_servers().await.map_err(|e| self.api(e))? {
+            let server = self.to_server(&row)?;
+            if server.labels.get(key).map(String::as_str) == Some(value) {
+                found.push(server);
+            }
+        }
+        Ok(found)
+    }
+
     /// A simulated snapshot, stored at once; priced like Hetzner's.
     async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
-        let found = self.server(id).await?.ok_or_else(|| ProviderError::NoServer {
-            provider: self.display_name().to_string(),
-            id: id.to_string(),
-        })?;
+        let found = self
+            .server(id)
+            .await?
+            .ok_or_else(|| ProviderError::NoServer {
+                provider: self.display_name().to_string(),
+                id: id.to_string(),
+            })?;
         let snap = self
             .store
             .sim_add_snapshot(self.parse_id(id)?, description, self.clock.now())

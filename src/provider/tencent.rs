@@ -564,10 +564,12 @@ impl Cloud for Tencent {
                 .and_then(Value::as_str)
                 .map(|i| format!("{region}/{i}"))
                 .ok_or_else(|| self.odd("no InstanceIdSet"))?,
-            Err(CallError::Timeout) => match self.find_server_in(new.instance(), &new.region).await? {
-                Some(s) => return Ok(s),
-                None => return Err(self.fail(CallError::Timeout)),
-            },
+            Err(CallError::Timeout) => {
+                match self.find_server_in(new.instance(), &new.region).await? {
+                    Some(s) => return Ok(s),
+                    None => return Err(self.fail(CallError::Timeout)),
+                }
+            }
             Err(e) => return Err(self.fail(e)),
         };
         Ok(self.server(&id).await?.unwrap_or(Server {
@@ -612,17 +614,26 @@ impl Cloud for Tencent {
     /// A custom image of the instance (`CreateImage`), waited for until `NORMAL`. Not
     /// retried after a lost answer: Tencent takes no client token for it.
     async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
-        let found = self.server(id).await?.ok_or_else(|| ProviderError::NoServer {
-            provider: self.name.clone(),
-            id: id.to_string(),
-        })?;
+        let found = self
+            .server(id)
+            .await?
+            .ok_or_else(|| ProviderError::NoServer {
+                provider: self.name.clone(),
+                id: id.to_string(),
+            })?;
         let (region, ins) = self.split_id(id)?;
         let made = self
             .call(
                 "cvm",
                 "CreateImage",
                 region,
-                &json!({"InstanceId": ins, "ImageName": description, "ImageDescription": description}),
+                // The server is deleted next: stopping it makes a consistent image.
+                &json!({
+                    "InstanceId": ins,
+                    "ImageName": description.chars().take(60).collect::<String>(),
+                    "ImageDescription": description,
+                    "ForcePoweroff": "TRUE",
+                }),
                 false,
             )
             .await

@@ -307,10 +307,12 @@ impl Cloud for Vultr {
         });
         match self.api.create("/instances", &body).await {
             Ok(v) => Ok(instance(&v["instance"])),
-            Err(e) if e.maybe_done() => match self.find_server_in(new.instance(), &new.region).await? {
-                Some(s) => Ok(s),
-                None => Err(self.fail(e)),
-            },
+            Err(e) if e.maybe_done() => {
+                match self.find_server_in(new.instance(), &new.region).await? {
+                    Some(s) => Ok(s),
+                    None => Err(self.fail(e)),
+                }
+            }
             Err(e) => Err(self.fail(e)),
         }
     }
@@ -333,10 +335,13 @@ impl Cloud for Vultr {
 
     /// `POST /snapshots` of the instance, waited for until `complete`.
     async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
-        let found = self.server(id).await?.ok_or_else(|| ProviderError::NoServer {
-            provider: self.name.clone(),
-            id: id.to_string(),
-        })?;
+        let found = self
+            .server(id)
+            .await?
+            .ok_or_else(|| ProviderError::NoServer {
+                provider: self.name.clone(),
+                id: id.to_string(),
+            })?;
         let made = self
             .api
             .create(

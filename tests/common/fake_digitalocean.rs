@@ -42,6 +42,10 @@ struct Inner {
     keys: BTreeMap<i64, String>,
     faults: VecDeque<Fault>,
     requests: u32,
+    /// Snapshots: (id, droplet id, name).
+    snapshots: Vec<(i64, i64, String)>,
+    /// Actions in progress: id → polls left until `completed`.
+    running: BTreeMap<i64, u32>,
 }
 
 #[derive(Clone)]
@@ -69,6 +73,11 @@ impl FakeDigitalOcean {
             )
             .route("/v2/droplets/{id}/actions", axum::routing::post(action))
             .route(
+                "/v2/droplets/{id}/snapshots",
+                axum::routing::get(droplet_snapshots),
+            )
+            .route("/v2/actions/{id}", axum::routing::get(get_action))
+            .route(
                 "/v2/account/keys",
                 axum::routing::get(list_keys).post(create_key),
             )
@@ -88,6 +97,15 @@ impl FakeDigitalOcean {
 
     pub fn inject(&self, faults: &[Fault]) {
         self.lock().faults.extend(faults.iter().copied());
+    }
+
+    /// The snapshots taken: (droplet id, name).
+    pub fn snapshots(&self) -> Vec<(i64, String)> {
+        self.lock()
+            .snapshots
+            .iter()
+            .map(|(_, d, n)| (*d, n.clone()))
+            .collect()
     }
 
     pub fn droplet_count(&self) -> usize {
@@ -310,6 +328,28 @@ async fn action(
         );
     };
     match body["type"].as_str() {
+        Some("snapshot") => {
+            let Some(name) = body["name"].as_str().map(str::to_string) else {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unprocessable_entity",
+                    "Name is required for a snapshot",
+                );
+            };
+            inner.next_id += 1;
+            let snap = inner.next_id;
+            inner.next_id += 1;
+            let action = inner.next_id;
+            inner.snapshots.push((snap, id, name));
+            inner.running.insert(action, 1);
+            return (
+                StatusCode::CREATED,
+                axum::Json(
+                    json!({"action": {"id": action, "status": "in-progress", "type": "snapshot"}}),
+                ),
+            )
+                .into_response();
+        }
         Some("reboot") => d.reboots += 1,
         Some("power_off") => d.off = true,
         Some("power_on") => d.off = false,
@@ -387,4 +427,48 @@ async fn delete_key(
             "The resource you were accessing could not be found.",
         ),
     }
+}
+
+async fn get_action(
+    State(f): State<FakeDigitalOcean>,
+    h: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    if let Err(r) = f.gate(&h).await {
+        return r;
+    }
+    let mut inner = f.lock();
+    let status = match inner.running.get_mut(&id) {
+        Some(0) => "completed",
+        Some(left) => {
+            *left -= 1;
+            "in-progress"
+        }
+        None => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "The resource you were accessing could not be found.",
+            );
+        }
+    };
+    axum::Json(json!({"action": {"id": id, "status": status}})).into_response()
+}
+
+async fn droplet_snapshots(
+    State(f): State<FakeDigitalOcean>,
+    h: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    if let Err(r) = f.gate(&h).await {
+        return r;
+    }
+    let snaps: Vec<Value> = f
+        .lock()
+        .snapshots
+        .iter()
+        .filter(|(_, d, _)| *d == id)
+        .map(|(s, _, n)| json!({"id": s, "name": n, "resource_type": "droplet"}))
+        .collect();
+    axum::Json(json!({"snapshots": snaps, "meta": {"total": snaps.len()}})).into_response()
 }

@@ -47,6 +47,10 @@ struct Inner {
     keys: BTreeMap<i64, (String, BTreeMap<String, String>)>,
     faults: VecDeque<Fault>,
     requests: u32,
+    /// Snapshots: image id → (server id, description, labels).
+    images: BTreeMap<i64, (i64, String, BTreeMap<String, String>)>,
+    /// Actions still running: id → how many more polls until `success`.
+    running: BTreeMap<i64, u32>,
 }
 
 #[derive(Clone)]
@@ -85,6 +89,7 @@ impl FakeHetzner {
                 axum::routing::get(list_keys).post(create_key),
             )
             .route("/v1/ssh_keys/{id}", axum::routing::delete(delete_key))
+            .route("/v1/actions/{id}", axum::routing::get(get_action))
             .with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         fake.url = format!("http://{}/v1", listener.local_addr().unwrap());
@@ -121,6 +126,11 @@ impl FakeHetzner {
     /// Whether server `id` is protected against deletion.
     pub fn protected(&self, id: i64) -> bool {
         self.lock().servers.get(&id).is_some_and(|s| s.protected)
+    }
+
+    /// The snapshots taken: (server id, description, labels).
+    pub fn images(&self) -> Vec<(i64, String, BTreeMap<String, String>)> {
+        self.lock().images.values().cloned().collect()
     }
 
     /// How often server `id` was rebooted.
@@ -366,6 +376,9 @@ async fn server_action(
         return r;
     }
     let mut inner = fake.lock();
+    if action == "create_image" {
+        return create_image(&mut inner, id, body.map(|b| b.0).unwrap_or_default());
+    }
     let Some(s) = inner.servers.get_mut(&id) else {
         return error(StatusCode::NOT_FOUND, "not_found", "server not found");
     };
@@ -458,4 +471,60 @@ async fn delete_key(
         Some(_) => StatusCode::NO_CONTENT.into_response(),
         None => error(StatusCode::NOT_FOUND, "not_found", "ssh key not found"),
     }
+}
+
+/// `create_image`: the type must be snapshot or backup; the action runs for one poll.
+fn create_image(inner: &mut Inner, id: i64, body: Value) -> Response {
+    let Some(server) = inner.servers.get(&id).cloned() else {
+        return error(StatusCode::NOT_FOUND, "not_found", "server not found");
+    };
+    if !matches!(body["type"].as_str(), Some("snapshot" | "backup")) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            "invalid input in field 'type'",
+        );
+    }
+    inner.next_id += 1;
+    let image = inner.next_id;
+    inner.next_id += 1;
+    let action = inner.next_id;
+    let labels = serde_json::from_value(body["labels"].clone()).unwrap_or_default();
+    inner.images.insert(
+        image,
+        (
+            server.id,
+            body["description"].as_str().unwrap_or("").to_string(),
+            labels,
+        ),
+    );
+    inner.running.insert(action, 1);
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "image": {"id": image, "type": "snapshot", "status": "creating", "image_size": null, "disk_size": 40},
+            "action": {"id": action, "command": "create_image", "status": "running"},
+        })),
+    )
+        .into_response()
+}
+
+async fn get_action(
+    State(fake): State<FakeHetzner>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    if let Err(r) = fake.gate(&headers).await {
+        return r;
+    }
+    let mut inner = fake.lock();
+    let status = match inner.running.get_mut(&id) {
+        Some(0) => "success",
+        Some(left) => {
+            *left -= 1;
+            "running"
+        }
+        None => return error(StatusCode::NOT_FOUND, "not_found", "action not found"),
+    };
+    axum::Json(json!({"action": {"id": id, "status": status, "error": null}})).into_response()
 }

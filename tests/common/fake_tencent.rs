@@ -50,6 +50,8 @@ struct Inner {
     faults: VecDeque<Fault>,
     requests: u32,
     bad_signatures: u32,
+    /// Custom images: id → (instance id, name, polls left until `NORMAL`).
+    images: BTreeMap<String, (String, String, u32)>,
 }
 
 #[derive(Clone)]
@@ -79,6 +81,15 @@ impl FakeTencent {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The custom images made: (instance id, name).
+    pub fn images(&self) -> Vec<(String, String)> {
+        self.lock()
+            .images
+            .values()
+            .map(|(i, n, _)| (i.clone(), n.clone()))
+            .collect()
     }
 
     pub fn inject(&self, faults: &[Fault]) {
@@ -451,6 +462,57 @@ fn act(f: &FakeTencent, action: &str, region: &str, p: &Value) -> Response {
                 }
             }
             ok(json!({}))
+        }
+        "CreateImage" => {
+            let (Some(ins), Some(name)) = (p["InstanceId"].as_str(), p["ImageName"].as_str())
+            else {
+                return error("MissingParameter", "InstanceId and ImageName are required");
+            };
+            if name.chars().count() > 60 {
+                return error(
+                    "InvalidParameterValue.TooLong",
+                    "ImageName is at most 60 characters",
+                );
+            }
+            let Some(i) = inner.instances.get(ins) else {
+                return error(
+                    "InvalidInstanceId.NotFound",
+                    &format!("{ins} does not exist"),
+                );
+            };
+            if !i.stopped && p["ForcePoweroff"].as_str() != Some("TRUE") {
+                return error(
+                    "InvalidInstance.NotSupported",
+                    "the instance is running: stop it or pass ForcePoweroff",
+                );
+            }
+            inner.serial += 1;
+            let id = format!("img-{:08}", inner.serial);
+            inner
+                .images
+                .insert(id.clone(), (ins.to_string(), name.to_string(), 1));
+            ok(json!({"ImageId": id}))
+        }
+        "DescribeImages" => {
+            let ids: Vec<&str> = p["ImageIds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let mut set = Vec::new();
+            for id in ids {
+                if let Some(img) = inner.images.get_mut(id) {
+                    let state = if img.2 == 0 {
+                        "NORMAL"
+                    } else {
+                        img.2 -= 1;
+                        "CREATING"
+                    };
+                    set.push(json!({"ImageId": id, "ImageName": img.1, "ImageState": state}));
+                }
+            }
+            ok(json!({"ImageSet": set, "TotalCount": set.len()}))
         }
         other => error(
             "InvalidAction",

@@ -43,6 +43,8 @@ struct Inner {
     keys: BTreeMap<String, String>,
     faults: VecDeque<Fault>,
     requests: u32,
+    /// Snapshots: id → (instance id, description, polls left until `complete`).
+    snapshots: BTreeMap<String, (String, String, u32)>,
 }
 
 #[derive(Clone)]
@@ -71,6 +73,8 @@ impl FakeVultr {
                 axum::routing::get(list_keys).post(create_key),
             )
             .route("/v2/ssh-keys/{id}", axum::routing::delete(delete_key))
+            .route("/v2/snapshots", axum::routing::post(create_snapshot))
+            .route("/v2/snapshots/{id}", axum::routing::get(get_snapshot))
             .with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         fake.url = format!("http://{}/v2", listener.local_addr().unwrap());
@@ -82,6 +86,15 @@ impl FakeVultr {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The snapshots taken: (instance id, description).
+    pub fn snapshots(&self) -> Vec<(String, String)> {
+        self.lock()
+            .snapshots
+            .values()
+            .map(|(i, d, _)| (i.clone(), d.clone()))
+            .collect()
     }
 
     pub fn inject(&self, faults: &[Fault]) {
@@ -331,4 +344,57 @@ async fn delete_key(State(f): State<FakeVultr>, h: HeaderMap, Path(id): Path<Str
         Some(_) => StatusCode::NO_CONTENT.into_response(),
         None => error(StatusCode::NOT_FOUND, "Invalid ssh-key-id."),
     }
+}
+
+/// `POST /snapshots`: `instance_id` must name an instance; pending for one poll.
+async fn create_snapshot(
+    State(f): State<FakeVultr>,
+    h: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = f.gate(&h).await {
+        return r;
+    }
+    let mut inner = f.lock();
+    let Some(instance) = body["instance_id"].as_str().map(str::to_string) else {
+        return error(StatusCode::BAD_REQUEST, "instance_id is required");
+    };
+    if !inner.instances.contains_key(&instance) {
+        return error(StatusCode::NOT_FOUND, "Invalid instance-id.");
+    }
+    inner.serial += 1;
+    let id = format!("5a4c2b3d-0000-4f00-8000-{:012}", inner.serial);
+    let description = body["description"].as_str().unwrap_or("").to_string();
+    inner
+        .snapshots
+        .insert(id.clone(), (instance, description.clone(), 1));
+    (
+        StatusCode::CREATED,
+        axum::Json(
+            json!({"snapshot": {"id": id, "description": description, "status": "pending"}}),
+        ),
+    )
+        .into_response()
+}
+
+async fn get_snapshot(
+    State(f): State<FakeVultr>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = f.gate(&h).await {
+        return r;
+    }
+    let mut inner = f.lock();
+    let Some(snap) = inner.snapshots.get_mut(&id) else {
+        return error(StatusCode::NOT_FOUND, "Invalid snapshot ID.");
+    };
+    let status = if snap.2 == 0 {
+        "complete"
+    } else {
+        snap.2 -= 1;
+        "pending"
+    };
+    axum::Json(json!({"snapshot": {"id": id, "description": snap.1, "status": status}}))
+        .into_response()
 }

@@ -126,7 +126,9 @@ impl Destroy {
             currency: row.currency.clone(),
             reversible: false,
             loss: Some(loss),
-            billed: self.snapshot && snapshots > 0 && !ctx.providers.get(&row.provider)?.simulated(),
+            billed: self.snapshot
+                && snapshots > 0
+                && !ctx.providers.get(&row.provider)?.simulated(),
         })
     }
 
@@ -235,7 +237,12 @@ impl Destroy {
         }
         if cloud.existing_hosts() {
             // The host is not ours to delete: remove what clawops put on it.
-            said.push(cloud.host(&row.name, id, d.ipv4.as_deref()).remove().await?);
+            said.push(
+                cloud
+                    .host(&row.name, id, d.ipv4.as_deref())
+                    .remove()
+                    .await?,
+            );
             if d.old_id.is_none() {
                 ctx.store.forget_instance_secrets(&row.name).await?;
             }
@@ -291,7 +298,7 @@ fn snapshot_price(ctx: &Ctx, d: &Doomed) -> Result<i64, OpsError> {
 
 /// An instance's health right now.
 async fn probe(ctx: &Ctx, row: &InstanceRow) -> Result<(HealthState, u8), OpsError> {
-    let (Some(server_id), "ready") = (&row.server_id, row.status.as_str()) else {
+    let (Some(server_id), "ready" | "suspended") = (&row.server_id, row.status.as_str()) else {
         return Ok((HealthState::Unreachable, 0));
     };
     let cloud = ctx.providers.get(&row.provider)?;

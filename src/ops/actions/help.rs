@@ -73,7 +73,9 @@ pub fn detail(s: &Spec) -> Message {
     let risk = match s.risk {
         Risk::Read => "reads only",
         Risk::Change => "changes the fleet; bulk use asks for a confirmation",
-        Risk::Destructive => "deletes or interrupts what end users use; always asks for a confirmation",
+        Risk::Destructive => {
+            "deletes or interrupts what end users use; always asks for a confirmation"
+        }
     };
     m.para(format!("Example: {}", s.example))
         .para(format!("Needs role {} or higher; {risk}.", s.role.as_str()))

@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::chat::Message;
 use crate::config::Role;
+use crate::monitor;
 use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
-use crate::monitor;
 use crate::provider::Server;
 use crate::store::NewInstance;
 
@@ -29,21 +29,24 @@ impl Command for Reconcile {
     const SPEC: Spec = Spec {
         name: "reconcile",
         summary: "Find servers the store does not know and rows whose server is gone; --adopt or --fix them",
-        params: &[Param {
-            name: "fix",
-            meta: "",
-            kind: Kind::Switch,
-            flag: true,
-            required: false,
-            help: "delete the orphan servers and mark the gone rows destroyed (asks first)",
-        }, Param {
-            name: "adopt",
-            meta: "",
-            kind: Kind::Switch,
-            flag: true,
-            required: false,
-            help: "record each orphan as the instance its label names, when that name is free",
-        }],
+        params: &[
+            Param {
+                name: "fix",
+                meta: "",
+                kind: Kind::Switch,
+                flag: true,
+                required: false,
+                help: "delete the orphan servers and mark the gone rows destroyed (asks first)",
+            },
+            Param {
+                name: "adopt",
+                meta: "",
+                kind: Kind::Switch,
+                flag: true,
+                required: false,
+                help: "record each orphan as the instance its label names, when that name is free",
+            },
+        ],
         risk: Risk::Change,
         role: Role::Operator,
         example: "/reconcile",
@@ -229,14 +232,12 @@ impl Reconcile {
 }
 
 /// Records `server` as instance `name`, then probes it: says how it stands.
-async fn adopt(
-    ctx: &Ctx,
-    provider: &str,
-    server: &Server,
-    name: &str,
-) -> Result<String, OpsError> {
+async fn adopt(ctx: &Ctx, provider: &str, server: &Server, name: &str) -> Result<String, OpsError> {
     let cloud = ctx.providers.get(provider)?;
-    let price = cloud.size(&server.size).map(|z| z.monthly_cents).unwrap_or(0);
+    let price = cloud
+        .size(&server.size)
+        .map(|z| z.monthly_cents)
+        .unwrap_or(0);
     ctx.store
         .adopt_instance(
             &NewInstance {
@@ -261,5 +262,8 @@ async fn adopt(
     ctx.store
         .set_instance_health(name, state.as_str(), score.into(), ctx.clock.now())
         .await?;
-    Ok(format!("adopted as {name}: {} ({score}/100)", state.as_str()))
+    Ok(format!(
+        "adopted as {name}: {} ({score}/100)",
+        state.as_str()
+    ))
 }
