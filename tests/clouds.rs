@@ -396,3 +396,139 @@ async fn every_cloud_deploys_reconciles_and_destroys_through_the_door() {
     let cost = fx.say("/sizes tencent").await;
     assert!(cost.contains("S5.SMALL2"), "{cost}");
 }
+
+impl Fx {
+    /// Says `text`, confirms it, and expects a done action that offers a follow-up:
+    /// (the question, the answer, the follow-up's confirmation id).
+    async fn offered(&self, text: &str) -> (String, String, String) {
+        self.bot
+            .handle(
+                Inbound::Text {
+                    actor: operator(),
+                    text: text.into(),
+                },
+                &self.out,
+            )
+            .await;
+        let sent = self.out.take();
+        let question = plain(sent.clone());
+        let id = sent
+            .iter()
+            .find_map(|o| match o {
+                Outbound::Buttons { buttons, .. } => {
+                    Some(buttons[0].data.trim_start_matches("cf:").to_string())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{text} asked for no confirmation: {question}"));
+        match self
+            .bot
+            .door()
+            .press(&operator(), &id, true, &self.out)
+            .await
+        {
+            Outcome::Offer { message, id, .. } => (question, message.plain(), id),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    async fn press(&self, id: &str) -> String {
+        match self
+            .bot
+            .door()
+            .press(&operator(), id, true, &self.out)
+            .await
+        {
+            Outcome::Done(m) => m.plain(),
+            other => panic!("press {id}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_cloud_migrates_snapshots_and_adopts() {
+    let fx = start().await;
+    let cases = [
+        ("hetzner", "nbg1", "cx22"),
+        ("digitalocean", "fra1", "s-1vcpu-2gb"),
+        ("vultr", "fra", "vc2-1c-2gb"),
+        ("tencent", "ap-singapore-1", "S5.SMALL2"),
+    ];
+    for (provider, region, size) in cases {
+        let cloud = fx.clouds.iter().find(|c| c.name() == provider).unwrap();
+        let other = cloud
+            .regions()
+            .iter()
+            .find(|r| r.code != region)
+            .unwrap()
+            .code;
+        let name = format!("{provider}-mover");
+        fx.asked_then_confirmed(&format!(
+            "/deploy {name} {region} --size {size} --provider {provider}"
+        ))
+        .await;
+
+        // Within the same account: a second server (named apart), the old one kept.
+        let (asked, said, offer) = fx
+            .offered(&format!("/migrate {name} --to {provider}/{other}"))
+            .await;
+        assert!(
+            asked.contains(&format!("→ {provider} {other}")),
+            "{provider}: {asked}"
+        );
+        assert!(
+            said.contains(&format!("✓ {name} moved to {provider} {other}")),
+            "{provider}: {said}"
+        );
+        let servers = cloud.find_servers(&name).await.unwrap();
+        assert_eq!(servers.len(), 2, "{provider}");
+        assert!(
+            servers
+                .iter()
+                .any(|s| s.name == format!("{name}-{other}") && s.region.starts_with(other)),
+            "{provider}: {servers:?}"
+        );
+        // The offered deletion of the old server.
+        let said = fx.press(&offer).await;
+        assert!(
+            said.contains(&format!("the old server(s) of {name}")),
+            "{provider}: {said}"
+        );
+        let left = cloud.find_servers(&name).await.unwrap();
+        assert_eq!(left.len(), 1, "{provider}");
+        assert!(left[0].region.starts_with(other), "{provider}: {left:?}");
+
+        // A destroy with a snapshot shows its price, then keeps one first.
+        let price = clawops::provider::money(
+            cloud.snapshot_monthly_cents(size).unwrap(),
+            cloud.currency(),
+        );
+        let (asked, said) = fx
+            .asked_then_confirmed(&format!("/destroy {name} --snapshot"))
+            .await;
+        assert!(
+            asked.contains(&format!("up to {price}/month")),
+            "{provider}: {asked}"
+        );
+        assert!(said.contains("kept (up to"), "{provider}: {said}");
+        assert_eq!(fx.servers(provider).await, 0, "{provider}");
+
+        // A server the store never knew is adopted (asks: it joins the bill).
+        let ghost = cloud_fx::new_server("ghost-bot", region, size);
+        cloud.create_server(&ghost).await.unwrap();
+        let (asked, said) = fx.asked_then_confirmed("/reconcile --adopt").await;
+        assert!(asked.contains("ghost-bot"), "{provider}: {asked}");
+        assert!(
+            said.contains("adopted as ghost-bot: HEALTHY"),
+            "{provider}: {said}"
+        );
+        assert!(fx.say("/reconcile").await.contains("agree"), "{provider}");
+        fx.confirmed("/destroy ghost-bot").await;
+        assert_eq!(fx.servers(provider).await, 0, "{provider}");
+    }
+    let (hz, dgo, vu, tc) = &fx._fakes;
+    assert_eq!(hz.images().len(), 1);
+    assert_eq!(dgo.snapshots().len(), 1);
+    assert_eq!(vu.snapshots().len(), 1);
+    assert_eq!(tc.images().len(), 1);
+}
