@@ -22,7 +22,7 @@ use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
 use crate::provider::{Cloud, money};
 use crate::remote::Host;
-use crate::store::{InstanceRow, NewInstance, OldServerRow};
+use crate::store::{BackupRow, InstanceRow, NewInstance, OldServerRow};
 
 /// Move an instance to another cloud or region.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,23 +99,17 @@ impl Migrate {
 
         // From here on the end users are offline: stop, then back up a quiet state.
         old_host.suspend().await?;
-        let archive = match old_host.backup().await {
-            Ok(a) => a,
-            Err(e) => {
-                let back = old_host.resume().await;
-                return Err(OpsError::Refused(format!(
-                    "the backup of {} failed ({e}); nothing moved, {}",
-                    row.name,
-                    said(back, &row.name)
-                )));
-            }
-        };
-        let version = old_host.versions().await.ok().and_then(|v| v.installed);
-        let kept = backup::keep(ctx, &row.name, &archive, version.as_deref()).await?;
-        let old = ctx
-            .store
-            .keep_old_server(&row, &server_id, ctx.clock.now())
-            .await?;
+        let (archive, version, kept, old) =
+            match self.prepare(ctx, &row, &server_id, &old_host).await {
+                Ok(ready) => ready,
+                Err(e) => {
+                    let back = old_host.resume().await;
+                    return Err(OpsError::Refused(format!(
+                        "{e}; nothing moved, {}",
+                        said(back, &row.name)
+                    )));
+                }
+            };
 
         match self
             .move_to(ctx, &row, &target, version, &archive, out)
@@ -162,6 +156,27 @@ impl Migrate {
                 )))
             }
         }
+    }
+
+    /// Backs the stopped gateway up and records the old server: what the move needs.
+    async fn prepare(
+        &self,
+        ctx: &Ctx,
+        row: &InstanceRow,
+        server_id: &str,
+        old_host: &Arc<dyn Host>,
+    ) -> Result<(Vec<u8>, Option<String>, BackupRow, OldServerRow), OpsError> {
+        let archive = old_host
+            .backup()
+            .await
+            .map_err(|e| OpsError::Refused(format!("the backup of {} failed ({e})", row.name)))?;
+        let version = old_host.versions().await.ok().and_then(|v| v.installed);
+        let kept = backup::keep(ctx, &row.name, &archive, version.as_deref()).await?;
+        let old = ctx
+            .store
+            .keep_old_server(row, server_id, ctx.clock.now())
+            .await?;
+        Ok((archive, version, kept, old))
     }
 
     /// Deploys the new server, restores the backup there and checks its health; returns
