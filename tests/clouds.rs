@@ -257,9 +257,9 @@ impl Fx {
         plain(self.out.take())
     }
 
-    /// Says `text`, which asks for a confirmation: returns the question and the answer
-    /// after pressing Confirm.
-    async fn asked_then_confirmed(&self, text: &str) -> (String, String) {
+    /// Says `text`, which asks for a confirmation, and presses Confirm: the question and
+    /// the outcome.
+    async fn ask_and_confirm(&self, text: &str) -> (String, Outcome) {
         self.bot
             .handle(
                 Inbound::Text {
@@ -280,46 +280,25 @@ impl Fx {
                 _ => None,
             })
             .unwrap_or_else(|| panic!("{text} asked for no confirmation: {question}"));
-        match self
+        let outcome = self
             .bot
             .door()
             .press(&operator(), &id, true, &self.out)
-            .await
-        {
-            Outcome::Done(m) => (question, m.plain()),
-            other => panic!("{text}: {other:?}"),
+            .await;
+        (question, outcome)
+    }
+
+    /// Says `text`, which asks for a confirmation: returns the question and the answer
+    /// after pressing Confirm.
+    async fn asked_then_confirmed(&self, text: &str) -> (String, String) {
+        match self.ask_and_confirm(text).await {
+            (question, Outcome::Done(m)) => (question, m.plain()),
+            (_, other) => panic!("{text}: {other:?}"),
         }
     }
 
     async fn confirmed(&self, text: &str) -> String {
-        self.bot
-            .handle(
-                Inbound::Text {
-                    actor: operator(),
-                    text: text.into(),
-                },
-                &self.out,
-            )
-            .await;
-        let sent = self.out.take();
-        let id = sent
-            .iter()
-            .find_map(|o| match o {
-                Outbound::Buttons { buttons, .. } => {
-                    Some(buttons[0].data.trim_start_matches("cf:").to_string())
-                }
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("{text} asked for no confirmation: {}", plain(sent.clone())));
-        match self
-            .bot
-            .door()
-            .press(&operator(), &id, true, &self.out)
-            .await
-        {
-            Outcome::Done(m) => m.plain(),
-            other => panic!("{text}: {other:?}"),
-        }
+        self.asked_then_confirmed(text).await.1
     }
 
     async fn servers(&self, provider: &str) -> usize {
@@ -401,34 +380,9 @@ impl Fx {
     /// Says `text`, confirms it, and expects a done action that offers a follow-up:
     /// (the question, the answer, the follow-up's confirmation id).
     async fn offered(&self, text: &str) -> (String, String, String) {
-        self.bot
-            .handle(
-                Inbound::Text {
-                    actor: operator(),
-                    text: text.into(),
-                },
-                &self.out,
-            )
-            .await;
-        let sent = self.out.take();
-        let question = plain(sent.clone());
-        let id = sent
-            .iter()
-            .find_map(|o| match o {
-                Outbound::Buttons { buttons, .. } => {
-                    Some(buttons[0].data.trim_start_matches("cf:").to_string())
-                }
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("{text} asked for no confirmation: {question}"));
-        match self
-            .bot
-            .door()
-            .press(&operator(), &id, true, &self.out)
-            .await
-        {
-            Outcome::Offer { message, id, .. } => (question, message.plain(), id),
-            other => panic!("{text}: {other:?}"),
+        match self.ask_and_confirm(text).await {
+            (question, Outcome::Offer { message, id, .. }) => (question, message.plain(), id),
+            (_, other) => panic!("{text}: {other:?}"),
         }
     }
 
@@ -467,6 +421,23 @@ async fn every_cloud_migrates_snapshots_and_adopts() {
             "/deploy {name} {region} --size {size} --provider {provider}"
         ))
         .await;
+        let said = fx.say(&format!("/reboot {name}")).await;
+        assert!(
+            said.contains(&format!("✓ {name} rebooted")),
+            "{provider}: {said}"
+        );
+        let id = cloud.find_server(&name).await.unwrap().unwrap().id;
+        let (hz, dgo, vu, tc) = &fx._fakes;
+        let reboots = match provider {
+            "hetzner" => hz.reboots(id.parse().unwrap()),
+            "digitalocean" => dgo.reboots(id.parse().unwrap()),
+            "vultr" => vu.reboots(&id),
+            _ => tc.reboots(),
+        };
+        assert_eq!(
+            reboots, 1,
+            "{provider}: the server was rebooted at the cloud"
+        );
 
         // Within the same account: a second server (named apart), the old one kept.
         let (asked, said, offer) = fx

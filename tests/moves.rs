@@ -213,6 +213,9 @@ async fn a_primary_waits_for_a_healthy_standby_and_a_snapshot_is_priced_first() 
 async fn a_migration_moves_the_state_and_offers_to_delete_the_old_server() {
     let fx = start("").await;
     fx.done("/deploy bob nbg1").await;
+    let said = fx.done("/reboot bob").await;
+    assert!(said.contains("✓ bob rebooted"), "{said}");
+    assert!(said.contains("HEALTHY"), "{said}");
     fx.done("/config bob set agents.defaults.model anthropic/claude-sonnet")
         .await;
     let (said, _) = fx.say("/migrate bob --to sim/nbg1").await;

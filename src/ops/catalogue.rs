@@ -21,6 +21,7 @@ use super::actions::{
     list::List,
     migrate::Migrate,
     prices::{Regions, Sizes},
+    reboot::Reboot,
     reconcile::Reconcile,
     restart::Restart,
     status::Status,
@@ -217,6 +218,7 @@ catalogue! {
     Unpin => Unpin,
     Reconcile => Reconcile,
     Migrate => Migrate,
+    Reboot => Reboot,
 }
 
 /// Every action's entry, in the order `/help` shows them.

@@ -350,6 +350,7 @@ impl Door {
             Action::Unpin(a) => a.radius(ctx).await,
             Action::Reconcile(a) => a.radius(ctx).await,
             Action::Migrate(a) => a.radius(ctx).await,
+            Action::Reboot(a) => a.radius(ctx).await,
             Action::Backup(_)
             | Action::Logs(_)
             | Action::Version(_)
@@ -424,6 +425,7 @@ impl Door {
             Action::Unpin(a) => a.run(ctx).await,
             Action::Reconcile(a) => a.run(ctx).await,
             Action::Migrate(a) => a.run(ctx, out).await,
+            Action::Reboot(a) => a.run(ctx).await,
         }
     }
 

@@ -77,6 +77,7 @@ pub enum Action {
     Unpin(actions::unpin::Unpin),
     Reconcile(actions::reconcile::Reconcile),
     Migrate(actions::migrate::Migrate),
+    Reboot(actions::reboot::Reboot),
 }
 
 /// What an action does to the fleet, shown before a confirmation is pressed.

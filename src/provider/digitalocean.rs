@@ -368,13 +368,7 @@ impl Cloud for DigitalOcean {
     /// A `snapshot` droplet action, waited for; its id is then read from the droplet's
     /// snapshots by name.
     async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
-        let found = self
-            .server(id)
-            .await?
-            .ok_or_else(|| ProviderError::NoServer {
-                provider: self.name.clone(),
-                id: id.to_string(),
-            })?;
+        let found = self.existing_server(id).await?;
         let made = self
             .api
             .create(
@@ -433,12 +427,7 @@ impl Cloud for DigitalOcean {
 
     /// Deletes the droplet, then the instance's key.
     async fn delete_server(&self, id: &str) -> Result<(), ProviderError> {
-        let Some(found) = self.server(id).await? else {
-            return Err(ProviderError::NoServer {
-                provider: self.name.clone(),
-                id: id.to_string(),
-            });
-        };
+        let found = self.existing_server(id).await?;
         self.api
             .call(Method::DELETE, &format!("/droplets/{id}"), None)
             .await

@@ -319,13 +319,7 @@ impl Cloud for Hetzner {
 
     /// `create_image` of type snapshot (labelled like the server), waited for.
     async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
-        let found = self
-            .server(id)
-            .await?
-            .ok_or_else(|| ProviderError::NoServer {
-                provider: self.name.clone(),
-                id: id.to_string(),
-            })?;
+        let found = self.existing_server(id).await?;
         let made = self
             .api
             .create(
@@ -372,12 +366,7 @@ impl Cloud for Hetzner {
     /// Lifts the delete protection (only ever inside a confirmed destroy), deletes the
     /// server, then the instance's SSH key.
     async fn delete_server(&self, id: &str) -> Result<(), ProviderError> {
-        let Some(found) = self.server(id).await? else {
-            return Err(ProviderError::NoServer {
-                provider: self.name.clone(),
-                id: id.to_string(),
-            });
-        };
+        let found = self.existing_server(id).await?;
         self.action(id, "change_protection", json!({"delete": false}))
             .await?;
         self.api

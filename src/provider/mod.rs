@@ -195,6 +195,15 @@ pub trait Cloud: Send + Sync {
     }
     /// One server by id.
     async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError>;
+    /// One server by id that must exist.
+    async fn existing_server(&self, id: &str) -> Result<Server, ProviderError> {
+        self.server(id)
+            .await?
+            .ok_or_else(|| ProviderError::NoServer {
+                provider: self.display_name().to_string(),
+                id: id.to_string(),
+            })
+    }
     /// Deletes a server.
     async fn delete_server(&self, id: &str) -> Result<(), ProviderError>;
     /// The host behind an instance's server: how the deploy's shared steps, the probes and

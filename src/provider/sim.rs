@@ -198,15 +198,39 @@ impl Cloud for SimCloud {
         Ok(found)
     }
 
-    /// A simulated snapshot, stored at once; priced like Hetzner's.
-    async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
-        let found = self
-            .server(id)
-            .await?
-            .ok_or_else(|| ProviderError::NoServer {
+    /// The server is down for the boot time; its gateway service starts with it.
+    async fn reboot(&self, id: &str) -> Result<(), ProviderError> {
+        let sid = self.parse_id(id)?;
+        let boots_at = self.clock.now()
+            + chrono::Duration::from_std(self.config.boot_time).unwrap_or_default();
+        if !self
+            .store
+            .sim_reboot(sid, boots_at)
+            .await
+            .map_err(|e| self.api(e))?
+        {
+            return Err(ProviderError::NoServer {
                 provider: self.display_name().to_string(),
                 id: id.to_string(),
-            })?;
+            });
+        }
+        let host = SimHost {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            config: self.config.clone(),
+            server_id: sid,
+        };
+        let (_, mut state) = host.state().await.map_err(|e| self.api(e))?;
+        if state.openclaw_version.is_some() && !state.suspended {
+            state.start(boots_at, "gateway started with the server (reboot)");
+            host.save(&state).await.map_err(|e| self.api(e))?;
+        }
+        Ok(())
+    }
+
+    /// A simulated snapshot, stored at once; priced like Hetzner's.
+    async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
+        let found = self.existing_server(id).await?;
         let snap = self
             .store
             .sim_add_snapshot(self.parse_id(id)?, description, self.clock.now())

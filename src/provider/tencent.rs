@@ -614,13 +614,7 @@ impl Cloud for Tencent {
     /// A custom image of the instance (`CreateImage`), waited for until `NORMAL`. Not
     /// retried after a lost answer: Tencent takes no client token for it.
     async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
-        let found = self
-            .server(id)
-            .await?
-            .ok_or_else(|| ProviderError::NoServer {
-                provider: self.name.clone(),
-                id: id.to_string(),
-            })?;
+        let found = self.existing_server(id).await?;
         let (region, ins) = self.split_id(id)?;
         let made = self
             .call(
@@ -693,12 +687,7 @@ impl Cloud for Tencent {
 
     /// Terminates the instance, then deletes the instance's key pair.
     async fn delete_server(&self, id: &str) -> Result<(), ProviderError> {
-        let Some(found) = self.server(id).await? else {
-            return Err(ProviderError::NoServer {
-                provider: self.name.clone(),
-                id: id.to_string(),
-            });
-        };
+        let found = self.existing_server(id).await?;
         self.on_instance(id, "TerminateInstances").await?;
         let (region, _) = self.split_id(id)?;
         // The key pair goes with the instance's last server (a migration keeps two a while).

@@ -335,13 +335,7 @@ impl Cloud for Vultr {
 
     /// `POST /snapshots` of the instance, waited for until `complete`.
     async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
-        let found = self
-            .server(id)
-            .await?
-            .ok_or_else(|| ProviderError::NoServer {
-                provider: self.name.clone(),
-                id: id.to_string(),
-            })?;
+        let found = self.existing_server(id).await?;
         let made = self
             .api
             .create(
@@ -387,12 +381,7 @@ impl Cloud for Vultr {
 
     /// Deletes the instance, then the instance's key.
     async fn delete_server(&self, id: &str) -> Result<(), ProviderError> {
-        let Some(found) = self.server(id).await? else {
-            return Err(ProviderError::NoServer {
-                provider: self.name.clone(),
-                id: id.to_string(),
-            });
-        };
+        let found = self.existing_server(id).await?;
         self.api
             .call(Method::DELETE, &format!("/instances/{id}"), None)
             .await

@@ -110,6 +110,16 @@ impl Store {
             .await?)
     }
 
+    /// Reboots a simulated server: it is up again at `boots_at`. Returns whether it exists.
+    pub async fn sim_reboot(&self, id: i64, boots_at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE sim_servers SET boots_at = ? WHERE id = ?")
+            .bind(ts(boots_at))
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Replaces what a simulated host has installed.
     pub async fn sim_set_host(&self, id: i64, host: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE sim_servers SET host = ? WHERE id = ?")

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{existing, place};
 use crate::chat::Message;
 use crate::config::Role;
-use crate::monitor::{self, HealthState};
+use crate::monitor::HealthState;
 use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
@@ -301,15 +301,6 @@ async fn probe(ctx: &Ctx, row: &InstanceRow) -> Result<(HealthState, u8), OpsErr
     let (Some(server_id), "ready" | "suspended") = (&row.server_id, row.status.as_str()) else {
         return Ok((HealthState::Unreachable, 0));
     };
-    let cloud = ctx.providers.get(&row.provider)?;
-    let reading = cloud
-        .host(&row.name, server_id, row.ipv4.as_deref())
-        .probe()
-        .await
-        .ok();
-    let (state, score, _) = monitor::assess(reading.as_ref());
-    ctx.store
-        .set_instance_health(&row.name, state.as_str(), score.into(), ctx.clock.now())
-        .await?;
-    Ok((state, score))
+    let probe = super::probe_now(ctx, row, server_id).await?;
+    Ok((probe.state, probe.score))
 }

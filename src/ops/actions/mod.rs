@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod list;
 pub mod migrate;
 pub mod prices;
+pub mod reboot;
 pub mod reconcile;
 pub mod restart;
 pub mod status;
@@ -130,6 +131,40 @@ pub async fn existing(store: &Store, name: &str) -> Result<InstanceRow, OpsError
         Some(row) if row.status != "destroyed" => Ok(row),
         _ => Err(OpsError::NoInstance(name.to_string())),
     }
+}
+
+/// An instance's health as probed just now.
+pub struct Probe {
+    /// What the host said, when it answered.
+    pub reading: Option<crate::remote::Reading>,
+    pub state: crate::monitor::HealthState,
+    pub score: u8,
+    /// The reasons for the deductions.
+    pub why: Vec<&'static str>,
+}
+
+/// Probes the host of `row` (on `server_id`) now and records the health in the store.
+pub async fn probe_now(
+    ctx: &crate::ops::door::Ctx,
+    row: &InstanceRow,
+    server_id: &str,
+) -> Result<Probe, OpsError> {
+    let cloud = ctx.providers.get(&row.provider)?;
+    let reading = cloud
+        .host(&row.name, server_id, row.ipv4.as_deref())
+        .probe()
+        .await
+        .ok();
+    let (state, score, why) = crate::monitor::assess(reading.as_ref());
+    ctx.store
+        .set_instance_health(&row.name, state.as_str(), score.into(), ctx.clock.now())
+        .await?;
+    Ok(Probe {
+        reading,
+        state,
+        score,
+        why,
+    })
 }
 
 /// "hetzner-sim nbg1": where an instance lives.

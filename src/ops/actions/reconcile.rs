@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::chat::Message;
 use crate::config::Role;
-use crate::monitor;
 use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
@@ -253,17 +252,11 @@ async fn adopt(ctx: &Ctx, provider: &str, server: &Server, name: &str) -> Result
             ctx.clock.now(),
         )
         .await?;
-    let reading = cloud
-        .host(name, &server.id, server.ipv4.as_deref())
-        .probe()
-        .await
-        .ok();
-    let (state, score, _) = monitor::assess(reading.as_ref());
-    ctx.store
-        .set_instance_health(name, state.as_str(), score.into(), ctx.clock.now())
-        .await?;
+    let row = super::existing(&ctx.store, name).await?;
+    let probe = super::probe_now(ctx, &row, &server.id).await?;
     Ok(format!(
-        "adopted as {name}: {} ({score}/100)",
-        state.as_str()
+        "adopted as {name}: {} ({}/100)",
+        probe.state.as_str(),
+        probe.score
     ))
 }

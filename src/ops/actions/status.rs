@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use super::existing;
 use crate::chat::Message;
 use crate::config::Role;
-use crate::monitor;
 use crate::ops::OpsError;
 use crate::ops::catalogue::{Command, Risk, Spec};
 use crate::ops::door::Ctx;
@@ -52,16 +51,12 @@ impl Status {
         facts.push(end_users);
         match (&row.server_id, row.status.as_str()) {
             (Some(server_id), "ready") => {
-                let cloud = ctx.providers.get(&row.provider)?;
-                let reading = cloud
-                    .host(&row.name, server_id, row.ipv4.as_deref())
-                    .probe()
-                    .await
-                    .ok();
-                let (state, score, why) = monitor::assess(reading.as_ref());
-                ctx.store
-                    .set_instance_health(&row.name, state.as_str(), score.into(), ctx.clock.now())
-                    .await?;
+                let super::Probe {
+                    reading,
+                    state,
+                    score,
+                    why,
+                } = super::probe_now(ctx, &row, server_id).await?;
                 m = m.heading(format!("{} — {} ({score}/100)", row.name, state.as_str()));
                 m = m.para(facts.join(" · "));
                 if let Some(r) = &reading {

@@ -1,0 +1,92 @@
+//! `/reboot NAME`: reboot an instance's server at its cloud (the rung after a gateway
+//! restart on the heal ladder), then wait until the gateway answers again and say how it
+//! stands. Hosts you manage yourself are not rebooted by clawops.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::{existing, place};
+use crate::chat::Message;
+use crate::config::Role;
+use crate::monitor::{self, HealthState};
+use crate::ops::catalogue::{Command, Risk, Spec};
+use crate::ops::door::Ctx;
+use crate::ops::{BlastRadius, OpsError};
+
+/// How long a rebooted server may take to bring its gateway back.
+const COME_BACK: Duration = Duration::from_secs(10 * 60);
+
+/// Reboot an instance's server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reboot {
+    pub name: String,
+}
+
+impl Command for Reboot {
+    const SPEC: Spec = Spec {
+        name: "reboot",
+        summary: "Reboot an instance's server at its cloud and wait for the gateway to come back",
+        params: &[super::INSTANCE],
+        risk: Risk::Change,
+        role: Role::Operator,
+        example: "/reboot alice-bot",
+    };
+}
+
+impl Reboot {
+    /// One instance; its end users wait for the boot.
+    pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
+        let row = existing(&ctx.store, &self.name).await?;
+        Ok(BlastRadius {
+            instances: vec![(row.name.clone(), place(&row))],
+            end_users: row.end_users.max(0) as u32,
+            reversible: true,
+            ..BlastRadius::default()
+        })
+    }
+
+    pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
+        let row = existing(&ctx.store, &self.name).await?;
+        let Some(server) = row.server_id.clone().filter(|_| row.status == "ready") else {
+            return Err(OpsError::Refused(format!(
+                "{} is {}: only a ready instance's server is rebooted",
+                row.name, row.status
+            )));
+        };
+        let cloud = ctx.providers.get(&row.provider)?;
+        if cloud.existing_hosts() {
+            return Err(OpsError::Refused(format!(
+                "{} is on a host you manage yourself: clawops does not reboot it. /restart {} restarts the gateway",
+                row.name, row.name
+            )));
+        }
+        let started = Instant::now();
+        cloud.reboot(&server).await?;
+        let host = cloud.host(&row.name, &server, row.ipv4.as_deref());
+        let mut pause = Duration::from_millis(200);
+        let (state, score) = loop {
+            let reading = host.probe().await.ok();
+            let (state, score, _) = monitor::assess(reading.as_ref());
+            if state == HealthState::Healthy || started.elapsed() + pause > COME_BACK {
+                break (state, score);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+        };
+        ctx.store
+            .set_instance_health(&row.name, state.as_str(), score.into(), ctx.clock.now())
+            .await?;
+        let head = if state == HealthState::Healthy {
+            format!("✓ {} rebooted", row.name)
+        } else {
+            format!("⚠ {} rebooted, not healthy yet", row.name)
+        };
+        Ok(Message::text(format!(
+            "{head}: server {server} at {}, gateway {} ({score}/100) after {:.1}s.",
+            place(&row),
+            state.as_str(),
+            started.elapsed().as_secs_f64()
+        )))
+    }
+}
