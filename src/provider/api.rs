@@ -102,6 +102,15 @@ impl Api {
         self.send(method, path, body, true).await
     }
 
+    /// GETs `path`; a 404 is `None`.
+    pub async fn get_optional(&self, path: &str) -> Result<Option<Value>, ApiError> {
+        match self.call(Method::GET, path, None).await {
+            Ok(v) => Ok(Some(v)),
+            Err(ApiError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Sends a request that creates something: retried only when the API said it did
     /// nothing (429) or the request never left (connection refused).
     pub async fn create(&self, path: &str, body: &Value) -> Result<Value, ApiError> {

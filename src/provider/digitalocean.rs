@@ -414,15 +414,12 @@ impl Cloud for DigitalOcean {
     }
 
     async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError> {
-        match self
+        Ok(self
             .api
-            .call(Method::GET, &format!("/droplets/{id}"), None)
+            .get_optional(&format!("/droplets/{id}"))
             .await
-        {
-            Ok(v) => Ok(Some(droplet(&v["droplet"]))),
-            Err(ApiError::Status { status: 404, .. }) => Ok(None),
-            Err(e) => Err(self.fail(e)),
-        }
+            .map_err(|e| self.fail(e))?
+            .map(|v| droplet(&v["droplet"])))
     }
 
     /// Deletes the droplet, then the instance's key.
@@ -432,14 +429,7 @@ impl Cloud for DigitalOcean {
             .call(Method::DELETE, &format!("/droplets/{id}"), None)
             .await
             .map_err(|e| self.fail(e))?;
-        // The key goes with the instance's last droplet (a migration keeps two a while).
-        if let Some(instance) = found.labels.get("instance")
-            && self
-                .find_servers(instance)
-                .await?
-                .iter()
-                .all(|s| s.id == id)
-        {
+        if let Some(instance) = self.last_server_of(&found).await? {
             let keys = self
                 .api
                 .call(Method::GET, "/account/keys?per_page=200", None)

@@ -352,15 +352,12 @@ impl Cloud for Hetzner {
     }
 
     async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError> {
-        match self
+        Ok(self
             .api
-            .call(Method::GET, &format!("/servers/{id}"), None)
+            .get_optional(&format!("/servers/{id}"))
             .await
-        {
-            Ok(v) => Ok(Some(server(&v["server"]))),
-            Err(ApiError::Status { status: 404, .. }) => Ok(None),
-            Err(e) => Err(self.fail(e)),
-        }
+            .map_err(|e| self.fail(e))?
+            .map(|v| server(&v["server"])))
     }
 
     /// Lifts the delete protection (only ever inside a confirmed destroy), deletes the
@@ -373,21 +370,14 @@ impl Cloud for Hetzner {
             .call(Method::DELETE, &format!("/servers/{id}"), None)
             .await
             .map_err(|e| self.fail(e))?;
-        // The key goes with the instance's last server (a migration keeps two a while).
-        if let Some(instance) = found.labels.get("instance")
-            && self
-                .find_servers(instance)
-                .await?
-                .iter()
-                .all(|s| s.id == id)
-        {
+        if let Some(instance) = self.last_server_of(&found).await? {
             let keys = self
                 .api
                 .call(
                     Method::GET,
                     &format!(
                         "/ssh_keys?label_selector={}",
-                        selector(&labels_for(instance))
+                        selector(&labels_for(&instance))
                     ),
                     None,
                 )

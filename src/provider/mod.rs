@@ -161,6 +161,18 @@ pub trait Cloud: Send + Sync {
             .into_iter()
             .find(|s| s.region.eq_ignore_ascii_case(region)))
     }
+    /// The instance `found` was made for, when no other server of that instance remains
+    /// (its SSH key goes with its last server; a migration keeps two a while).
+    async fn last_server_of(&self, found: &Server) -> Result<Option<String>, ProviderError> {
+        let Some(instance) = found.labels.get("instance") else {
+            return Ok(None);
+        };
+        let servers = self.find_servers(instance).await?;
+        Ok(servers
+            .iter()
+            .all(|s| s.id == found.id)
+            .then(|| instance.clone()))
+    }
     /// Reboots a server.
     async fn reboot(&self, id: &str) -> Result<(), ProviderError> {
         Err(self.unsupported(&format!("reboot server {id}")))

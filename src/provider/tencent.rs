@@ -690,10 +690,7 @@ impl Cloud for Tencent {
         let found = self.existing_server(id).await?;
         self.on_instance(id, "TerminateInstances").await?;
         let (region, _) = self.split_id(id)?;
-        // The key pair goes with the instance's last server (a migration keeps two a while).
-        if let Some(name) = found.labels.get("instance")
-            && self.find_servers(name).await?.iter().all(|s| s.id == id)
-        {
+        if let Some(name) = self.last_server_of(&found).await? {
             let key_name = format!("clawops_{}", name.replace('-', "_"));
             let keys = self
                 .call(

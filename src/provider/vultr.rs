@@ -368,15 +368,12 @@ impl Cloud for Vultr {
     }
 
     async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError> {
-        match self
+        Ok(self
             .api
-            .call(Method::GET, &format!("/instances/{id}"), None)
+            .get_optional(&format!("/instances/{id}"))
             .await
-        {
-            Ok(v) => Ok(Some(instance(&v["instance"]))),
-            Err(ApiError::Status { status: 404, .. }) => Ok(None),
-            Err(e) => Err(self.fail(e)),
-        }
+            .map_err(|e| self.fail(e))?
+            .map(|v| instance(&v["instance"])))
     }
 
     /// Deletes the instance, then the instance's key.
@@ -386,10 +383,7 @@ impl Cloud for Vultr {
             .call(Method::DELETE, &format!("/instances/{id}"), None)
             .await
             .map_err(|e| self.fail(e))?;
-        // The key goes with the instance's last server (a migration keeps two a while).
-        if let Some(name) = found.labels.get("instance")
-            && self.find_servers(name).await?.iter().all(|s| s.id == id)
-        {
+        if let Some(name) = self.last_server_of(&found).await? {
             let key_name = format!("clawops-{name}");
             for key in self.keys().await? {
                 if key["name"] == key_name.as_str()
