@@ -468,6 +468,16 @@ async fn every_cloud_migrates_snapshots_and_adopts() {
         let left = cloud.find_servers(&name).await.unwrap();
         assert_eq!(left.len(), 1, "{provider}");
         assert!(left[0].region.starts_with(other), "{provider}: {left:?}");
+        let keys = || {
+            let (hz, dgo, vu, tc) = &fx._fakes;
+            match provider {
+                "hetzner" => hz.key_count(),
+                "digitalocean" => dgo.key_count(),
+                "vultr" => vu.key_count(),
+                _ => tc.key_count(),
+            }
+        };
+        assert_eq!(keys(), 1, "{provider}: the key stays with the new server");
 
         // A destroy with a snapshot shows its price, then keeps one first.
         let price = clawops::provider::money(
@@ -483,6 +493,7 @@ async fn every_cloud_migrates_snapshots_and_adopts() {
         );
         assert!(said.contains("kept (up to"), "{provider}: {said}");
         assert_eq!(fx.servers(provider).await, 0, "{provider}");
+        assert_eq!(keys(), 0, "{provider}: the key goes with the last server");
 
         // A server the store never knew is adopted (asks: it joins the bill).
         let ghost = cloud_fx::new_server("ghost-bot", region, size);
