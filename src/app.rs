@@ -23,7 +23,7 @@ use crate::provider::hetzner::Hetzner;
 use crate::provider::tencent::{Endpoints, Tencent};
 use crate::provider::vultr::Vultr;
 use crate::provider::{Cloud, Providers, sim::SimCloud, ssh::SshHosts};
-use crate::remote::openclaw::{Access, Runtime};
+use crate::remote::openclaw::{Access, Bootstrap, Runtime};
 use crate::remote::ssh::Credential;
 use crate::store::{Store, StoreError};
 use crate::vault::Vault;
@@ -84,7 +84,10 @@ impl App {
         )?;
         let ssh = config.providers.ssh.as_ref().filter(|s| s.enabled);
         let bootstrap = match ssh {
-            Some(ssh) => bootstrap(ssh)?,
+            Some(ssh) => bootstrap(ssh)?.map(|credential| Bootstrap {
+                credential,
+                hosts: ssh.bootstrap_hosts.clone(),
+            }),
             None => None,
         };
         let access = Arc::new(Access::new(

@@ -141,6 +141,7 @@ mod tests {
             resume: false,
             openclaw: None,
             standby_for: None,
+            host_key: None,
         }
     }
 

@@ -459,6 +459,39 @@ pub struct SshConfig {
     /// The environment variable holding a password for the first contact instead.
     #[serde(default)]
     pub bootstrap_password_env: Option<String>,
+    /// The hosts the bootstrap credential may be offered to: patterns with `*` and `?`
+    /// matched against `user@host:port`, `user@host` and `host`. Empty: none.
+    #[serde(default)]
+    pub bootstrap_hosts: Vec<String>,
+    /// The least role that may deploy onto a host you have (default owner): such a
+    /// deploy logs in with clawops' credentials to an address a person typed.
+    #[serde(default = "owner")]
+    pub deploy_role: Role,
+}
+
+fn owner() -> Role {
+    Role::Owner
+}
+
+impl SshConfig {
+    /// Whether the bootstrap credential may be offered to `target`.
+    pub fn bootstrap_allowed(&self, target: &crate::remote::ssh::Target) -> bool {
+        bootstrap_allowed(&self.bootstrap_hosts, target)
+    }
+}
+
+/// Whether `target` matches one of `patterns` (`user@host:port`, `user@host` or `host`).
+pub fn bootstrap_allowed(patterns: &[String], target: &crate::remote::ssh::Target) -> bool {
+    let forms = [
+        format!("{}@{}:{}", target.user, target.host, target.port),
+        format!("{}@{}", target.user, target.host),
+        target.host.clone(),
+    ];
+    patterns.iter().any(|p| {
+        let p = p.trim().trim_start_matches("ssh://");
+        let pattern = wildmatch::WildMatch::new(p);
+        forms.iter().any(|f| pattern.matches(f))
+    })
 }
 
 /// `[providers.sim]`: the simulated cloud (regions and sizes shaped like Hetzner's).

@@ -198,6 +198,8 @@ pub struct Deployer {
     pub store: Store,
     pub clock: Clock,
     pub shutdown: CancellationToken,
+    /// Seals the host key a new cloud server gets in cloud-init.
+    pub vault: crate::vault::Vault,
 }
 
 /// One deploy in progress: what the steps share.
@@ -450,6 +452,18 @@ impl Deployer {
                 ))
             }
             Step::RegisterHost | Step::CreateServer => {
+                let user_data = if step == Step::CreateServer {
+                    let key = crate::remote::openclaw::cloud_host_key(
+                        &self.store,
+                        &self.vault,
+                        &self.clock,
+                        &run.params.instance,
+                    )
+                    .await?;
+                    cloud_init(Some(&key))
+                } else {
+                    String::new()
+                };
                 let new = NewServer {
                     name: run
                         .params
@@ -458,7 +472,7 @@ impl Deployer {
                         .unwrap_or_else(|| run.params.instance.clone()),
                     region: run.params.region.clone(),
                     size: run.params.size.clone(),
-                    user_data: cloud_init(),
+                    user_data,
                     labels: labels_for(&run.params.instance),
                 };
                 let server = run.cloud.create_server(&new).await?;
@@ -599,10 +613,28 @@ fn plan(params: &Params) -> HostPlan {
     }
 }
 
-/// The first-boot script given to every server: it marks the end of first boot with a
-/// sentinel file, which the wait-for-host step looks for.
-pub fn cloud_init() -> String {
-    "#cloud-config\npackage_update: true\nruncmd:\n  - [ sh, -c, 'mkdir -p /var/lib/clawops && touch /var/lib/clawops/first-boot-done' ]\n".into()
+/// The first-boot script given to every cloud server: it installs the SSH host key
+/// clawops made for it (so the key is pinned before first contact and a different one is
+/// refused), and marks the end of first boot with a sentinel file, which the
+/// wait-for-host step looks for.
+pub fn cloud_init(host_key: Option<&russh::keys::PrivateKey>) -> String {
+    let mut text = String::from("#cloud-config\npackage_update: true\n");
+    if let Some(key) = host_key {
+        let private = key
+            .to_openssh(russh::keys::ssh_key::LineEnding::LF)
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        let public = key.public_key().to_openssh().unwrap_or_default();
+        text.push_str(
+            "ssh_deletekeys: true\nssh_genkeytypes: []\nssh_keys:\n  ed25519_private: |\n",
+        );
+        for line in private.lines() {
+            text.push_str(&format!("    {line}\n"));
+        }
+        text.push_str(&format!("  ed25519_public: {public}\n"));
+    }
+    text.push_str("runcmd:\n  - [ sh, -c, 'mkdir -p /var/lib/clawops && touch /var/lib/clawops/first-boot-done' ]\n");
+    text
 }
 
 fn clip(s: &str) -> String {

@@ -57,86 +57,89 @@ pub struct Probe {
     pub readiness: Option<Readiness>,
 }
 
+/// The most a probe reply may hold.
+const PROBE_BODY_CAP: usize = 64 << 10;
+/// The most one RPC frame may hold (a config, a log tail).
+const FRAME_CAP: usize = 8 << 20;
+
 /// Asks `/health` and `/readyz` of the gateway at `addr` (host:port).
 pub async fn probe(addr: &str) -> Probe {
-    let live = http_get(addr, "/health")
+    let Ok(client) = http_client() else {
+        return Probe {
+            live: false,
+            readiness: None,
+        };
+    };
+    let live = http_get(&client, addr, "/health")
         .await
         .ok()
-        .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
+        .and_then(|body| serde_json::from_slice::<Value>(&body).ok())
         .is_some_and(|v| v.get("ok") == Some(&Value::Bool(true)));
-    let readiness = http_get(addr, "/readyz")
+    let readiness = http_get(&client, addr, "/readyz")
         .await
         .ok()
-        .and_then(|(_, body)| serde_json::from_str::<Readiness>(&body).ok());
+        .and_then(|body| serde_json::from_slice::<Readiness>(&body).ok());
     Probe { live, readiness }
 }
 
-/// A bare HTTP/1.1 GET over a fresh connection: the probes need nothing more, and this
-/// keeps them independent of any HTTP client's proxy settings.
-async fn http_get(addr: &str, path: &str) -> Result<(u16, String), GatewayError> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// A plain-HTTP client for the tunnel's local end: no proxy (the address is loopback),
+/// no redirects, a time limit on every request.
+/// Made once and shared (it keeps connections to nothing: every tunnel is new).
+fn http_client() -> Result<reqwest::Client, GatewayError> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client.clone());
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(CALL_TIMEOUT)
+        .pool_max_idle_per_host(0)
+        .build()
+        .map_err(|e| GatewayError::Down {
+            addr: "127.0.0.1".into(),
+            detail: format!("no HTTP client: {e}"),
+        })?;
+    Ok(CLIENT.get_or_init(|| client).clone())
+}
+
+/// `GET path` from the gateway at `addr`; the body, read up to [`PROBE_BODY_CAP`] bytes
+/// (any status: `/readyz` answers 503 with a body when not ready).
+async fn http_get(
+    client: &reqwest::Client,
+    addr: &str,
+    path: &str,
+) -> Result<Vec<u8>, GatewayError> {
     let down = |detail: String| GatewayError::Down {
         addr: addr.to_string(),
         detail,
     };
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr)
-            .await
-            .map_err(|e| down(e.to_string()))?;
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAccept: application/json\r\n\r\n"
-        );
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|e| down(e.to_string()))?;
-        let mut raw = Vec::new();
-        stream
-            .take(1 << 20)
-            .read_to_end(&mut raw)
-            .await
-            .map_err(|e| down(e.to_string()))?;
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let (head, body) = text
-            .split_once("\r\n\r\n")
-            .ok_or_else(|| down("no HTTP reply".into()))?;
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| down(format!("bad status line {:?}", head.lines().next())))?;
-        let body = if head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-        {
-            unchunk(body)
-        } else {
-            body.to_string()
-        };
-        Ok((status, body))
-    };
-    tokio::time::timeout(CALL_TIMEOUT, exchange)
+    let mut reply = client
+        .get(format!("http://{addr}{path}"))
+        .header("accept", "application/json")
+        .send()
         .await
-        .map_err(|_| GatewayError::Timeout {
-            what: path.into(),
-            secs: CALL_TIMEOUT.as_secs(),
-        })?
-}
-
-fn unchunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || tail.len() < n {
-            break;
+        .map_err(|e| {
+            if e.is_timeout() {
+                GatewayError::Timeout {
+                    what: path.into(),
+                    secs: CALL_TIMEOUT.as_secs(),
+                }
+            } else {
+                down(e.to_string())
+            }
+        })?;
+    let mut body = Vec::new();
+    while let Some(chunk) = reply.chunk().await.map_err(|e| down(e.to_string()))? {
+        if body.len() + chunk.len() > PROBE_BODY_CAP {
+            return Err(down(format!(
+                "{path} answered more than {PROBE_BODY_CAP} bytes"
+            )));
         }
-        out.push_str(&tail[..n]);
-        rest = tail[n..].trim_start_matches("\r\n");
+        body.extend_from_slice(&chunk);
     }
-    out
+    Ok(body)
 }
 
 /// `health` over RPC (the fields clawops reads).
@@ -261,7 +264,11 @@ impl Rpc {
     /// Connects to `ws://addr` and signs in as an operator with the gateway token.
     pub async fn connect(addr: &str, token: &str) -> Result<Rpc, GatewayError> {
         let url = format!("ws://{addr}");
-        let connecting = tokio_tungstenite::connect_async(url.as_str());
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(Some(FRAME_CAP))
+            .max_frame_size(Some(FRAME_CAP));
+        let connecting =
+            tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true);
         let (ws, _) = tokio::time::timeout(CALL_TIMEOUT, connecting)
             .await
             .map_err(|_| GatewayError::Timeout {
@@ -438,13 +445,5 @@ mod tests {
         assert_eq!(l.level, "INFO");
         assert_eq!(l.message, "listening on 127.0.0.1:18789");
         assert_eq!(parse_log_line("plain text").message, "plain text");
-    }
-
-    #[test]
-    fn chunked_bodies_are_joined() {
-        assert_eq!(
-            unchunk("4\r\n{\"ok\r\n6\r\n\":true\r\n0\r\n\r\n"),
-            "{\"ok\":true"
-        );
     }
 }

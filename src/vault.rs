@@ -7,7 +7,7 @@
 //! fresh random 24-byte nonce; the purpose is also bound as associated data, so a value
 //! sealed as one thing cannot be opened as another.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use chacha20poly1305::XChaCha20Poly1305;
@@ -23,6 +23,10 @@ pub const MASTER_KEY_ENV: &str = "CLAWOPS_MASTER_KEY";
 const NONCE_LEN: usize = 24;
 /// Marks sealed data, with the format's version.
 const MAGIC: &[u8; 4] = b"CV1\0";
+/// Marks data sealed in chunks by a [`SealingWriter`].
+const STREAM_MAGIC: &[u8; 4] = b"CV2\0";
+/// The plain bytes in one sealed chunk.
+pub const CHUNK: usize = 1 << 20;
 
 /// Why a secret could not be sealed or opened.
 #[derive(Debug, Error)]
@@ -40,6 +44,91 @@ pub enum VaultError {
         "a sealed {purpose} cannot be opened: it was sealed with another master key, or it was changed"
     )]
     Open { purpose: String },
+    #[error(
+        "the master key file {path} is {problem}: it must be readable by its owner only. Fix it with: chmod 600 {path}"
+    )]
+    KeyFileUnsafe { path: PathBuf, problem: String },
+    #[error(
+        "the master key file {path} is empty (clawops may have been stopped while making it). If nothing was ever sealed with it (a new store), delete it and start again; otherwise put it back from your backup"
+    )]
+    KeyFileEmpty { path: PathBuf },
+    #[error(
+        "the master key file {path} does not hold 64 hex digits; put the right file back from your backup"
+    )]
+    KeyFileBad { path: PathBuf },
+    #[error("the sealed value is larger than {cap} bytes: not opened")]
+    TooLarge { cap: usize },
+}
+
+/// The associated data of one chunk: the purpose, its place, and whether it is the last,
+/// so chunks cannot be reordered, dropped or cut off at the end unnoticed.
+fn chunk_aad(purpose: &str, index: u64, last: bool) -> Vec<u8> {
+    let mut aad = purpose.as_bytes().to_vec();
+    aad.extend_from_slice(&index.to_be_bytes());
+    aad.push(u8::from(last));
+    aad
+}
+
+/// Seals what is written in chunks: `CV2\0`, then per chunk a last-flag byte, a fresh
+/// nonce, the sealed length (u32, big-endian) and the sealed bytes.
+pub struct SealingWriter<W: Write> {
+    cipher: XChaCha20Poly1305,
+    purpose: String,
+    inner: W,
+    buffer: Vec<u8>,
+    index: u64,
+    started: bool,
+}
+
+impl<W: Write> SealingWriter<W> {
+    fn emit(&mut self, last: bool) -> std::io::Result<()> {
+        if !self.started {
+            self.inner.write_all(STREAM_MAGIC)?;
+            self.started = true;
+        }
+        let nonce: [u8; NONCE_LEN] = rand::rng().random();
+        let aad = chunk_aad(&self.purpose, self.index, last);
+        let sealed = self
+            .cipher
+            .encrypt(
+                (&nonce).into(),
+                Payload {
+                    msg: &self.buffer,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| std::io::Error::other("sealing a chunk failed"))?;
+        self.inner.write_all(&[u8::from(last)])?;
+        self.inner.write_all(&nonce)?;
+        self.inner.write_all(&(sealed.len() as u32).to_be_bytes())?;
+        self.inner.write_all(&sealed)?;
+        self.buffer.clear();
+        self.index += 1;
+        Ok(())
+    }
+
+    /// Seals the last chunk and returns the inner writer, flushed.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        self.emit(true)?;
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write> Write for SealingWriter<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let room = CHUNK - self.buffer.len();
+        let n = bytes.len().min(room);
+        self.buffer.extend_from_slice(&bytes[..n]);
+        if self.buffer.len() == CHUNK {
+            self.emit(false)?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Seals and opens secrets. Cheap to clone.
@@ -71,7 +160,22 @@ impl Vault {
             source,
         };
         match std::fs::read_to_string(key_file) {
-            Ok(text) => parse_key(text.trim()).map(Vault::new),
+            Ok(text) => {
+                check_private(key_file).map_err(|problem| VaultError::KeyFileUnsafe {
+                    path: key_file.to_path_buf(),
+                    problem,
+                })?;
+                if text.trim().is_empty() {
+                    return Err(VaultError::KeyFileEmpty {
+                        path: key_file.to_path_buf(),
+                    });
+                }
+                parse_key(text.trim())
+                    .map(Vault::new)
+                    .map_err(|_| VaultError::KeyFileBad {
+                        path: key_file.to_path_buf(),
+                    })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key: [u8; 32] = rand::rng().random();
                 write_private(key_file, hex::encode(key).as_bytes()).map_err(err)?;
@@ -136,6 +240,77 @@ impl Vault {
         })
     }
 
+    /// A writer that seals what is written to it for `purpose` into `inner`, in chunks
+    /// of [`CHUNK`] bytes, so a large value (a backup) never sits whole in memory.
+    /// [`SealingWriter::finish`] must be called: without its last chunk the result
+    /// does not open.
+    pub fn sealing_writer<W: Write>(&self, purpose: &str, inner: W) -> SealingWriter<W> {
+        SealingWriter {
+            cipher: self.cipher(purpose),
+            purpose: purpose.to_string(),
+            inner,
+            buffer: Vec::with_capacity(CHUNK),
+            index: 0,
+            started: false,
+        }
+    }
+
+    /// Opens what [`Vault::seal`] or a [`SealingWriter`] made for `purpose`, reading at
+    /// most `cap` bytes of plain text.
+    pub fn open_reader(
+        &self,
+        purpose: &str,
+        mut reader: impl Read,
+        cap: usize,
+    ) -> Result<Vec<u8>, VaultError> {
+        let fail = || VaultError::Open {
+            purpose: purpose.split(':').next().unwrap_or(purpose).to_string(),
+        };
+        let mut magic = [0u8; 4];
+        reader.read_exact(&mut magic).map_err(|_| fail())?;
+        if &magic == MAGIC {
+            let mut rest = magic.to_vec();
+            reader
+                .take((cap as u64).saturating_add(4096))
+                .read_to_end(&mut rest)
+                .map_err(|_| fail())?;
+            return self.open(purpose, &rest);
+        }
+        if &magic != STREAM_MAGIC {
+            return Err(fail());
+        }
+        let cipher = self.cipher(purpose);
+        let mut plain = Vec::new();
+        for index in 0u64.. {
+            let mut head = [0u8; 1 + NONCE_LEN + 4];
+            reader.read_exact(&mut head).map_err(|_| fail())?;
+            let last = head[0] == 1;
+            let nonce: [u8; NONCE_LEN] = head[1..1 + NONCE_LEN].try_into().map_err(|_| fail())?;
+            let len =
+                u32::from_be_bytes(head[1 + NONCE_LEN..].try_into().map_err(|_| fail())?) as usize;
+            if len > CHUNK + 16 || plain.len() + len > cap.saturating_add(16) {
+                return Err(VaultError::TooLarge { cap });
+            }
+            let mut body = vec![0u8; len];
+            reader.read_exact(&mut body).map_err(|_| fail())?;
+            let aad = chunk_aad(purpose, index, last);
+            let chunk = cipher
+                .decrypt(
+                    (&nonce).into(),
+                    Payload {
+                        msg: &body,
+                        aad: &aad,
+                    },
+                )
+                .map_err(|_| fail())?;
+            plain.extend_from_slice(&chunk);
+            if last {
+                return Ok(plain);
+            }
+        }
+        Err(fail())
+    }
+
     fn cipher(&self, purpose: &str) -> XChaCha20Poly1305 {
         let hk = Hkdf::<Sha256>::new(Some(b"clawops vault v1"), &self.master);
         let mut key = [0u8; 32];
@@ -153,11 +328,38 @@ fn parse_key(text: &str) -> Result<[u8; 32], VaultError> {
     bytes.try_into().map_err(|_| VaultError::BadMasterKey)
 }
 
-/// Writes a new file readable by its owner only; never overwrites one.
+/// Writes a new file readable by its owner only, atomically (a temporary file, synced,
+/// then linked into place), so a crash leaves either no file or the whole one; never
+/// overwrites an existing file.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
+    let written = (|| {
+        let mut file = create_private(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        // A hard link fails when `path` exists: an existing file is never replaced.
+        std::fs::hard_link(&temp, path)
+    })();
+    let _ = std::fs::remove_file(&temp);
+    written?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Creates a new file with mode 0600 (fails when it exists).
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -165,9 +367,24 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    options.open(path)
+}
+
+/// Whether `path` is readable by its owner only; the problem in words when not.
+pub fn check_private(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| format!("unreadable ({e})"))?
+            .permissions()
+            .mode()
+            & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!("mode {mode:04o} (group or others may read it)"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

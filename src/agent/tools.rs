@@ -20,7 +20,7 @@ fn param_schema(p: &Param) -> Value {
         Kind::Switch => json!({"type": "boolean"}),
         Kind::Number { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
         Kind::Name => json!({"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}),
-        Kind::Word | Kind::Pattern | Kind::Place | Kind::Key | Kind::Text => {
+        Kind::Word | Kind::Version | Kind::Pattern | Kind::Place | Kind::Key | Kind::Text => {
             json!({"type": "string"})
         }
     };

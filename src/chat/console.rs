@@ -63,12 +63,27 @@ impl<W: AsyncWrite + Unpin + Send> ConsoleOut<W> {
 }
 
 async fn write<W: AsyncWrite + Unpin>(w: &mut W, text: &str) {
-    let mut text = text.to_string();
+    let mut text = printable(text);
     text.push('\n');
     // A closed terminal is not worth crashing over; the audit trail has the record.
     if w.write_all(text.as_bytes()).await.is_ok() {
         let _ = w.flush().await;
     }
+}
+
+/// `text` without control characters (escape sequences from a host's output could move
+/// the cursor, rewrite what is shown or retitle the terminal): line breaks and tabs are
+/// kept, every other control character is shown as `�`.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' | '\t' => c,
+            c if c.is_control() => '\u{FFFD}',
+            // Bidirectional overrides reorder what is shown.
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
 }
 
 #[async_trait]

@@ -48,6 +48,8 @@ pub enum Kind {
     Name,
     /// A word such as a region, size, provider or status.
     Word,
+    /// An OpenClaw version such as `2026.9.6` or `2026.10.0-RC.1` (case kept).
+    Version,
     /// A region, or a host you already have: `ssh://user@host[:port]`.
     Place,
     /// A dotted config key such as `channels.telegram.dmPolicy`.
@@ -284,6 +286,10 @@ pub fn check_value(param: &Param, value: &ArgValue) -> Result<serde_json::Value,
                 Err(bad(t, "use letters, digits, dots and dashes"))
             }
         }
+        (Kind::Version, ArgValue::Text(t)) => match version_problem(t) {
+            None => Ok(t.clone().into()),
+            Some(why) => Err(bad(t, why)),
+        },
         (Kind::Place, ArgValue::Text(t)) if t.starts_with("ssh://") => {
             match crate::remote::ssh::Target::parse(t) {
                 Ok(target) => Ok(target.url().into()),
@@ -369,6 +375,23 @@ pub fn instance_name_problem(name: &str) -> Option<&'static str> {
     }
     if name.starts_with('-') || name.ends_with('-') {
         return Some("an instance name cannot start or end with a dash");
+    }
+    None
+}
+
+/// Why `version` cannot be an OpenClaw version, if it cannot: letters, digits, dots,
+/// dashes and pluses, starting with a letter or digit, no `..`, up to 64 characters.
+/// Case is kept (pre-release tags such as `-RC.1` may be upper-case).
+pub fn version_problem(version: &str) -> Option<&'static str> {
+    let ok_chars = version
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c));
+    let starts = version
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    if version.is_empty() || version.len() > 64 || !ok_chars || !starts || version.contains("..") {
+        return Some("give a version like 2026.9.6 (letters, digits, dots, dashes)");
     }
     None
 }

@@ -72,6 +72,7 @@ impl Ctx {
             store: self.store.clone(),
             clock: self.clock.clone(),
             shutdown: self.shutdown.clone(),
+            vault: self.vault.clone(),
         }
     }
 }
@@ -164,10 +165,14 @@ impl Door {
     ) -> Result<Outcome, OpsError> {
         let spec = action.spec();
         let line = action.command_line();
-        let role = match gate::authorize(self.role_of(actor), spec) {
+        let role = match gate::authorize_for(self.role_of(actor), self.needed_role(action).await) {
             Ok(role) => role,
             Err(refusal) => return self.refuse(actor, &line, &refusal).await,
         };
+        // What the action will act on, read now so the question can show it and the
+        // press acts on exactly that (a host's key).
+        let observed = self.observe(action).await?;
+        let action = &observed;
         let radius = self.radius(action).await?;
         if let Some(why) = gate::confirmation_reason(spec, &radius, &self.ctx.config.safety) {
             return self.ask(actor, action, &radius, &why).await;
@@ -249,7 +254,7 @@ impl Door {
             ))));
         }
         // The role is checked again: it may have changed since the button was shown.
-        let role = match gate::authorize(self.role_of(actor), action.spec()) {
+        let role = match gate::authorize_for(self.role_of(actor), self.needed_role(&action).await) {
             Ok(role) => role,
             Err(refusal) => return self.refuse(actor, &line, &refusal).await,
         };
@@ -334,6 +339,33 @@ impl Door {
             )));
         }
         Ok(notes)
+    }
+
+    /// The least role that may run `action`: its catalogue role, raised for a deploy
+    /// onto a host you have to `[providers.ssh] deploy_role` (owner by default).
+    async fn needed_role(&self, action: &Action) -> Role {
+        let spec = action.spec().role;
+        match action {
+            Action::Deploy(d) if d.on_host(&self.ctx).await => {
+                let on_host = self
+                    .ctx
+                    .config
+                    .providers
+                    .ssh
+                    .as_ref()
+                    .map_or(Role::Owner, |s| s.deploy_role);
+                spec.max(on_host)
+            }
+            _ => spec,
+        }
+    }
+
+    /// `action` with what it acts on observed now, where that matters.
+    async fn observe(&self, action: &Action) -> Result<Action, OpsError> {
+        match action {
+            Action::Deploy(d) => Ok(Action::Deploy(d.observed(&self.ctx).await?)),
+            other => Ok(other.clone()),
+        }
     }
 
     async fn radius(&self, action: &Action) -> Result<BlastRadius, OpsError> {
@@ -550,6 +582,7 @@ fn prompt(action: &Action, radius: &BlastRadius, why: &str, ttl: std::time::Dura
         many => format!("⚠ {verb} {} instances ({users})?", many.len()),
     };
     let mut lines = vec![head];
+    lines.extend(radius.details.iter().cloned());
     if radius.instances.len() > 1 {
         let names: Vec<&str> = radius
             .instances

@@ -31,14 +31,16 @@ impl Refusal {
 
 /// Whether someone with `role` (None: not an operator) may run the action of `spec`.
 pub fn authorize(role: Option<Role>, spec: &Spec) -> Result<Role, Refusal> {
+    authorize_for(role, spec.role)
+}
+
+/// Whether someone with `role` (None: not an operator) has at least `need`.
+pub fn authorize_for(role: Option<Role>, need: Role) -> Result<Role, Refusal> {
     let have = role.ok_or(Refusal::Stranger)?;
-    if have >= spec.role {
+    if have >= need {
         Ok(have)
     } else {
-        Err(Refusal::Role {
-            have,
-            need: spec.role,
-        })
+        Err(Refusal::Role { have, need })
     }
 }
 
@@ -52,6 +54,9 @@ pub fn confirmation_reason(
 ) -> Option<String> {
     if spec.risk == Risk::Read {
         return None;
+    }
+    if let Some(why) = &radius.press {
+        return Some(why.clone());
     }
     if !radius.reversible {
         return Some("it cannot be undone".into());

@@ -9,7 +9,9 @@ mod catalogue;
 pub mod door;
 pub mod gate;
 
-pub use catalogue::{ArgError, ArgValue, Args, Kind, Param, Risk, Spec, build, catalogue, spec};
+pub use catalogue::{
+    ArgError, ArgValue, Args, Kind, Param, Risk, Spec, build, catalogue, spec, version_problem,
+};
 pub use door::{Door, Outcome};
 
 use serde::{Deserialize, Serialize};
@@ -96,6 +98,11 @@ pub struct BlastRadius {
     pub loss: Option<String>,
     /// Whether `monthly_cents` is real money at a cloud (not the simulator's).
     pub billed: bool,
+    /// Why a person must press Confirm whatever the thresholds say (a deploy that logs in
+    /// to an address someone typed).
+    pub press: Option<String>,
+    /// Lines the question shows under its heading (the host and its key).
+    pub details: Vec<String>,
 }
 
 /// Why an action could not be done, in words an operator can act on.

@@ -570,9 +570,13 @@ impl Host for SimHost {
         Ok("gateway started and ready (simulated)".into())
     }
 
-    async fn backup(&self) -> Result<Vec<u8>, RemoteError> {
+    async fn backup(&self, sink: &mut (dyn std::io::Write + Send)) -> Result<u64, RemoteError> {
         let (_, state) = self.ready_state().await?;
-        serde_json::to_vec(&state.config).map_err(|e| RemoteError::State(e.to_string()))
+        let bytes =
+            serde_json::to_vec(&state.config).map_err(|e| RemoteError::State(e.to_string()))?;
+        sink.write_all(&bytes)
+            .map_err(|e| RemoteError::State(format!("cannot keep the backup: {e}")))?;
+        Ok(bytes.len() as u64)
     }
 
     async fn restore(&self, archive: &[u8]) -> Result<String, RemoteError> {

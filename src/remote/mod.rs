@@ -5,6 +5,7 @@
 //! Owns host access only: it must not touch the store's fleet tables or chat.
 //! `ssh` is the wire, `openclaw` drives a real host through it.
 
+pub mod archive;
 pub mod openclaw;
 pub mod ssh;
 
@@ -39,6 +40,9 @@ impl RemoteError {
         )
     }
 }
+
+/// The largest backup clawops takes or restores.
+pub const BACKUP_CAP: usize = 2 << 30;
 
 /// The deploy steps that run on the host itself, shared by every provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -123,8 +127,10 @@ pub trait Host: Send + Sync {
     async fn suspend(&self) -> Result<String, RemoteError>;
     /// Starts a suspended gateway again and waits until it is ready.
     async fn resume(&self) -> Result<String, RemoteError>;
-    /// A tar.gz of the instance's OpenClaw state (`~/.openclaw`; logs, caches and temporary files left out).
-    async fn backup(&self) -> Result<Vec<u8>, RemoteError>;
+    /// Writes a tar.gz of the instance's OpenClaw state (`~/.openclaw`; logs, caches and
+    /// temporary files left out) to `sink` as it arrives, at most [`BACKUP_CAP`] bytes;
+    /// returns how many bytes were written.
+    async fn backup(&self, sink: &mut (dyn std::io::Write + Send)) -> Result<u64, RemoteError>;
     /// Replaces the instance's OpenClaw state with `archive`, keeps this instance's own
     /// gateway settings, and starts the gateway.
     async fn restore(&self, archive: &[u8]) -> Result<String, RemoteError>;

@@ -31,6 +31,7 @@ const OPENCLAW: &str = include_str!("scripts/openclaw.sh");
 const SERVICE: &str = include_str!("scripts/service.sh");
 const PROBE: &str = include_str!("scripts/probe.sh");
 const REMOVE: &str = include_str!("scripts/remove.sh");
+const FORGET_KEY: &str = include_str!("scripts/forget-key.sh");
 
 /// How long a short command may take.
 const SHORT: Duration = Duration::from_secs(120);
@@ -69,18 +70,26 @@ pub struct Runtime {
     pub models: Vec<String>,
 }
 
+/// The first-contact credential for hosts you have, and which hosts may be offered it.
+#[derive(Clone, Debug)]
+pub struct Bootstrap {
+    pub credential: Credential,
+    /// Patterns from `[providers.ssh] bootstrap_hosts`; empty: no host.
+    pub hosts: Vec<String>,
+}
+
 /// What all hosts share: the store (keys, pins, secrets), the vault, the bootstrap
 /// credential for first contact, and the open connections (one per host).
 pub struct Access {
     pub store: Store,
     pub vault: Vault,
     pub clock: Clock,
-    pub bootstrap: Option<Credential>,
+    pub bootstrap: Option<Bootstrap>,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
 }
 
 impl Access {
-    pub fn new(store: Store, vault: Vault, clock: Clock, bootstrap: Option<Credential>) -> Access {
+    pub fn new(store: Store, vault: Vault, clock: Clock, bootstrap: Option<Bootstrap>) -> Access {
         Access {
             store,
             vault,
@@ -88,6 +97,14 @@ impl Access {
             bootstrap,
             sessions: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The bootstrap credential, when `target` is one of `bootstrap_hosts`.
+    pub fn bootstrap_for(&self, target: &Target) -> Option<&Credential> {
+        self.bootstrap
+            .as_ref()
+            .filter(|b| crate::config::bootstrap_allowed(&b.hosts, target))
+            .map(|b| &b.credential)
     }
 
     /// The instance's private key, made and sealed on first need.
@@ -120,34 +137,149 @@ impl Access {
         Ok(Arc::new(key))
     }
 
+    /// The SSH host key clawops made for a cloud server of `instance` and gave it in
+    /// cloud-init, made and sealed on first need (the deploy's create step).
+    pub async fn cloud_host_key(&self, instance: &str) -> Result<PrivateKey, RemoteError> {
+        cloud_host_key(&self.store, &self.vault, &self.clock, instance).await
+    }
+
+    /// The public half of the host key given to `instance`'s cloud server, if one was made.
+    async fn given_host_key(&self, instance: &str) -> Result<Option<PublicKey>, RemoteError> {
+        if self
+            .store
+            .instance_secret(instance, HOST_KEY)
+            .await
+            .map_err(state)?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.cloud_host_key(instance).await?.public_key().clone(),
+        ))
+    }
+
+    /// Pins `key` for `target` unless a key is pinned already.
+    pub async fn pin(&self, target: &Target, key: &PublicKey) -> Result<(), RemoteError> {
+        let text = key
+            .to_openssh()
+            .map_err(|e| RemoteError::State(e.to_string()))?;
+        self.store
+            .pin_host_key(&target.url(), &text, &fingerprint(key), self.clock.now())
+            .await
+            .map_err(state)
+    }
+
+    /// The key pinned for `target`, if any.
+    pub async fn pinned(&self, target: &Target) -> Result<Option<PublicKey>, RemoteError> {
+        let url = target.url();
+        match self.store.host_key(&url).await.map_err(state)? {
+            Some(row) => Ok(Some(PublicKey::from_openssh(&row.public_key).map_err(
+                |e| RemoteError::State(format!("the pinned key of {url}: {e}")),
+            )?)),
+            None => Ok(None),
+        }
+    }
+
     /// Connects with `credential`, checking (or, on first contact, pinning) the host key.
+    /// The bootstrap credential is only ever sent to a host whose key is pinned already.
     async fn connect(
         &self,
         target: &Target,
         credential: &Credential,
     ) -> Result<Session, RemoteError> {
-        let url = target.url();
-        let pinned = match self.store.host_key(&url).await.map_err(state)? {
-            Some(row) => Some(
-                PublicKey::from_openssh(&row.public_key)
-                    .map_err(|e| RemoteError::State(format!("the pinned key of {url}: {e}")))?,
-            ),
-            None => None,
-        };
+        let pinned = self.pinned(target).await?;
+        let bootstrap = self
+            .bootstrap
+            .as_ref()
+            .is_some_and(|b| same_credential(&b.credential, credential));
+        if pinned.is_none() && bootstrap {
+            return Err(RemoteError::Refused(format!(
+                "{target}: no host key is pinned yet, so the bootstrap credential is not offered; /deploy NAME {target} shows the host key and pins it when confirmed"
+            )));
+        }
         let session = Session::connect(target, credential, pinned.as_ref()).await?;
         if pinned.is_none() {
-            let offered = session.host_key();
-            let text = offered
-                .to_openssh()
-                .map_err(|e| RemoteError::State(e.to_string()))?;
-            self.store
-                .pin_host_key(&url, &text, &fingerprint(offered), self.clock.now())
-                .await
-                .map_err(state)?;
+            self.pin(target, session.host_key()).await?;
         }
         Ok(session)
     }
+
+    /// Forgets the open connection to `target` (after a destroy).
+    async fn drop_session(&self, target: &Target) {
+        if let Some(s) = self.sessions.lock().await.remove(&target.url()) {
+            s.close().await;
+        }
+    }
 }
+
+/// The SSH host key clawops makes for a cloud server of `instance` and gives it in
+/// cloud-init (so it can be pinned before first contact), made and sealed on first need.
+pub async fn cloud_host_key(
+    store: &Store,
+    vault: &Vault,
+    clock: &Clock,
+    instance: &str,
+) -> Result<PrivateKey, RemoteError> {
+    let purpose = format!("{HOST_KEY}:{instance}");
+    if let Some(sealed) = store
+        .instance_secret(instance, HOST_KEY)
+        .await
+        .map_err(state)?
+    {
+        let text = vault
+            .open_text(&purpose, &sealed)
+            .map_err(|e| RemoteError::State(e.to_string()))?;
+        return PrivateKey::from_openssh(text.as_bytes())
+            .map_err(|e| RemoteError::State(format!("the stored host key of {instance}: {e}")));
+    }
+    let key = new_key();
+    let text = key
+        .to_openssh(russh::keys::ssh_key::LineEnding::LF)
+        .map_err(|e| RemoteError::State(e.to_string()))?;
+    store
+        .set_instance_secret(
+            instance,
+            HOST_KEY,
+            &vault.seal_text(&purpose, &text),
+            clock.now(),
+        )
+        .await
+        .map_err(state)?;
+    Ok(key)
+}
+
+/// A writer that counts what passes through it.
+struct Counted<'a> {
+    inner: &'a mut (dyn std::io::Write + Send),
+    bytes: u64,
+}
+
+impl std::io::Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Whether two credentials are the same secret.
+fn same_credential(a: &Credential, b: &Credential) -> bool {
+    match (a, b) {
+        (Credential::Key(x), Credential::Key(y)) => {
+            x.public_key().key_data() == y.public_key().key_data()
+        }
+        (Credential::Password(x), Credential::Password(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// The instance secret holding the host key of its cloud server.
+const HOST_KEY: &str = "host-key";
 
 fn state(e: crate::store::StoreError) -> RemoteError {
     RemoteError::State(e.to_string())
@@ -159,8 +291,10 @@ pub struct OpenclawHost {
     runtime: Arc<Runtime>,
     instance: String,
     target: Target,
-    /// Wait for a host that is still booting (clouds) instead of failing at once.
-    patient: bool,
+    /// A cloud server clawops created: it may still be booting (wait instead of failing),
+    /// its host key is the one clawops gave it in cloud-init, and it never sees the
+    /// bootstrap credential.
+    cloud: bool,
 }
 
 impl OpenclawHost {
@@ -169,15 +303,36 @@ impl OpenclawHost {
         runtime: Arc<Runtime>,
         instance: &str,
         target: Target,
-        patient: bool,
+        cloud: bool,
     ) -> OpenclawHost {
         OpenclawHost {
             access,
             runtime,
             instance: instance.to_string(),
             target,
-            patient,
+            cloud,
         }
+    }
+
+    /// Connects to this host with `credential`. A cloud server with no pin yet must offer
+    /// the host key clawops gave it in cloud-init: that key is pinned before first contact.
+    async fn connect(&self, credential: &Credential) -> Result<Session, RemoteError> {
+        if self.cloud
+            && self.access.pinned(&self.target).await?.is_none()
+            && let Some(given) = self.access.given_host_key(&self.instance).await?
+        {
+            self.access.pin(&self.target, &given).await?;
+        }
+        self.access.connect(&self.target, credential).await
+    }
+
+    /// The bootstrap credential, if this host may be offered it: never a cloud server,
+    /// and only a host you have that `[providers.ssh] bootstrap_hosts` names.
+    fn bootstrap(&self) -> Option<&Credential> {
+        if self.cloud {
+            return None;
+        }
+        self.access.bootstrap_for(&self.target)
     }
 
     fn as_root(&self) -> bool {
@@ -193,11 +348,7 @@ impl OpenclawHost {
         }
         // Connect without holding the pool: other hosts' commands go on meanwhile.
         let key = self.access.instance_key(&self.instance).await?;
-        let session = Arc::new(
-            self.access
-                .connect(&self.target, &Credential::Key(key))
-                .await?,
-        );
+        let session = Arc::new(self.connect(&Credential::Key(key)).await?);
         let mut sessions = self.access.sessions.lock().await;
         if let Some(raced) = sessions.get(&url).filter(|s| !s.is_closed()) {
             return Ok(raced.clone());
@@ -207,9 +358,7 @@ impl OpenclawHost {
     }
 
     async fn forget_session(&self) {
-        if let Some(s) = self.access.sessions.lock().await.remove(&self.target.url()) {
-            s.close().await;
-        }
+        self.access.drop_session(&self.target).await;
     }
 
     /// Runs `body` (after the prelude) with `sh -s -- ARGS` as the service user.
@@ -229,21 +378,27 @@ impl OpenclawHost {
         limit: Duration,
         login_user: bool,
     ) -> Result<Output, RemoteError> {
-        let quoted = shlex::try_join(args.iter().copied()).map_err(|e| {
-            RemoteError::Refused(format!("a script argument cannot be quoted: {e}"))
-        })?;
-        let mut command = format!("sh -s -- {quoted}");
-        if !login_user {
-            command = format!(
-                "su -s /bin/sh -l {SERVICE_USER} -c {}",
-                shlex::try_quote(&command).map_err(|e| RemoteError::Refused(e.to_string()))?
-            );
-        }
+        let command = self.command_for(args, login_user)?;
         let script = format!("{PRELUDE}\n{body}");
         let session = self.session().await?;
         Ok(session
             .run(&command, Some(script.as_bytes()), limit)
             .await?)
+    }
+
+    /// `sh -s -- ARGS`, as the login user or (`login_user` false) the service user.
+    fn command_for(&self, args: &[&str], login_user: bool) -> Result<String, RemoteError> {
+        let quoted = shlex::try_join(args.iter().copied()).map_err(|e| {
+            RemoteError::Refused(format!("a script argument cannot be quoted: {e}"))
+        })?;
+        let command = format!("sh -s -- {quoted}");
+        if login_user {
+            return Ok(command);
+        }
+        Ok(format!(
+            "su -s /bin/sh -l {SERVICE_USER} -c {}",
+            shlex::try_quote(&command).map_err(|e| RemoteError::Refused(e.to_string()))?
+        ))
     }
 
     /// Like [`Self::script`], but a non-zero exit is an error naming the step, the last
@@ -289,7 +444,7 @@ impl OpenclawHost {
     /// atomically; the bytes travel on stdin.
     async fn upload(&self, path: &str, bytes: &[u8]) -> Result<(), RemoteError> {
         let inner = format!(
-            "umask 077 && mkdir -p \"$(dirname {p})\" && cat > {p}.clawops-new && mv {p}.clawops-new {p}",
+            "umask 077 && mkdir -p \"$(dirname {p})\" && t={p}.clawops-new.$$ && cat > \"$t\" && mv \"$t\" {p}",
             p = shlex::try_quote(path).map_err(|e| RemoteError::Refused(e.to_string()))?
         );
         let command = if self.as_root() {
@@ -546,13 +701,18 @@ impl OpenclawHost {
             .public_key()
             .to_openssh()
             .map_err(|e| RemoteError::State(e.to_string()))?;
-        let Some(bootstrap) = &self.access.bootstrap else {
+        let Some(bootstrap) = self.bootstrap().cloned() else {
+            let why = if self.access.bootstrap.is_some() {
+                "[providers.ssh] bootstrap_hosts does not name this host, so the bootstrap credential is not offered to it"
+            } else {
+                "there is no bootstrap credential ([providers.ssh] bootstrap_key_file or bootstrap_password_env, with bootstrap_hosts)"
+            };
             return Err(RemoteError::Refused(format!(
-                "clawops cannot log in to {} yet: set [providers.ssh] bootstrap_key_file (or bootstrap_password_env), or add this line to ~{}/.ssh/authorized_keys on the host and resume:\n{public}",
+                "clawops cannot log in to {} yet: {why}. Add this line to ~{}/.ssh/authorized_keys on the host and resume:\n{public}",
                 self.target, self.target.user
             )));
         };
-        let session = self.access.connect(&self.target, bootstrap).await?;
+        let session = self.connect(&bootstrap).await?;
         let add = "umask 077; mkdir -p ~/.ssh; touch ~/.ssh/authorized_keys; grep -qxF \"$1\" ~/.ssh/authorized_keys || printf '%s\\n' \"$1\" >> ~/.ssh/authorized_keys";
         let command = format!(
             "sh -c {} authorize {}",
@@ -640,22 +800,21 @@ pub fn get_dotted<'a>(config: &'a Value, key: &str) -> Option<&'a Value> {
 #[async_trait]
 impl Host for OpenclawHost {
     async fn reachable(&self) -> Result<bool, RemoteError> {
-        // First contact may only have the bootstrap credential: a bare login proves the
-        // host answers and pins its key.
-        let credential = match (
-            &self.access.bootstrap,
-            self.access
-                .store
-                .instance_key(&self.instance)
-                .await
-                .map_err(state)?,
-        ) {
-            (_, Some(_)) => Credential::Key(self.access.instance_key(&self.instance).await?),
-            (Some(b), None) => b.clone(),
-            (None, None) => Credential::Key(self.access.instance_key(&self.instance).await?),
+        // First contact on a host you have may only have the bootstrap credential (and
+        // only when bootstrap_hosts names the host): a bare login proves the host answers.
+        let known = self
+            .access
+            .store
+            .instance_key(&self.instance)
+            .await
+            .map_err(state)?
+            .is_some();
+        let credential = match self.bootstrap() {
+            Some(b) if !known => b.clone(),
+            _ => Credential::Key(self.access.instance_key(&self.instance).await?),
         };
-        match self.access.connect(&self.target, &credential).await {
-            Ok(session) if self.patient => {
+        match self.connect(&credential).await {
+            Ok(session) if self.cloud => {
                 // A new cloud server answers SSH before cloud-init is done: wait for the
                 // sentinel its first-boot script leaves.
                 let done = session
@@ -669,15 +828,20 @@ impl Host for OpenclawHost {
                 Ok(true)
             }
             Err(RemoteError::Ssh(SshError::AuthFailed { .. }))
-                if matches!(credential, Credential::Key(_)) && self.access.bootstrap.is_some() =>
+                if matches!(credential, Credential::Key(_)) && self.bootstrap().is_some() =>
             {
                 // Our key is not authorized yet (a resumed deploy): the bootstrap may be.
-                let b = self.access.bootstrap.clone().unwrap_or(credential);
-                let session = self.access.connect(&self.target, &b).await?;
+                let b = self.bootstrap().cloned().unwrap_or(credential);
+                let session = self.connect(&b).await?;
                 session.close().await;
                 Ok(true)
             }
-            Err(e) if e.permanent() || !self.patient => Err(e),
+            Err(RemoteError::Ssh(SshError::AuthFailed { .. })) if !self.cloud => {
+                // Not authorized yet and no bootstrap for this host: the next step says
+                // what line to add by hand.
+                Ok(true)
+            }
+            Err(e) if e.permanent() || !self.cloud => Err(e),
             Err(_) => Ok(false),
         }
     }
@@ -686,11 +850,7 @@ impl Host for OpenclawHost {
         match step {
             HostStep::AuthorizeKey => {
                 let key = self.access.instance_key(&self.instance).await?;
-                match self
-                    .access
-                    .connect(&self.target, &Credential::Key(key))
-                    .await
-                {
+                match self.connect(&Credential::Key(key)).await {
                     Ok(s) => {
                         s.close().await;
                         Ok(true)
@@ -957,21 +1117,40 @@ impl Host for OpenclawHost {
         self.start_and_wait("start").await
     }
 
-    async fn backup(&self) -> Result<Vec<u8>, RemoteError> {
-        let out = self
-            .script(
-                "cd \"$HOME\" && tar czf - --exclude=.openclaw/logs --exclude=.openclaw/cache --exclude=.openclaw/tmp .openclaw",
-                &[],
-                SHORT,
+    async fn backup(&self, sink: &mut (dyn std::io::Write + Send)) -> Result<u64, RemoteError> {
+        let body = "cd \"$HOME\" && tar czf - --exclude=.openclaw/logs --exclude=.openclaw/cache --exclude=.openclaw/tmp .openclaw";
+        let command = self.command_for(&[], !self.as_root())?;
+        let script = format!("{PRELUDE}\n{body}");
+        let mut counted = Counted {
+            inner: sink,
+            bytes: 0,
+        };
+        let (status, stderr) = self
+            .session()
+            .await?
+            .run_to(
+                &command,
+                Some(script.as_bytes()),
+                &mut counted,
+                super::BACKUP_CAP,
+                OPENCLAW_TIME,
             )
             .await?;
-        if !out.ok() {
+        if status != Some(0) {
+            let out = Output {
+                status,
+                stdout: Vec::new(),
+                stderr,
+            };
             return Err(self.failed("backup", &out));
         }
-        Ok(out.stdout)
+        Ok(counted.bytes)
     }
 
     async fn restore(&self, archive: &[u8]) -> Result<String, RemoteError> {
+        let members = super::archive::check(archive)
+            .map_err(|why| RemoteError::Refused(format!("the backup is not restored: {why}")))?;
+        tracing::debug!(members, "backup archive checked");
         self.service("stop").await?;
         let staged = ".clawops/restore.tar.gz";
         self.upload(staged, archive).await?;
@@ -999,9 +1178,18 @@ impl Host for OpenclawHost {
             .public_key()
             .to_openssh()
             .map_err(|e| RemoteError::State(e.to_string()))?;
-        let removed = self.script_ok("remove", REMOVE, &[&public], SHORT).await?;
+        let removed = self.script_ok("remove", REMOVE, &[], SHORT).await?;
+        // The key goes from the file it was added to: the login user's (root's, when
+        // clawops logs in as root), last, since it is how clawops gets in.
+        let out = self.script_as(FORGET_KEY, &[&public], SHORT, true).await?;
+        if !out.ok() {
+            return Err(self.failed("remove", &out));
+        }
         self.forget_session().await;
-        Ok(format!("{stopped}; {removed}"))
+        Ok(format!(
+            "{stopped}; {removed}; {}",
+            out.stdout_text().trim()
+        ))
     }
 
     fn hand_command(&self) -> Option<String> {

@@ -18,6 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 /// How long to wait for TCP, the handshake and authentication.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// The most output (stdout and stderr together) one command may print into memory.
+pub const OUTPUT_CAP: usize = 8 << 20;
 
 /// Why an SSH operation failed, told apart the way an operator needs them.
 #[derive(Debug, Error)]
@@ -48,6 +50,16 @@ pub enum SshError {
     Network { target: String, detail: String },
     #[error("{target}: SSH failed: {detail}")]
     Protocol { target: String, detail: String },
+    #[error(
+        "{target}: the command {command:?} printed more than {cap} bytes; it was stopped and its output dropped"
+    )]
+    TooMuchOutput {
+        target: String,
+        command: String,
+        cap: usize,
+    },
+    #[error("{target}: cannot write what the command printed: {detail}")]
+    Sink { target: String, detail: String },
 }
 
 /// Where to log in: `ssh://user@host:port`.
@@ -174,6 +186,8 @@ pub fn fingerprint(key: &PublicKey) -> String {
 struct Checker {
     pinned: Option<PublicKey>,
     offered: Arc<Mutex<Option<PublicKey>>>,
+    /// Only read the key, then hang up.
+    scan_only: bool,
 }
 
 impl client::Handler for Checker {
@@ -188,6 +202,9 @@ impl client::Handler for Checker {
         };
         if let Ok(mut seen) = self.offered.lock() {
             *seen = Some(key.clone());
+        }
+        if self.scan_only {
+            return Ok(false);
         }
         // Equality of the key data only: the comment is not part of the key.
         Ok(match &self.pinned {
@@ -233,6 +250,7 @@ impl Session {
         let checker = Checker {
             pinned: pinned.cloned(),
             offered: offered.clone(),
+            scan_only: false,
         };
         let config = Arc::new(client::Config {
             inactivity_timeout: Some(Duration::from_secs(600)),
@@ -272,6 +290,31 @@ impl Session {
         }
     }
 
+    /// The host key `target` offers, read in the handshake; nothing is sent to log in.
+    pub async fn host_key_of(target: &Target, limit: Duration) -> Result<PublicKey, SshError> {
+        let offered = Arc::new(Mutex::new(None));
+        // A checker that pins an impossible key: the handshake stops right after the
+        // host has shown its key, before any credential could be offered.
+        let checker = Checker {
+            pinned: None,
+            offered: offered.clone(),
+            scan_only: true,
+        };
+        let config = Arc::new(client::Config::default());
+        let connecting = client::connect(config, (target.host.as_str(), target.port), checker);
+        let result = tokio::time::timeout(limit, connecting).await;
+        let seen = offered.lock().ok().and_then(|s| s.clone());
+        match (seen, result) {
+            (Some(key), _) => Ok(key),
+            (None, Err(_)) => Err(timeout(target, "reading the host key", limit)),
+            (None, Ok(Err(e))) => Err(connect_error(target, e, None, None)),
+            (None, Ok(Ok(_))) => Err(SshError::Protocol {
+                target: target.url(),
+                detail: "the host offered no key".into(),
+            }),
+        }
+    }
+
     /// The key the host offered.
     pub fn host_key(&self) -> &PublicKey {
         &self.host_key
@@ -301,6 +344,46 @@ impl Session {
     }
 
     async fn run_unbounded(&self, command: &str, stdin: Option<&[u8]>) -> Result<Output, SshError> {
+        let mut stdout = Vec::new();
+        let (status, stderr) = self
+            .run_streaming(command, stdin, &mut stdout, OUTPUT_CAP)
+            .await?;
+        Ok(Output {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+
+    /// Runs `command` like [`Session::run`], but writes its stdout to `sink` as it
+    /// arrives (at most `cap` bytes; more stops the command with an error); stderr is
+    /// kept in memory up to [`OUTPUT_CAP`]. Returns the exit status and stderr.
+    pub async fn run_to(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+        sink: &mut (dyn std::io::Write + Send),
+        cap: usize,
+        limit: Duration,
+    ) -> Result<(Option<u32>, Vec<u8>), SshError> {
+        let running = self.run_streaming(command, stdin, sink, cap);
+        match tokio::time::timeout(limit, running).await {
+            Ok(result) => result,
+            Err(_) => Err(SshError::Timeout {
+                target: self.target.url(),
+                what: format!("the command {:?}", summary(command)),
+                secs: limit.as_secs(),
+            }),
+        }
+    }
+
+    async fn run_streaming(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+        sink: &mut (dyn std::io::Write + Send),
+        cap: usize,
+    ) -> Result<(Option<u32>, Vec<u8>), SshError> {
         let proto = |e: russh::Error| self.protocol(e);
         let mut channel = self.handle.channel_open_session().await.map_err(proto)?;
         channel.exec(true, command).await.map_err(proto)?;
@@ -308,17 +391,38 @@ impl Session {
             channel.data_bytes(bytes.to_vec()).await.map_err(proto)?;
         }
         channel.eof().await.map_err(proto)?;
-        let mut out = Output::default();
+        let too_much = || SshError::TooMuchOutput {
+            target: self.target.url(),
+            command: summary(command),
+            cap,
+        };
+        let (mut written, mut stderr, mut status) = (0usize, Vec::new(), None);
         while let Some(msg) = channel.wait().await {
             match msg {
-                ChannelMsg::Data { data } => out.stdout.extend_from_slice(&data),
-                ChannelMsg::ExtendedData { data, ext: 1 } => out.stderr.extend_from_slice(&data),
-                ChannelMsg::ExitStatus { exit_status } => out.status = Some(exit_status),
+                ChannelMsg::Data { data } => {
+                    written += data.len();
+                    if written > cap {
+                        let _ = channel.close().await;
+                        return Err(too_much());
+                    }
+                    sink.write_all(&data).map_err(|e| SshError::Sink {
+                        target: self.target.url(),
+                        detail: e.to_string(),
+                    })?;
+                }
+                ChannelMsg::ExtendedData { data, ext: 1 } => {
+                    if stderr.len() + data.len() > OUTPUT_CAP {
+                        let _ = channel.close().await;
+                        return Err(too_much());
+                    }
+                    stderr.extend_from_slice(&data);
+                }
+                ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
                 ChannelMsg::Close => break,
                 _ => {}
             }
         }
-        Ok(out)
+        Ok((status, stderr))
     }
 
     /// Forwards a new port on 127.0.0.1 here to `remote_port` on the host's loopback,

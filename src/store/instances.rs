@@ -69,7 +69,9 @@ impl Store {
              VALUES (?, ?, ?, ?, 'deploying', ?, ?, ?, ?)
              ON CONFLICT(name) DO UPDATE SET provider = excluded.provider, region = excluded.region,
                size = excluded.size, status = 'deploying', monthly_cents = excluded.monthly_cents,
-               currency = excluded.currency, updated_at = excluded.updated_at",
+               currency = excluded.currency, server_id = NULL, ipv4 = NULL, role = 'primary', end_users = 1,
+               standby_of = NULL, health = NULL, health_score = NULL, probed_at = NULL,
+               updated_at = excluded.updated_at",
         )
         .bind(new.name)
         .bind(new.provider)

@@ -54,6 +54,37 @@ pub enum StoreError {
     Corrupt { what: &'static str, detail: String },
 }
 
+/// Makes the store file (mode 0600) before SQLite does, so its WAL and shared-memory
+/// files, which SQLite creates with the database file's mode, are private too; an
+/// existing store readable by others is made private, with a warning.
+fn private_files(path: &Path) -> Result<(), StoreError> {
+    let folder = |source| StoreError::Folder {
+        path: path.to_path_buf(),
+        source,
+    };
+    if !path.exists() {
+        match crate::vault::create_private(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(folder(e)),
+        }
+    }
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if let Err(problem) = crate::vault::check_private(&file) {
+            if !file.exists() {
+                continue;
+            }
+            tracing::warn!(file = %file.display(), %problem, "the store was readable by others: made private (0600)");
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .map_err(folder)?;
+        }
+    }
+    Ok(())
+}
+
 /// The open store. Cloning is cheap and shares the pool.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -73,6 +104,7 @@ impl Store {
             })?;
         }
         let lock = take_lock(path)?;
+        private_files(path)?;
         let mut store = Store::connect(path, true).await?;
         sqlx::migrate!("./migrations").run(&store.pool).await?;
         store._lock = Some(std::sync::Arc::new(lock));

@@ -48,7 +48,7 @@ pub fn new_server(name: &str, region: &str, size: &str) -> NewServer {
         name: name.into(),
         region: region.into(),
         size: size.into(),
-        user_data: clawops::deploy::cloud_init(),
+        user_data: clawops::deploy::cloud_init(None),
         labels: clawops::provider::labels_for(name),
     }
 }

@@ -11,7 +11,10 @@ use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
 use crate::provider::money;
+use crate::remote::RemoteError;
+use crate::remote::ssh::{CONNECT_TIMEOUT, Session, SshError, Target, fingerprint};
 use crate::store::NewInstance;
+use russh::keys::PublicKey;
 
 /// Deploy a new instance, or resume a stopped deploy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +33,10 @@ pub struct Deploy {
     /// Deploy it as the standby of this primary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standby_for: Option<String>,
+    /// On a host you have: the host key it offered when the question was asked (OpenSSH
+    /// text), pinned when the deploy is confirmed. Set by the door, never by arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_key: Option<String>,
 }
 
 impl Command for Deploy {
@@ -80,7 +87,7 @@ impl Command for Deploy {
             Param {
                 name: "openclaw",
                 meta: "VERSION",
-                kind: Kind::Word,
+                kind: Kind::Version,
                 flag: true,
                 required: false,
                 help: "the OpenClaw version (default from [deploy] openclaw_version; a resume may change it)",
@@ -101,8 +108,23 @@ impl Command for Deploy {
 }
 
 impl Deploy {
-    /// One new instance, at its size's monthly price.
+    /// One new instance, at its size's monthly price. On a host you have, always a
+    /// question: it shows the address and the host key that will be pinned.
     pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
+        let mut radius = self.cost(ctx).await?;
+        if let Some(target) = self.host_target(ctx).await? {
+            radius.details = self.host_lines(ctx, &target).await?;
+            let pinned = ctx.store.host_key(&target.url()).await?.is_some();
+            if !self.resume || !pinned {
+                radius.press = Some(format!(
+                    "clawops will log in to {target}, an address given in chat, with its own credentials"
+                ));
+            }
+        }
+        Ok(radius)
+    }
+
+    async fn cost(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
         if self.resume {
             // Nothing new is bought: the server (if any) exists already.
             let row = existing(&ctx.store, &self.name).await?;
@@ -126,7 +148,126 @@ impl Deploy {
             reversible: true,
             loss: None,
             billed: !cloud.simulated(),
+            ..BlastRadius::default()
         })
+    }
+
+    /// Whether this deploy goes onto a host you have (`ssh://…`).
+    pub async fn on_host(&self, ctx: &Ctx) -> bool {
+        self.host_target(ctx).await.ok().flatten().is_some()
+    }
+
+    /// The host a deploy onto a host you have logs in to; None on a cloud.
+    async fn host_target(&self, ctx: &Ctx) -> Result<Option<Target>, OpsError> {
+        let region = if self.resume {
+            let Some(row) = ctx.store.instance(&self.name).await? else {
+                return Ok(None);
+            };
+            row.region
+        } else {
+            let params = self.params(ctx)?;
+            if !ctx.providers.get(&params.provider)?.existing_hosts() {
+                return Ok(None);
+            }
+            params.region
+        };
+        Ok(Target::parse(&region)
+            .ok()
+            .filter(|_| region.starts_with("ssh://")))
+    }
+
+    /// This deploy with the key its host offers now, when it goes onto a host you have
+    /// whose key is not pinned yet. A host already carrying another instance is refused
+    /// here, before any question.
+    pub async fn observed(&self, ctx: &Ctx) -> Result<Deploy, OpsError> {
+        let mut seen = Deploy {
+            host_key: None,
+            ..self.clone()
+        };
+        let Some(target) = self.host_target(ctx).await? else {
+            return Ok(seen);
+        };
+        let offered = Session::host_key_of(&target, CONNECT_TIMEOUT)
+            .await
+            .map_err(RemoteError::from)?;
+        if let Some(row) = ctx.store.host_key(&target.url()).await? {
+            let pinned = parse_key(&row.public_key)?;
+            if pinned.key_data() != offered.key_data() {
+                return Err(RemoteError::from(SshError::HostKeyChanged {
+                    target: target.url(),
+                    pinned: fingerprint(&pinned),
+                    offered: fingerprint(&offered),
+                })
+                .into());
+            }
+        } else {
+            seen.host_key = Some(key_text(&offered)?);
+        }
+        if let Some(other) = tenant(ctx, &self.name, &target, &offered).await? {
+            return Err(carries(&target, &other));
+        }
+        Ok(seen)
+    }
+
+    /// What the question says about the host: its address, its key and how the first
+    /// login happens.
+    async fn host_lines(&self, ctx: &Ctx, target: &Target) -> Result<Vec<String>, OpsError> {
+        let key = match (&self.host_key, ctx.store.host_key(&target.url()).await?) {
+            (_, Some(row)) => format!(
+                "Host key: {} (pinned since {}; the host offered it again now)",
+                row.fingerprint, row.first_seen
+            ),
+            (Some(text), None) => format!(
+                "Host key: {} (first contact: pinned when you confirm; any other key is refused later)",
+                fingerprint(&parse_key(text)?)
+            ),
+            (None, None) => "Host key: not read yet".to_string(),
+        };
+        let bootstrap = ctx.config.providers.ssh.as_ref().is_some_and(|s| {
+            (s.bootstrap_key_file.is_some() || s.bootstrap_password_env.is_some())
+                && s.bootstrap_allowed(target)
+        });
+        let login = if bootstrap {
+            "First login: the bootstrap credential (bootstrap_hosts names this host), then the instance's own key"
+        } else {
+            "First login: the instance's own key only (bootstrap_hosts does not name this host: you add the key by hand)"
+        };
+        Ok(vec![
+            format!("Host: {}@{}:{}", target.user, target.host, target.port),
+            key,
+            login.to_string(),
+        ])
+    }
+
+    /// On a host you have, right before the deploy runs: the key shown in the question is
+    /// pinned (or the pin checked), and the host must not carry another instance.
+    async fn claim_host(&self, ctx: &Ctx, region: &str) -> Result<(), OpsError> {
+        let Some(target) = Target::parse(region)
+            .ok()
+            .filter(|_| region.starts_with("ssh://"))
+        else {
+            return Ok(());
+        };
+        let url = target.url();
+        let key = match (&self.host_key, ctx.store.host_key(&url).await?) {
+            (_, Some(row)) => parse_key(&row.public_key)?,
+            (Some(text), None) => {
+                let key = parse_key(text)?;
+                ctx.store
+                    .pin_host_key(&url, &key_text(&key)?, &fingerprint(&key), ctx.clock.now())
+                    .await?;
+                key
+            }
+            (None, None) => {
+                return Err(OpsError::Refused(format!(
+                    "the host key of {url} was not read before this deploy: send /deploy again"
+                )));
+            }
+        };
+        if let Some(other) = tenant(ctx, &self.name, &target, &key).await? {
+            return Err(carries(&target, &other));
+        }
+        Ok(())
     }
 
     /// What to build: an `ssh://` address as the region means the `ssh` provider (a host
@@ -242,6 +383,13 @@ impl Deploy {
         let params = self.params(ctx)?;
         let cloud = ctx.providers.get(&params.provider)?;
         cloud.region(&params.region)?;
+        if cloud.existing_hosts() {
+            self.claim_host(ctx, &params.region).await?;
+        }
+        if ctx.store.instance(&self.name).await?.is_some() {
+            // A destroyed name deployed again starts fresh: nothing of the old one's.
+            ctx.store.forget_instance_secrets(&self.name).await?;
+        }
         let size = cloud.size(&params.size)?.clone();
         let now = ctx.clock.now();
         ctx.store
@@ -311,6 +459,9 @@ impl Deploy {
                 self.name
             ))
         })?;
+        if ctx.providers.get(&params.provider)?.existing_hosts() {
+            self.claim_host(ctx, &params.region).await?;
+        }
         // A resume picks up the version given now, else the one pinned in the config, so a
         // wrong version can be fixed and the deploy resumed.
         params.openclaw_version = self
@@ -322,4 +473,61 @@ impl Deploy {
             .await?;
         Ok((last.id, params))
     }
+}
+
+/// The refusal for a host that already carries `other`.
+fn carries(target: &Target, other: &str) -> OpsError {
+    OpsError::Refused(format!(
+        "{target} already carries {other}: a host runs one instance (many customers per server come later, as containers). Pick another host, or /destroy {other} first"
+    ))
+}
+
+/// The live instance other than `name` already on the host at `target`: the same
+/// address, or any address whose pinned key is `key` (a host's identity is its key, not
+/// the address or the user it is reached as).
+async fn tenant(
+    ctx: &Ctx,
+    name: &str,
+    target: &Target,
+    key: &PublicKey,
+) -> Result<Option<String>, OpsError> {
+    let url = target.url();
+    for row in ctx.store.fleet().await? {
+        if row.name == name {
+            continue;
+        }
+        let mut places: Vec<String> = [row.server_id.clone(), Some(row.region.clone())]
+            .into_iter()
+            .flatten()
+            .filter(|p| p.starts_with("ssh://"))
+            .collect();
+        if let Some(ip) = &row.ipv4 {
+            places.push(super::destroy::cloud_target(ip));
+        }
+        for place in places {
+            if *place == url {
+                return Ok(Some(row.name));
+            }
+            if let Some(pin) = ctx.store.host_key(&place).await?
+                && parse_key(&pin.public_key)?.key_data() == key.key_data()
+            {
+                return Ok(Some(row.name));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn parse_key(text: &str) -> Result<PublicKey, OpsError> {
+    PublicKey::from_openssh(text)
+        .map_err(|e| OpsError::Refused(format!("a stored host key cannot be read: {e}")))
+}
+
+/// A public key as `ALGORITHM BASE64`, without a comment.
+fn key_text(key: &PublicKey) -> Result<String, OpsError> {
+    let mut plain = key.clone();
+    plain.set_comment("");
+    plain
+        .to_openssh()
+        .map_err(|e| OpsError::Refused(format!("a host key cannot be written: {e}")))
 }

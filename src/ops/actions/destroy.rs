@@ -129,6 +129,7 @@ impl Destroy {
             billed: self.snapshot
                 && snapshots > 0
                 && !ctx.providers.get(&row.provider)?.simulated(),
+            ..BlastRadius::default()
         })
     }
 
@@ -156,6 +157,9 @@ impl Destroy {
             ctx.store
                 .set_instance_status(&row.name, "destroyed", ctx.clock.now())
                 .await?;
+            // Its SSH key, gateway token, bot token and host key go with it: a new
+            // instance of the same name starts fresh.
+            ctx.store.forget_instance_secrets(&row.name).await?;
         }
         let what = if self.old {
             format!("the old server(s) of {}", row.name)
@@ -243,15 +247,16 @@ impl Destroy {
                     .remove()
                     .await?,
             );
-            if d.old_id.is_none() {
-                ctx.store.forget_instance_secrets(&row.name).await?;
-            }
         } else {
             said.push(match cloud.delete_server(id).await {
                 Ok(()) => format!("server {id} deleted"),
                 Err(ProviderError::NoServer { .. }) => format!("server {id} was already gone"),
                 Err(e) => return Err(e.into()),
             });
+            // The address may go to someone else's server next: its pin goes too.
+            if let Some(ip) = &d.ipv4 {
+                ctx.store.unpin_host_key(&cloud_target(ip)).await?;
+            }
         }
         if let Some(old) = d.old_id {
             ctx.store
@@ -278,6 +283,16 @@ impl Destroy {
         }
         Ok(())
     }
+}
+
+/// How clawops reaches a cloud server at `ip` (the pin's key in the store).
+pub fn cloud_target(ip: &str) -> String {
+    crate::remote::ssh::Target {
+        user: "root".into(),
+        host: ip.to_string(),
+        port: 22,
+    }
+    .url()
 }
 
 /// The monthly price of a snapshot of `d`'s disk, or why there can be none.

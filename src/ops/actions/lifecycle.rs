@@ -51,6 +51,7 @@ async fn one(ctx: &Ctx, name: &str) -> Result<BlastRadius, OpsError> {
         reversible: true,
         loss: None,
         billed: false,
+        ..BlastRadius::default()
     })
 }
 
@@ -196,7 +197,7 @@ impl Command for Update {
             Param {
                 name: "version",
                 meta: "VERSION",
-                kind: Kind::Word,
+                kind: Kind::Version,
                 flag: false,
                 required: false,
                 help: "the OpenClaw version (default: the one pinned in [deploy])",

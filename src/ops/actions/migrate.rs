@@ -85,6 +85,7 @@ impl Migrate {
                 money(row.monthly_cents, &row.currency)
             )),
             billed: !target.cloud.simulated(),
+            ..BlastRadius::default()
         })
     }
 
@@ -166,12 +167,20 @@ impl Migrate {
         server_id: &str,
         old_host: &Arc<dyn Host>,
     ) -> Result<(Vec<u8>, Option<String>, BackupRow, OldServerRow), OpsError> {
-        let archive = old_host
-            .backup()
+        let (kept, _) = backup::take(ctx, &row.name, old_host.as_ref())
             .await
             .map_err(|e| OpsError::Refused(format!("the backup of {} failed ({e})", row.name)))?;
-        let version = old_host.versions().await.ok().and_then(|v| v.installed);
-        let kept = backup::keep(ctx, &row.name, &archive, version.as_deref()).await?;
+        // The version comes from the old host, whose user controls what it says: checked
+        // like a version typed in chat before it reaches the new host's install script.
+        let version = kept.openclaw_version.clone();
+        if let Some(v) = &version
+            && let Some(why) = crate::ops::version_problem(v)
+        {
+            return Err(OpsError::Refused(format!(
+                "the old host reports OpenClaw version {v:?}, which is not a version ({why})"
+            )));
+        }
+        let (kept, archive) = backup::load(ctx, kept.id as u64).await?;
         let old = ctx
             .store
             .keep_old_server(row, server_id, ctx.clock.now())

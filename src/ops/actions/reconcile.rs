@@ -168,6 +168,7 @@ impl Reconcile {
                 )
             }),
             billed,
+            ..BlastRadius::default()
         })
     }
 

@@ -105,6 +105,7 @@ impl Restart {
             reversible: true,
             loss: None,
             billed: false,
+            ..BlastRadius::default()
         })
     }
 

@@ -105,7 +105,7 @@ case "$mode:$action" in
       echo "supervised gateway started"
     fi ;;
   supervisor:stop|supervisor:remove)
-    touch "$D/suspended"; stop_gateway
+    mkdir -p "$D"; touch "$D/suspended"; stop_gateway
     i=0; while alive "$D/supervisor.pid" && [ "$i" -lt 20 ]; do sleep 0.5; i=$((i + 1)); done
     if alive "$D/supervisor.pid"; then kill -KILL "$(cat "$D/supervisor.pid")" 2>/dev/null || true; fi
     rm -f "$D/supervisor.pid" "$D/gateway.pid"
