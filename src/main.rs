@@ -223,14 +223,28 @@ fn spawn_signal_watch(shutdown: CancellationToken) {
 
 fn check_config(path: &Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let config = load(path)?;
-    let mut providers = Vec::new();
-    if config.providers.sim.as_ref().is_some_and(|s| s.enabled) {
-        providers.push("sim");
-    }
+    let providers = config.providers.names();
     println!("configuration OK");
     println!("  store:      {}", config.store.path.display());
     println!("  operators:  {}", config.operators.len());
     println!("  providers:  {}", providers.join(", "));
+    if let Some(ssh) = config.providers.ssh.as_ref().filter(|s| s.enabled) {
+        let credential = ssh.bootstrap_key_file.is_some() || ssh.bootstrap_password_env.is_some();
+        let offered = match (credential, ssh.bootstrap_hosts.is_empty()) {
+            (false, _) => "no bootstrap credential (keys are added by hand)".to_string(),
+            (true, true) => {
+                "a bootstrap credential, offered to no host (bootstrap_hosts is empty)".to_string()
+            }
+            (true, false) => format!(
+                "a bootstrap credential, offered only to {}",
+                ssh.bootstrap_hosts.join(", ")
+            ),
+        };
+        println!(
+            "  ssh hosts:  deploys by {} and up; {offered}",
+            ssh.deploy_role.as_str()
+        );
+    }
     println!(
         "  surfaces:   {}",
         if config.console.enabled {

@@ -250,3 +250,28 @@ fn lifecycle_commands_work_on_the_simulated_cloud() {
         "{out}"
     );
 }
+
+#[test]
+fn check_config_lists_every_enabled_provider_and_who_gets_the_bootstrap() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("clawops.toml");
+    std::fs::write(
+        &cfg,
+        "[store]\npath = \"x.db\"\n[providers.sim]\n[providers.ssh]\nbootstrap_password_env = \"X\"\nbootstrap_hosts = [\"203.0.113.*\"]\n[[providers.hetzner]]\nname = \"hz\"\ntoken = \"t\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "check-config"],
+        "",
+        LIMIT,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("providers:  sim, ssh, hz"), "{out}");
+    assert!(
+        out.contains(
+            "deploys by owner and up; a bootstrap credential, offered only to 203.0.113.*"
+        ),
+        "{out}"
+    );
+}

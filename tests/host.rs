@@ -8,7 +8,6 @@
 //! finally a host key change that the next contact refuses. It prints the figures
 //! (deploy time, per-command latency) for the notes.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -29,43 +28,24 @@ use fake_telegram::FakeTelegram;
 /// The Telegram bot token given to the instance (the one the fake Bot API accepts).
 const BOT_TOKEN: &str = fake_telegram::TOKEN;
 
-/// What `scripts/test-host up` wrote.
-struct HostEnv(HashMap<String, String>);
-
-impl HostEnv {
-    fn load() -> HostEnv {
-        let file = std::env::var("CLAWOPS_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/clawops")
-            })
-            .join("test-host/env");
-        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| {
-            panic!(
-                "the real-host tests need a test host: run `sudo scripts/test-host up` first ({}: {e})",
-                file.display()
-            )
-        });
-        HostEnv(
-            text.lines()
-                .filter_map(|l| l.split_once('='))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
-    fn get(&self, key: &str) -> &str {
-        self.0
-            .get(key)
-            .unwrap_or_else(|| panic!("{key} missing from the test-host env"))
-    }
-}
+#[path = "common/host_env.rs"]
+mod host_env;
+use host_env::HostEnv;
 
 fn operator() -> Actor {
     Actor::Person {
         platform: Platform::Telegram,
         user_id: "111".into(),
         display: "op".into(),
+    }
+}
+
+/// Deploys onto a host you have are the owner's.
+fn owner() -> Actor {
+    Actor::Person {
+        platform: Platform::Telegram,
+        user_id: "999".into(),
+        display: "owner".into(),
     }
 }
 
@@ -78,17 +58,55 @@ struct Fx {
 impl Fx {
     /// Sends `text` as the operator; returns every message it produced, as plain text.
     async fn say(&self, text: &str) -> String {
+        self.say_as(operator(), text).await
+    }
+
+    async fn say_as(&self, actor: Actor, text: &str) -> String {
         self.app
             .bot
             .handle(
                 Inbound::Text {
-                    actor: operator(),
+                    actor,
                     text: text.into(),
                 },
                 &self.out,
             )
             .await;
         plain(self.out.take())
+    }
+
+    /// Sends `text` as `actor`, which must ask; presses Confirm and returns what the
+    /// action said, whether it ran or failed.
+    async fn pressed_as(&self, actor: Actor, text: &str) -> String {
+        self.app
+            .bot
+            .handle(
+                Inbound::Text {
+                    actor: actor.clone(),
+                    text: text.into(),
+                },
+                &self.out,
+            )
+            .await;
+        let sent = self.out.take();
+        let id = sent
+            .iter()
+            .find_map(|o| match o {
+                Outbound::Buttons { buttons, .. } => buttons
+                    .iter()
+                    .find(|b| b.label.contains("Confirm"))
+                    .map(|b| b.data.trim_start_matches("cf:").to_string()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{text} asked for no confirmation: {}", plain(sent.clone())));
+        let outcome = self
+            .app
+            .bot
+            .door()
+            .press(&actor, &id, true, &self.out)
+            .await;
+        self.out.take();
+        outcome.message().plain()
     }
 
     /// Sends `text` as the operator, which must ask for a confirmation, and presses Confirm.
@@ -209,6 +227,7 @@ gateway_port = {port}
 models = ["openai/gpt-4.1-mini", "anthropic/claude-sonnet-4-5"]
 [providers.ssh]
 bootstrap_key_file = "{key}"
+bootstrap_hosts = ["127.0.0.1"]
 "#,
         dir = dir.path().display(),
         openclaw = env.get("CLAWOPS_TEST_OPENCLAW_VERSION"),
@@ -256,12 +275,13 @@ async fn a_real_host_is_deployed_operated_and_removed() {
     let refused = Session::connect(&target, &wrong, None).await.unwrap_err();
     assert!(matches!(refused, SshError::AuthFailed { .. }), "{refused}");
 
-    // A deploy that fails at the step chosen by a broken version, with the reason and the
-    // way to look by hand; nothing is destroyed.
+    // A deploy onto a host asks the owner first; then it fails at the step chosen by a
+    // broken version, with the reason and the way to look by hand; nothing is destroyed.
     let said = fx
-        .say(&format!(
-            "/deploy e2e-bot {ssh} --openclaw 0.0.0-no-such-version"
-        ))
+        .pressed_as(
+            owner(),
+            &format!("/deploy e2e-bot {ssh} --openclaw 0.0.0-no-such-version"),
+        )
         .await;
     assert!(
         said.contains("failed at step 7/11 (install-openclaw)"),
@@ -293,8 +313,12 @@ async fn a_real_host_is_deployed_operated_and_removed() {
 
     // Fix the parameter and resume: the steps already done are not redone.
     let started = Instant::now();
+    // The host key is pinned now: the resume asks nothing more.
     let said = fx
-        .say(&format!("/deploy e2e-bot --resume --openclaw {version}"))
+        .say_as(
+            owner(),
+            &format!("/deploy e2e-bot --resume --openclaw {version}"),
+        )
         .await;
     let resumed_in = started.elapsed();
     assert!(said.contains("✓ e2e-bot is ready"), "{said}");
@@ -526,21 +550,27 @@ async fn a_real_host_is_deployed_operated_and_removed() {
         .status()
         .unwrap();
     assert!(hup.success());
-    let mut said = fx.say(&format!("/deploy other-bot {ssh}")).await;
+    // The next deploy there reads the new key before asking anything, and refuses.
+    let mut said = fx
+        .say_as(owner(), &format!("/deploy other-bot {ssh}"))
+        .await;
     for _ in 0..20 {
         if said.contains("host key changed") {
             break;
         }
-        // sshd was still re-reading its keys: the deploy stopped early; resume it.
+        // sshd was still re-reading its keys; ask again.
         tokio::time::sleep(Duration::from_millis(250)).await;
-        said = fx.say("/deploy other-bot --resume").await;
+        said = fx
+            .say_as(owner(), &format!("/deploy other-bot {ssh}"))
+            .await;
     }
     assert!(said.contains("host key changed"), "{said}");
     assert!(
         said.contains("pinned SHA256:") && said.contains("offered SHA256:"),
         "{said}"
     );
-    assert!(said.contains("failed at step 3/11 (wait-ssh)"), "{said}");
+    assert!(said.contains("Nothing was sent"), "{said}");
+    assert!(fx.app.store.instance("other-bot").await.unwrap().is_none());
 
     // Only the owner may forget the pin, after a confirmation; the next contact pins anew.
     let said = fx.say(&format!("/unpin {ssh}")).await;
