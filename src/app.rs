@@ -68,6 +68,10 @@ impl App {
         shutdown: CancellationToken,
         notes: &dyn Replier,
     ) -> Result<App, StartError> {
+        // Every configured secret is known before anything can print it.
+        for secret in secrets(&config) {
+            crate::secrets::register(&secret);
+        }
         let store = Store::open(&config.store.path).await?;
         store.sync_operators(&config.operators).await?;
         let mut providers = Providers::default();
@@ -188,11 +192,13 @@ pub fn clouds(
         };
         let secret = |value: &Option<String>, var: &Option<String>, default: &str, what: &str| {
             let var = var.clone().unwrap_or_else(|| default.to_string());
-            value
+            let found = value
                 .clone()
                 .filter(|v| !v.is_empty())
                 .or_else(|| env(&var).filter(|v| !v.is_empty()))
-                .ok_or_else(|| missing(what, &var))
+                .ok_or_else(|| missing(what, &var))?;
+            crate::secrets::register(&found);
+            Ok::<String, StartError>(found)
         };
         let url = |default: &str| {
             account
@@ -300,6 +306,7 @@ fn bootstrap(ssh: &SshConfig) -> Result<Option<Credential>, StartError> {
                 "bootstrap_password_env names {var}, which is not set"
             ))
         })?;
+        crate::secrets::register(&password);
         return Ok(Some(Credential::Password(password)));
     }
     Ok(None)
@@ -310,6 +317,9 @@ fn secrets(config: &Config) -> Vec<String> {
     let mut all = Vec::new();
     if let Some(tg) = &config.telegram {
         all.extend(tg.token.clone());
+    }
+    if let Some(llm) = &config.llm {
+        all.extend(llm.api_key.clone());
     }
     for (_, account) in config.providers.clouds() {
         all.extend(account.token.clone());

@@ -94,8 +94,8 @@ impl Audit {
                     at,
                     actor: actor.to_string(),
                     event: event.as_str().to_string(),
-                    action: action.to_string(),
-                    detail: detail.to_string(),
+                    action: crate::secrets::redact_known(action),
+                    detail: crate::secrets::redact_known(detail),
                     prev_hash: prev.to_string(),
                     hash: String::new(),
                 };

@@ -39,8 +39,10 @@ impl Bot {
         &self.door
     }
 
-    /// Handles one inbound; every reply goes to `out`.
+    /// Handles one inbound; every reply goes to `out`, with every secret the process
+    /// knows cut out.
     pub async fn handle(&self, inbound: Inbound, out: &dyn Replier) {
+        let out = &Redacting(out);
         match inbound {
             Inbound::Text { actor, text } => self.text(&actor, &text, out).await,
             Inbound::Press { actor, data } => self.on_press(&actor, &data, out).await,
@@ -111,6 +113,19 @@ impl Bot {
                     .await
             }
         }
+    }
+}
+
+/// A replier that cuts every registered secret out of what it passes on: whatever an
+/// action, a host or an error says, a known secret never reaches a chat.
+pub struct Redacting<'a>(pub &'a dyn Replier);
+
+#[async_trait::async_trait]
+impl Replier for Redacting<'_> {
+    async fn send(&self, out: Outbound) {
+        self.0
+            .send(out.map_text(&crate::secrets::redact_known))
+            .await;
     }
 }
 

@@ -33,5 +33,6 @@ pub mod monitor;
 pub mod ops;
 pub mod provider;
 pub mod remote;
+pub mod secrets;
 pub mod store;
 pub mod vault;

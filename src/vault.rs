@@ -153,6 +153,7 @@ impl Vault {
     /// created with a fresh random key (mode 0600) when it does not exist.
     pub fn load(env: Option<String>, key_file: &Path) -> Result<Vault, VaultError> {
         if let Some(hex_key) = env.filter(|v| !v.trim().is_empty()) {
+            crate::secrets::register(hex_key.trim());
             return parse_key(hex_key.trim()).map(Vault::new);
         }
         let err = |source| VaultError::KeyFile {
@@ -170,6 +171,7 @@ impl Vault {
                         path: key_file.to_path_buf(),
                     });
                 }
+                crate::secrets::register(text.trim());
                 parse_key(text.trim())
                     .map(Vault::new)
                     .map_err(|_| VaultError::KeyFileBad {
@@ -178,6 +180,7 @@ impl Vault {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key: [u8; 32] = rand::rng().random();
+                crate::secrets::register(&hex::encode(key));
                 write_private(key_file, hex::encode(key).as_bytes()).map_err(err)?;
                 Ok(Vault::new(key))
             }

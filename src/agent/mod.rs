@@ -128,11 +128,13 @@ impl Agent {
                 .collect();
             if calls.is_empty() {
                 let answer = choice.message.content.unwrap_or_default();
+                // Remembered redacted: what the memory replays into later requests
+                // must never carry a secret typed once.
                 self.memory.remember(
                     chat,
                     Turn {
-                        asked: request.to_string(),
-                        answered: answer.clone(),
+                        asked: redact::redact(request, &self.secrets),
+                        answered: redact::redact(&answer, &self.secrets),
                     },
                 );
                 return Ok(Answer {

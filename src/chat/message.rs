@@ -119,3 +119,48 @@ pub enum Outbound {
     /// A progress view: adapters edit the message of the same `key` instead of posting.
     Progress(ProgressView),
 }
+
+impl Message {
+    /// The message with `f` applied to every piece of text in it.
+    pub fn map_text(self, f: &dyn Fn(&str) -> String) -> Message {
+        Message {
+            blocks: self
+                .blocks
+                .into_iter()
+                .map(|b| match b {
+                    Block::Heading(t) => Block::Heading(f(&t)),
+                    Block::Text(t) => Block::Text(f(&t)),
+                    Block::Pre(t) => Block::Pre(f(&t)),
+                    Block::Table { header, rows } => Block::Table {
+                        header: header.iter().map(|h| f(h)).collect(),
+                        rows: rows
+                            .into_iter()
+                            .map(|r| r.iter().map(|c| f(c)).collect())
+                            .collect(),
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Outbound {
+    /// The outbound with `f` applied to every piece of text a person reads.
+    pub fn map_text(self, f: &dyn Fn(&str) -> String) -> Outbound {
+        match self {
+            Outbound::Message(m) => Outbound::Message(m.map_text(f)),
+            Outbound::Buttons { message, buttons } => Outbound::Buttons {
+                message: message.map_text(f),
+                buttons,
+            },
+            Outbound::Progress(mut view) => {
+                view.title = f(&view.title);
+                for step in &mut view.steps {
+                    step.title = f(&step.title);
+                    step.note = step.note.as_deref().map(f);
+                }
+                Outbound::Progress(view)
+            }
+        }
+    }
+}

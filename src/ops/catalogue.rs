@@ -353,12 +353,18 @@ pub fn check_value(param: &Param, value: &ArgValue) -> Result<serde_json::Value,
     }
 }
 
-/// Whether the fields set a config key that holds a secret.
+/// Whether the fields set a config key to a secret (at the key or inside the value).
 fn secret_value(fields: &serde_json::Value) -> bool {
-    fields
-        .get("key")
-        .and_then(serde_json::Value::as_str)
-        .is_some_and(super::actions::lifecycle::secret_key)
+    let key = fields.get("key").and_then(serde_json::Value::as_str);
+    let raw = fields.get("value").and_then(serde_json::Value::as_str);
+    match (key, raw) {
+        (Some(key), Some(raw)) => crate::secrets::config_carries_secret(
+            key,
+            &super::actions::lifecycle::config_value(raw),
+        ),
+        (Some(key), None) => crate::secrets::secret_key(key),
+        _ => false,
+    }
 }
 
 /// Why `name` cannot name an instance (it must be a DNS label: every cloud accepts it
@@ -397,6 +403,15 @@ pub fn version_problem(version: &str) -> Option<&'static str> {
 }
 
 impl Action {
+    /// Whether the action carries a secret (a token given to /config): then its stored
+    /// form is sealed and its shown form masked.
+    pub fn carries_secret(&self) -> bool {
+        match self {
+            Action::Config(c) => c.carries_secret(),
+            _ => false,
+        }
+    }
+
     /// The action in slash-command form, for the audit trail and confirmations. Holds no
     /// secret: no action argument is a secret.
     pub fn command_line(&self) -> String {

@@ -91,7 +91,7 @@ impl Door {
         let json = serde_json::to_string(action).map_err(|e| {
             OpsError::Refused(format!("cannot store this action for confirmation: {e}"))
         })?;
-        if !action.command_line().contains("••••") {
+        if !action.carries_secret() {
             return Ok(json);
         }
         Ok(format!(

@@ -425,7 +425,7 @@ impl OpenclawHost {
             step,
             message: format!(
                 "{status}; last output:\n{}\nLook by hand: {}",
-                crate::agent::redact::redact(&out.tail(8), &[]),
+                crate::secrets::redact(&out.tail(8), &[]),
                 self.hand()
             ),
         }
@@ -489,14 +489,17 @@ impl OpenclawHost {
             .await
             .map_err(state)?
         {
-            return self
+            let token = self
                 .access
                 .vault
                 .open_text(&purpose, &sealed)
-                .map_err(|e| RemoteError::State(e.to_string()));
+                .map_err(|e| RemoteError::State(e.to_string()))?;
+            crate::secrets::register(&token);
+            return Ok(token);
         }
         let bytes: [u8; 24] = rand::RngExt::random(&mut rand::rng());
         let token = hex::encode(bytes);
+        crate::secrets::register(&token);
         let sealed = self.access.vault.seal_text(&purpose, &token);
         store
             .set_instance_secret(&self.instance, name, &sealed, self.access.clock.now())
@@ -514,10 +517,14 @@ impl OpenclawHost {
             .instance_secret(&self.instance, "telegram-token")
             .await
             .map_err(state)?;
-        sealed
+        let token = sealed
             .map(|s| self.access.vault.open_text(&purpose, &s))
             .transpose()
-            .map_err(|e| RemoteError::State(e.to_string()))
+            .map_err(|e| RemoteError::State(e.to_string()))?;
+        if let Some(t) = &token {
+            crate::secrets::register(t);
+        }
+        Ok(token)
     }
 
     /// The service user's home and the gateway config file as it is now.
@@ -549,6 +556,17 @@ impl OpenclawHost {
         home: &str,
         current: Option<Value>,
     ) -> Result<Value, RemoteError> {
+        let bot = self.bot_token().await?;
+        self.managed_config_with(home, current, bot).await
+    }
+
+    /// `current` with clawops' managed keys set, and `bot` as the Telegram bot token.
+    async fn managed_config_with(
+        &self,
+        home: &str,
+        current: Option<Value>,
+        bot: Option<String>,
+    ) -> Result<Value, RemoteError> {
         let mut config = current.unwrap_or_else(|| json!({}));
         let token = self.gateway_token().await?;
         let managed = [
@@ -562,7 +580,7 @@ impl OpenclawHost {
         for (key, value) in managed {
             set_dotted(&mut config, key, value).map_err(RemoteError::Refused)?;
         }
-        if let Some(bot) = self.bot_token().await? {
+        if let Some(bot) = bot {
             set_dotted(&mut config, "channels.telegram.enabled", json!(true))
                 .map_err(RemoteError::Refused)?;
             set_dotted(&mut config, "channels.telegram.botToken", json!(bot))
@@ -611,7 +629,7 @@ impl OpenclawHost {
         }
         Err(RemoteError::Refused(format!(
             "OpenClaw rejects that config; the previous one is back in place:\n{}",
-            crate::agent::redact::redact(&check.tail(6), &[])
+            crate::secrets::redact(&check.tail(6), &[])
         )))
     }
 
@@ -646,7 +664,7 @@ impl OpenclawHost {
                     message: format!(
                         "the gateway was not ready after {}s; its last output:\n{}\nLook by hand: {}",
                         limit.as_secs(),
-                        crate::agent::redact::redact(tail.trim(), &[]),
+                        crate::secrets::redact(tail.trim(), &[]),
                         self.hand()
                     ),
                 });
@@ -754,6 +772,24 @@ impl OpenclawHost {
             started.elapsed().as_secs_f64()
         ))
     }
+}
+
+/// Config keys clawops manages: a key equal to one, inside one or a parent of one is
+/// refused by /config set.
+const MANAGED: &[&str] = &["gateway", "logging.file"];
+/// Where the gateway keeps the Telegram bot token.
+const BOT_TOKEN_KEY: &str = "channels.telegram.botToken";
+
+/// The managed key that `key` is, is inside, or is a parent of, if any.
+pub fn managed_key(key: &str) -> Option<&'static str> {
+    MANAGED.iter().copied().find(|m| overlaps(key, m))
+}
+
+/// Whether dotted `key` is `other`, inside it, or a parent of it.
+fn overlaps(key: &str, other: &str) -> bool {
+    key == other
+        || key.strip_prefix(other).is_some_and(|r| r.starts_with('.'))
+        || other.strip_prefix(key).is_some_and(|r| r.starts_with('.'))
 }
 
 /// Whether `version` (like `v24.21.0`) is a Node.js OpenClaw runs on: >=24.16 <25, or >=26.1.
@@ -1072,12 +1108,49 @@ impl Host for OpenclawHost {
     }
 
     async fn set_config(&self, key: &str, value: Value) -> Result<String, RemoteError> {
-        if key == "channels.telegram.botToken" {
-            let token = value.as_str().ok_or_else(|| {
-                RemoteError::Refused("a bot token is text, like 123456:ABC…".into())
-            })?;
+        if crate::secrets::holds_marker(&value) {
+            return Err(RemoteError::Refused(format!(
+                "the value for {key} holds {} or {}, which stand for a hidden secret: give the real value",
+                crate::secrets::REDACTED,
+                crate::secrets::MASK
+            )));
+        }
+        if let Some(managed) = managed_key(key) {
+            return Err(RemoteError::Refused(format!(
+                "{key} is managed by clawops ({managed}: gateway port, bind, token and log file); change [deploy] instead"
+            )));
+        }
+        let (home, current) = self.read_config().await?;
+        let mut config = current.clone().unwrap_or_else(|| json!({}));
+        set_dotted(&mut config, key, value).map_err(RemoteError::Refused)?;
+        // A bot token given at its key or inside a parent (channels.telegram {...}) is the
+        // new one; otherwise the kept one stays in place.
+        let given = if overlaps(key, BOT_TOKEN_KEY) {
+            match get_dotted(&config, BOT_TOKEN_KEY) {
+                Some(Value::String(t)) => Some(t.clone()),
+                Some(_) => {
+                    return Err(RemoteError::Refused(
+                        "a bot token is text, like 123456:ABC…".into(),
+                    ));
+                }
+                None => None,
+            }
+        } else {
+            None
+        };
+        if let Some(token) = &given {
+            crate::secrets::register(token);
+        }
+        let bot = match &given {
+            Some(t) => Some(t.clone()),
+            None => self.bot_token().await?,
+        };
+        let config = self.managed_config_with(&home, Some(config), bot).await?;
+        self.write_config(&config, current.as_ref()).await?;
+        // Kept (sealed) only once OpenClaw accepted the config that carries it.
+        if let Some(token) = given {
             let purpose = format!("telegram-token:{}", self.instance);
-            let sealed = self.access.vault.seal_text(&purpose, token);
+            let sealed = self.access.vault.seal_text(&purpose, &token);
             self.access
                 .store
                 .set_instance_secret(
@@ -1089,16 +1162,6 @@ impl Host for OpenclawHost {
                 .await
                 .map_err(state)?;
         }
-        let managed = ["gateway.", "logging.file"];
-        if managed.iter().any(|m| key.starts_with(m)) {
-            return Err(RemoteError::Refused(format!(
-                "{key} is managed by clawops (gateway port, bind, token and log file); change [deploy] instead"
-            )));
-        }
-        let (home, current) = self.read_config().await?;
-        let mut config = self.managed_config(&home, current.clone()).await?;
-        set_dotted(&mut config, key, value).map_err(RemoteError::Refused)?;
-        self.write_config(&config, current.as_ref()).await?;
         // Not every key is hot-reloaded (a new channel needs a start): restart to apply.
         match self.service_status().await? {
             (true, false) => Ok(format!(

@@ -55,15 +55,10 @@ async fn one(ctx: &Ctx, name: &str) -> Result<BlastRadius, OpsError> {
     })
 }
 
-fn redacted(ctx: &Ctx, text: &str) -> String {
-    let known: Vec<String> = ctx
-        .config
-        .telegram
-        .as_ref()
-        .and_then(|t| t.token.clone())
-        .into_iter()
-        .collect();
-    crate::agent::redact::redact(text, &known)
+/// Host output as it may be shown: every secret shape and every secret the process
+/// knows cut out.
+fn redacted(text: &str) -> String {
+    crate::secrets::redact(text, &[])
 }
 
 /// Probes after a change and records the health.
@@ -127,7 +122,7 @@ impl Logs {
             .collect();
         Ok(Message::default()
             .heading(format!("{} — last {} log lines", row.name, log.len()))
-            .pre(redacted(ctx, &text.join("\n"))))
+            .pre(redacted(&text.join("\n"))))
     }
 }
 
@@ -224,7 +219,7 @@ impl Update {
         let health = recheck(ctx, &row, host.as_ref()).await?;
         Ok(Message::default()
             .heading(format!("✓ {} runs OpenClaw {version}", row.name))
-            .para(redacted(ctx, &said))
+            .para(redacted(&said))
             .para(format!("Health after the update: {health}")))
     }
 }
@@ -280,7 +275,8 @@ impl Command for Config {
 
     fn check(&self) -> Result<(), ArgError> {
         match (self.verb.as_deref(), &self.key, &self.value) {
-            (None, None, None) | (Some("get"), _, None) | (Some("set"), Some(_), Some(_)) => Ok(()),
+            (Some("set"), Some(key), Some(raw)) => set_problem(key, raw),
+            (None, None, None) | (Some("get"), _, None) => Ok(()),
             (Some("set"), _, _) => Err(ArgError::Invalid("set takes a KEY and a VALUE".into())),
             (Some("get"), _, Some(_)) => Err(ArgError::Invalid("get takes only a KEY".into())),
             _ => Err(ArgError::Invalid(
@@ -290,7 +286,41 @@ impl Command for Config {
     }
 }
 
+/// Why `/config NAME set KEY VALUE` cannot be done, checked before anything runs: a key
+/// clawops manages (or a parent of one), or a value holding a mask or redaction marker
+/// (writing it back would replace a real secret with the marker).
+fn set_problem(key: &str, raw: &str) -> Result<(), ArgError> {
+    if let Some(managed) = crate::remote::openclaw::managed_key(key) {
+        return Err(ArgError::Invalid(format!(
+            "{key} is managed by clawops ({managed}: gateway port, bind, token and log file); change [deploy] instead"
+        )));
+    }
+    if crate::secrets::holds_marker(&config_value(raw)) {
+        return Err(ArgError::Invalid(format!(
+            "the value holds {} or {}, which stand for a hidden secret: give the real value",
+            crate::secrets::REDACTED,
+            crate::secrets::MASK
+        )));
+    }
+    Ok(())
+}
+
+/// A value typed for /config: JSON when it parses, else plain text.
+pub fn config_value(raw: &str) -> serde_json::Value {
+    serde_json::from_str(raw).unwrap_or_else(|_| serde_json::Value::String(raw.to_string()))
+}
+
 impl Config {
+    /// Whether this /config sets a secret (at the key, or anywhere inside its value).
+    pub fn carries_secret(&self) -> bool {
+        match (self.verb.as_deref(), &self.key, &self.value) {
+            (Some("set"), Some(key), Some(raw)) => {
+                crate::secrets::config_carries_secret(key, &config_value(raw))
+            }
+            _ => false,
+        }
+    }
+
     /// Reading is free; a set touches one instance.
     pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
         if self.verb.as_deref() == Some("set") {
@@ -307,13 +337,8 @@ impl Config {
         let (row, host) = host_of(ctx, &self.name).await?;
         match (self.verb.as_deref(), &self.key, &self.value) {
             (Some("set"), Some(key), Some(raw)) => {
-                let value = serde_json::from_str(raw)
-                    .unwrap_or_else(|_| serde_json::Value::String(raw.clone()));
-                let shown = if secret_key(key) {
-                    "••••".to_string()
-                } else {
-                    value.to_string()
-                };
+                let value = config_value(raw);
+                let shown = crate::secrets::shown(key, &value);
                 let said = host.set_config(key, value).await?;
                 Ok(Message::text(format!(
                     "✓ {}: {key} = {shown}. {said}",
@@ -322,7 +347,7 @@ impl Config {
             }
             (_, key, _) => {
                 let mut config = host.config().await?;
-                mask(&mut config);
+                crate::secrets::mask(&mut config);
                 let shown = match key {
                     Some(k) => get_dotted(&config, k).cloned().ok_or_else(|| {
                         OpsError::Refused(format!("{} has no config key {k}", row.name))
@@ -336,34 +361,9 @@ impl Config {
                         row.name,
                         key.as_deref().unwrap_or("gateway config")
                     ))
-                    .pre(redacted(ctx, &text)))
+                    .pre(redacted(&text)))
             }
         }
-    }
-}
-
-/// Whether a config key holds a secret.
-pub fn secret_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    ["token", "secret", "password", "apikey", "api_key", "key"]
-        .iter()
-        .any(|w| k.rsplit('.').next().is_some_and(|last| last.contains(w)))
-}
-
-/// Replaces every secret value in `config` with a mask.
-pub fn mask(config: &mut serde_json::Value) {
-    match config {
-        serde_json::Value::Object(map) => {
-            for (k, v) in map.iter_mut() {
-                if secret_key(k) && (v.is_string() || v.is_number()) {
-                    *v = serde_json::Value::String("••••".into());
-                } else {
-                    mask(v);
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(mask),
-        _ => {}
     }
 }
 
@@ -446,7 +446,6 @@ impl Resume {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
     #[test]
     fn a_secret_value_never_reaches_the_command_line() {
@@ -473,7 +472,7 @@ mod tests {
             "channels": {"telegram": {"botToken": "123:ABC", "dmPolicy": "pairing"}},
             "models": {"providers": {"x": {"apiKey": "sk-1", "baseUrl": "http://x"}}}
         });
-        mask(&mut c);
+        crate::secrets::mask(&mut c);
         assert_eq!(c["gateway"]["auth"]["token"], "••••");
         assert_eq!(c["gateway"]["auth"]["mode"], "token");
         assert_eq!(c["channels"]["telegram"]["botToken"], "••••");
