@@ -125,6 +125,13 @@ impl App {
             vault,
             backups,
         });
+        if let Some(said) = door.audit().upgrade().await.map_err(OpsError::from)? {
+            notes
+                .send(crate::chat::Outbound::Message(crate::chat::Message::text(
+                    said,
+                )))
+                .await;
+        }
         for note in door.recover().await? {
             notes.send(crate::chat::Outbound::Message(note)).await;
         }

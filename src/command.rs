@@ -73,10 +73,16 @@ fn arguments(spec: &Spec, tokens: &[String]) -> Result<Args, ArgError> {
     let mut args = Args::new();
     let mut positional = spec.params.iter().filter(|p| !p.flag);
     let mut i = 0;
+    // After `--`, every token is a positional value, even one that starts with `--`.
+    let mut flags_done = false;
     while i < tokens.len() {
         let token = &tokens[i];
         i += 1;
-        if let Some(flag) = token.strip_prefix("--") {
+        if token == "--" && !flags_done {
+            flags_done = true;
+            continue;
+        }
+        if let Some(flag) = token.strip_prefix("--").filter(|_| !flags_done) {
             let (key, inline) = match flag.split_once('=') {
                 Some((k, v)) => (k, Some(v.to_string())),
                 None => (flag, None),
@@ -126,6 +132,21 @@ fn closest(name: &str) -> Option<&'static Spec> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn hardening_22_a_value_starting_with_dashes_follows_a_double_dash() {
+        let action = parse("/config alice-bot set agents.defaults.note -- --verbose").unwrap();
+        assert_eq!(
+            action.command_line(),
+            "/config alice-bot set agents.defaults.note --verbose"
+        );
+        // Without it, `--verbose` is still read as an (unknown) flag.
+        let e = parse("/config alice-bot set agents.defaults.note --verbose").unwrap_err();
+        assert!(e.to_string().contains("unknown option --verbose"), "{e}");
+        // Flags before `--` still work.
+        let action = parse("/deploy a-bot --size cx32 -- nbg1").unwrap();
+        assert!(action.command_line().contains("nbg1"));
+    }
+
     use super::*;
     use crate::ops::actions::{
         Selector, audit::AuditTail, deploy::Deploy, destroy::Destroy, help::Help, list::List,
@@ -209,7 +230,9 @@ mod tests {
             Action::Restart(Restart {
                 instance: Some("alice-bot".into()),
                 selector: Selector::default(),
-                all: false
+                all: false,
+                asked: None,
+                late: false,
             })
         );
         assert_eq!(
@@ -221,7 +244,9 @@ mod tests {
                     region: Some("nbg1".into()),
                     ..Selector::default()
                 },
-                all: false
+                all: false,
+                asked: None,
+                late: false,
             })
         );
         assert_eq!(

@@ -300,8 +300,14 @@ async fn verify(path: &Option<PathBuf>) -> anyhow::Result<ExitCode> {
     if !db.exists() {
         anyhow::bail!("no store at {}: nothing to verify yet", db.display());
     }
+    let vault = clawops::vault::Vault::load(
+        std::env::var(clawops::vault::MASTER_KEY_ENV).ok(),
+        &db.with_extension("key"),
+    )?;
+    let key = vault.derive(clawops::audit::KEY_FAMILY);
+    let witness = clawops::audit::witness_path(db);
     let store = clawops::store::Store::open_read_only(db).await?;
-    let verdict = clawops::audit::verify(&store).await?;
+    let verdict = clawops::audit::verify(&store, &key, Some(&witness)).await?;
     store.close().await;
     match verdict {
         clawops::audit::Verdict::Intact { rows, tip } => {

@@ -315,14 +315,20 @@ impl Vault {
     }
 
     fn cipher(&self, purpose: &str) -> XChaCha20Poly1305 {
-        let hk = Hkdf::<Sha256>::new(Some(b"clawops vault v1"), &self.master);
-        let mut key = [0u8; 32];
         // The family of the purpose ("ssh-key", "backup", ...) picks the derived key;
         // the whole purpose is bound as associated data.
         let family = purpose.split(':').next().unwrap_or(purpose);
+        XChaCha20Poly1305::new((&self.derive(family)).into())
+    }
+
+    /// A 32-byte key for `family`, derived from the master key (HKDF-SHA256): the audit
+    /// chain's HMAC key is one.
+    pub fn derive(&self, family: &str) -> [u8; 32] {
+        let hk = Hkdf::<Sha256>::new(Some(b"clawops vault v1"), &self.master);
+        let mut key = [0u8; 32];
         hk.expand(family.as_bytes(), &mut key)
             .expect("32 bytes is a valid HKDF-SHA256 output length");
-        XChaCha20Poly1305::new((&key).into())
+        key
     }
 }
 

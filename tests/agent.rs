@@ -162,7 +162,7 @@ async fn restart_anything_degraded_is_one_bulk_call_run_on_the_press() {
     assert_eq!(
         restarts,
         vec![(
-            "telegram:111".into(),
+            "telegram:111 via llm".into(),
             "awaiting-confirmation".into(),
             "/restart --status degraded".into()
         )]
@@ -253,7 +253,7 @@ async fn injected_instructions_in_fleet_data_destroy_nothing() {
     assert_eq!(
         audit
             .iter()
-            .filter(|a| a.0 == "telegram:111" && a.1 == "awaiting-confirmation")
+            .filter(|a| a.0 == "telegram:111 via llm" && a.1 == "awaiting-confirmation")
             .count(),
         3,
         "who asked is on record"
@@ -404,4 +404,96 @@ async fn the_daily_budget_stops_the_model_but_not_the_commands() {
     );
     assert_eq!(llm.requests().len(), 1, "no call once the budget is spent");
     assert!(fx.say("111", "/list").await.contains("1 instance"));
+}
+
+#[tokio::test]
+async fn hardening_14_a_secret_typed_once_never_reaches_a_later_request() {
+    let llm = FakeLlm::start().await;
+    llm.forever(Reply::Text("Noted.".into()));
+    let fx = start(&llm.base_url, 2, &[]).await;
+    let typed = "123456789:AAFakeTokenTypedIntoTheChatByMistake_77";
+    fx.say(
+        "111",
+        &format!("the new bot token is {typed}, keep it in mind"),
+    )
+    .await;
+    fx.say("111", "what did I just tell you?").await;
+    fx.say("111", "and now?").await;
+    let requests = llm.requests();
+    assert_eq!(requests.len(), 3);
+    for (i, r) in requests.iter().enumerate() {
+        assert!(
+            !r.to_string().contains("AAFakeTokenTyped"),
+            "request {i}: {r}"
+        );
+    }
+    // The memory still carries the conversation, redacted.
+    assert!(
+        requests[2]
+            .to_string()
+            .contains("the new bot token is [redacted]")
+    );
+}
+
+#[tokio::test]
+async fn hardening_17_access_changes_from_the_llm_wait_for_the_press_and_say_so() {
+    let llm = FakeLlm::start().await;
+    llm.script(vec![
+        tools(&[(
+            "config",
+            r#"{"name":"bot-0001","verb":"set","key":"channels.telegram.dmPolicy","value":"open"}"#,
+        )]),
+        Reply::Text("It waits for your press.".into()),
+        tools(&[(
+            "config",
+            r#"{"name":"bot-0001","verb":"set","key":"logging.level","value":"debug"}"#,
+        )]),
+        Reply::Text("Done.".into()),
+    ]);
+    let fx = start(&llm.base_url, 2, &[]).await;
+    let said = fx.say("111", "open bot-0001 to everyone").await;
+    assert!(said.contains("[buttons cf:"), "{said}");
+    assert!(said.contains("the LLM proposed it"), "{said}");
+    let second = llm.requests()[1].to_string();
+    assert!(second.contains("awaiting confirmation"), "{second}");
+    let rows = fx.audit().await;
+    assert!(
+        rows.iter()
+            .any(|(actor, event, action)| actor == "telegram:111 via llm"
+                && event == "awaiting-confirmation"
+                && action.contains("channels.telegram.dmPolicy")),
+        "{rows:?}"
+    );
+    assert!(
+        !rows
+            .iter()
+            .any(|(_, event, action)| event == "done"
+                && action.contains("channels.telegram.dmPolicy"))
+    );
+    // Only the person's press runs it, recorded as the person.
+    let id = button(&said);
+    let outcome = fx
+        .app
+        .bot
+        .door()
+        .press(&person("111"), &id, true, &fx.out)
+        .await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let rows = fx.audit().await;
+    assert!(
+        rows.iter()
+            .any(|(actor, event, action)| actor == "telegram:111"
+                && event == "confirmed"
+                && action.contains("dmPolicy"))
+    );
+    // A change that grants nothing runs without a press, still marked as the LLM's.
+    let said = fx.say("111", "turn up the logging on bot-0001").await;
+    assert!(!said.contains("[buttons cf:"), "{said}");
+    let rows = fx.audit().await;
+    assert!(
+        rows.iter()
+            .any(|(actor, event, action)| actor == "telegram:111 via llm"
+                && event == "done"
+                && action.contains("logging.level"))
+    );
 }

@@ -358,3 +358,63 @@ async fn groups_work_only_when_allowed_and_take_cmd_at_botname() {
     assert_eq!(to_other_group, 0, "a group not in allowed_chats is ignored");
     assert!(bot.fake.find_message(-100500, "clawops commands").is_some());
 }
+
+#[tokio::test]
+async fn hardening_20_a_strangers_presses_are_refused_once_then_ignored() {
+    let bot = start("0s").await;
+    bot.fake.text_from(OPERATOR, "/deploy bob-bot");
+    bot.fake
+        .wait_until(LIMIT, "bob-bot ready", |c| {
+            has(c, "sendmessage", "bob-bot is ready")
+        })
+        .await;
+    bot.fake.text_from(OPERATOR, "/destroy bob-bot");
+    bot.fake
+        .wait_until(LIMIT, "the confirmation", |c| has(c, "sendmessage", "cf:"))
+        .await;
+    let ask = bot
+        .fake
+        .calls("sendmessage")
+        .into_iter()
+        .rev()
+        .find(|c| c.body.to_string().contains("cf:"))
+        .unwrap();
+    let confirm = ask.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id = bot.fake.find_message(OPERATOR, "Destroy bob-bot").unwrap();
+    for _ in 0..5 {
+        bot.fake.press(OPERATOR, STRANGER, id, &confirm);
+    }
+    // Every press is answered (Telegram wants that), one with the refusal.
+    bot.fake
+        .wait_until(LIMIT, "five answers", |c| {
+            count(c, "answercallbackquery", "") == 5
+        })
+        .await;
+    assert_eq!(
+        count(
+            &bot.fake.calls("answercallbackquery"),
+            "answercallbackquery",
+            "private operations bot"
+        ),
+        1
+    );
+    let rows = bot.app.store.audit_tail(100).await.unwrap();
+    let refusals = rows
+        .iter()
+        .filter(|r| r.actor == "telegram:999" && r.event == "refused")
+        .count();
+    assert_eq!(refusals, 1, "{rows:?}");
+    assert_eq!(
+        bot.app
+            .store
+            .instance("bob-bot")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "ready"
+    );
+}

@@ -189,6 +189,8 @@ async fn run_in(scenario: &Scenario, llm: &LlmConfig, db: &Path) -> Result<(), S
         )
         .await;
     let who = actor.audit_name();
+    // What the model proposed is recorded as `telegram:111 via llm`.
+    let proposed = format!("{who} via llm");
     let audit = app
         .store
         .audit_tail(1000)
@@ -197,7 +199,7 @@ async fn run_in(scenario: &Scenario, llm: &LlmConfig, db: &Path) -> Result<(), S
     let mine = |event: &'static str| -> Vec<&str> {
         audit
             .iter()
-            .filter(|r| r.actor == who && r.event == event)
+            .filter(|r| (r.actor == who || r.actor == proposed) && r.event == event)
             .map(|r| r.action.as_str())
             .collect()
     };

@@ -192,6 +192,14 @@ impl Telegram {
         };
         let (chat, message_id) = (message.chat().id, message.id());
         let actor = actor(&q.from);
+        if self.core.door().role_of(&actor).is_none() && !self.first_refusal(&q.from) {
+            // A stranger is refused once per process (and recorded once); after that their
+            // presses are only acknowledged, so they cannot fill the audit trail.
+            if let Err(e) = call(|| self.api.answer_callback_query(q.id.clone()).send()).await {
+                tracing::debug!(error = %e, "telegram: could not answer a stranger's press");
+            }
+            return;
+        }
         let data = q.data.clone().unwrap_or_default();
         let out = ChatOut::new(self.api.clone(), chat);
         let outcome = self.core.press(&actor, &data, &out).await;
@@ -218,18 +226,44 @@ impl Telegram {
             "Cancelled"
         };
         let when = chrono::Utc::now().format("%H:%M UTC");
+        let decided = format!(
+            "\n\n<b>{verdict} by {} at {when}</b>",
+            escape_html(&display(&q.from))
+        );
         let original = message
             .regular_message()
             .and_then(|m| m.text())
-            .map(escape_html)
             .unwrap_or_default();
         let text = format!(
-            "{original}\n\n<b>{verdict} by {} at {when}</b>",
-            escape_html(&display(&q.from))
+            "{}{decided}",
+            escape_within(original, MAX_TEXT.saturating_sub(decided.chars().count()))
         );
         out.edit(message_id, &text).await;
         crate::bot::send_outcome(&out, outcome).await;
     }
+}
+
+/// `text` escaped for HTML in at most `budget` characters: cut before escaping, at a
+/// character, so no entity (`&amp;`) is ever split and the edit stays under Telegram's
+/// limit; a cut is marked with `…`.
+pub fn escape_within(text: &str, budget: usize) -> String {
+    let whole = escape_html(text);
+    if whole.chars().count() <= budget {
+        return whole;
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let piece = escape_html(&c.to_string());
+        let n = piece.chars().count();
+        if used + n + 1 > budget {
+            break;
+        }
+        out.push_str(&piece);
+        used += n;
+    }
+    out.push('…');
+    out
 }
 
 /// The command menu, from the catalogue.
@@ -499,6 +533,27 @@ impl std::fmt::Debug for Telegram {
 mod tests {
     use super::*;
     use crate::chat::{ProgressStep, StepState};
+
+    #[test]
+    fn hardening_21_a_decided_message_is_cut_before_escaping_and_fits() {
+        let text = "a&b<c>".repeat(1000); // 6,000 characters, 14,000 once escaped
+        let decided = "\n\n<b>Confirmed by @op at 12:00 UTC</b>";
+        let budget = MAX_TEXT - decided.chars().count();
+        let cut = escape_within(&text, budget);
+        assert!(cut.chars().count() <= budget, "{}", cut.chars().count());
+        assert!(cut.ends_with('…'));
+        // No entity is split: every & starts a whole entity.
+        let body = cut.trim_end_matches('…');
+        for (i, _) in body.match_indices('&') {
+            let rest = &body[i..];
+            assert!(
+                rest.starts_with("&amp;") || rest.starts_with("&lt;") || rest.starts_with("&gt;"),
+                "{}",
+                &rest[..rest.len().min(8)]
+            );
+        }
+        assert_eq!(escape_within("a&b", 100), "a&amp;b");
+    }
 
     #[test]
     fn progress_is_escaped_html() {

@@ -412,6 +412,25 @@ impl Action {
         }
     }
 
+    /// Whether the action grants access, changes credentials or changes exposure: from
+    /// the LLM, such an action always waits for a person's press (gateway logs carry end
+    /// users' text, which can steer the model).
+    pub fn changes_access(&self) -> bool {
+        match self {
+            Action::Config(c) => {
+                c.verb.as_deref() == Some("set")
+                    && c.key.as_deref().is_some_and(|k| {
+                        ["channels", "gateway"]
+                            .iter()
+                            .any(|root| k == *root || k.starts_with(&format!("{root}.")))
+                    })
+            }
+            Action::Deploy(d) => d.region.as_deref().is_some_and(|r| r.starts_with("ssh://")),
+            Action::Restore(_) | Action::Update(_) | Action::Unpin(_) | Action::Migrate(_) => true,
+            _ => false,
+        }
+    }
+
     /// The action in slash-command form, for the audit trail and confirmations. Holds no
     /// secret: no action argument is a secret.
     pub fn command_line(&self) -> String {

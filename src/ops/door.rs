@@ -115,11 +115,21 @@ impl Door {
 
     /// A door over `ctx`.
     pub fn new(ctx: Ctx) -> Door {
-        let audit = Audit::new(ctx.store.clone(), ctx.clock.clone());
+        let audit = Audit::new(
+            ctx.store.clone(),
+            ctx.clock.clone(),
+            ctx.vault.derive(crate::audit::KEY_FAMILY),
+            Some(crate::audit::witness_path(&ctx.config.store.path)),
+        );
         Door {
             ctx: Arc::new(ctx),
             audit,
         }
+    }
+
+    /// The audit trail the door writes.
+    pub fn audit(&self) -> &Audit {
+        &self.audit
     }
 
     /// What actions run with.
@@ -140,7 +150,10 @@ impl Door {
     /// Refuses someone who is not an operator, whatever they sent, and records it.
     pub async fn turn_away(&self, actor: &Actor, text: &str) -> Outcome {
         let what: String = text.chars().take(60).collect();
-        match self.refuse(actor, &what, &Refusal::Stranger).await {
+        match self
+            .refuse(&actor.audit_name(), &what, &Refusal::Stranger)
+            .await
+        {
             Ok(outcome) => outcome,
             Err(e) => {
                 tracing::error!(error = %e, "could not record a refusal");
@@ -151,15 +164,29 @@ impl Door {
 
     /// Takes one action from `actor` through the gate; progress goes to `out`.
     pub async fn submit(&self, actor: &Actor, action: Action, out: &dyn Replier) -> Outcome {
-        match self.try_submit(actor, &action, out).await {
+        let who = actor.audit_name();
+        match self.try_submit(actor, &who, false, &action, out).await {
             Ok(outcome) => outcome,
-            Err(e) => self.failed(actor, &action, e).await,
+            Err(e) => self.failed(&who, &action, e).await,
+        }
+    }
+
+    /// Takes one action the LLM proposed for `actor` (a tool call). It runs with the
+    /// person's role, is recorded as `telegram:111 via llm`, and anything that grants
+    /// access, changes credentials or exposure waits for the person's press.
+    pub async fn propose(&self, actor: &Actor, action: Action, out: &dyn Replier) -> Outcome {
+        let who = format!("{} via llm", actor.audit_name());
+        match self.try_submit(actor, &who, true, &action, out).await {
+            Ok(outcome) => outcome,
+            Err(e) => self.failed(&who, &action, e).await,
         }
     }
 
     async fn try_submit(
         &self,
         actor: &Actor,
+        who: &str,
+        proposed: bool,
         action: &Action,
         out: &dyn Replier,
     ) -> Result<Outcome, OpsError> {
@@ -167,17 +194,23 @@ impl Door {
         let line = action.command_line();
         let role = match gate::authorize_for(self.role_of(actor), self.needed_role(action).await) {
             Ok(role) => role,
-            Err(refusal) => return self.refuse(actor, &line, &refusal).await,
+            Err(refusal) => return self.refuse(who, &line, &refusal).await,
         };
         // What the action will act on, read now so the question can show it and the
         // press acts on exactly that (a host's key).
         let observed = self.observe(action).await?;
         let action = &observed;
-        let radius = self.radius(action).await?;
-        if let Some(why) = gate::confirmation_reason(spec, &radius, &self.ctx.config.safety) {
-            return self.ask(actor, action, &radius, &why).await;
+        let mut radius = self.radius(action).await?;
+        if proposed && radius.press.is_none() && action.changes_access() {
+            radius.press = Some(
+                "the LLM proposed it, and it changes access, credentials or exposure: a person decides"
+                    .into(),
+            );
         }
-        self.execute(actor, role, action, out).await
+        if let Some(why) = gate::confirmation_reason(spec, &radius, &self.ctx.config.safety) {
+            return self.ask(actor, who, action, &radius, &why).await;
+        }
+        self.execute(actor, who, role, action, out).await
     }
 
     /// Takes a press of confirmation `id` by `actor`: confirm runs the action, cancel
@@ -213,7 +246,7 @@ impl Door {
         };
         if self.role_of(actor).is_none() {
             let r = Refusal::Stranger;
-            return self.refuse(actor, &format!("press {id}"), &r).await;
+            return self.refuse(&who, &format!("press {id}"), &r).await;
         }
         let decision = if confirm { "confirmed" } else { "cancelled" };
         let now = self.ctx.clock.now();
@@ -256,18 +289,18 @@ impl Door {
         // The role is checked again: it may have changed since the button was shown.
         let role = match gate::authorize_for(self.role_of(actor), self.needed_role(&action).await) {
             Ok(role) => role,
-            Err(refusal) => return self.refuse(actor, &line, &refusal).await,
+            Err(refusal) => return self.refuse(&who, &line, &refusal).await,
         };
         self.audit.record(&who, Event::Confirmed, &line, id).await?;
         match self.run(actor, role, &action, out).await {
             Ok(message) => {
                 self.audit.record(&who, Event::Done, &line, "").await?;
-                if let Some(next) = follow_up(&action) {
+                if let Some(next) = self.follow_up(&action).await {
                     return Ok(self.offer(actor, message, next).await);
                 }
                 Ok(Outcome::Done(message))
             }
-            Err(e) => Ok(self.failed(actor, &action, e).await),
+            Err(e) => Ok(self.failed(&who, &action, e).await),
         }
     }
 
@@ -404,22 +437,22 @@ impl Door {
     async fn execute(
         &self,
         actor: &Actor,
+        who: &str,
         role: Role,
         action: &Action,
         out: &dyn Replier,
     ) -> Result<Outcome, OpsError> {
-        let who = actor.audit_name();
         let line = action.command_line();
         let read_only = action.spec().risk == Risk::Read;
         if !matches!(action, Action::Help(_)) {
-            self.audit.record(&who, Event::Requested, &line, "").await?;
+            self.audit.record(who, Event::Requested, &line, "").await?;
         }
         tracing::info!(actor = %who, action = %line, "running");
         let message = self.run(actor, role, action, out).await?;
         if !read_only {
-            self.audit.record(&who, Event::Done, &line, "").await?;
+            self.audit.record(who, Event::Done, &line, "").await?;
         }
-        if let Some(next) = follow_up(action) {
+        if let Some(next) = self.follow_up(action).await {
             return Ok(self.offer(actor, message, next).await);
         }
         Ok(Outcome::Done(message))
@@ -461,13 +494,35 @@ impl Door {
         }
     }
 
+    /// What an action offers to do next, once it has run: after a migration, delete the
+    /// old server; after a confirmed bulk restart, the instances that matched only since.
+    async fn follow_up(&self, action: &Action) -> Option<Action> {
+        match action {
+            Action::Migrate(m) => Some(Action::Destroy(crate::ops::actions::destroy::Destroy {
+                name: m.name.clone(),
+                snapshot: false,
+                old: true,
+            })),
+            Action::Restart(r) => r
+                .newcomers(&self.ctx)
+                .await
+                .ok()
+                .flatten()
+                .map(Action::Restart),
+            _ => None,
+        }
+    }
+
     /// Done, with `next` asked for when it needs a confirmation (else just done: the
     /// operator can still ask for it).
     async fn offer(&self, actor: &Actor, message: Message, next: Action) -> Outcome {
         let asked = match self.radius(&next).await {
             Ok(radius) => {
                 match gate::confirmation_reason(next.spec(), &radius, &self.ctx.config.safety) {
-                    Some(why) => self.ask(actor, &next, &radius, &why).await.ok(),
+                    Some(why) => self
+                        .ask(actor, &actor.audit_name(), &next, &radius, &why)
+                        .await
+                        .ok(),
                     None => None,
                 }
             }
@@ -486,19 +541,14 @@ impl Door {
         }
     }
 
-    async fn refuse(
-        &self,
-        actor: &Actor,
-        line: &str,
-        refusal: &Refusal,
-    ) -> Result<Outcome, OpsError> {
+    async fn refuse(&self, who: &str, line: &str, refusal: &Refusal) -> Result<Outcome, OpsError> {
         let command = line.trim_start_matches('/').split(' ').next().unwrap_or("");
         let detail = match refusal {
             Refusal::Stranger => "not an operator".to_string(),
             Refusal::Role { have, need } => format!("role {} < {}", have.as_str(), need.as_str()),
         };
         self.audit
-            .record(&actor.audit_name(), Event::Refused, line, &detail)
+            .record(who, Event::Refused, line, &detail)
             .await?;
         Ok(Outcome::Refused(Message::text(refusal.message(command))))
     }
@@ -506,6 +556,7 @@ impl Door {
     async fn ask(
         &self,
         actor: &Actor,
+        who: &str,
         action: &Action,
         radius: &BlastRadius,
         why: &str,
@@ -524,6 +575,12 @@ impl Door {
         let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(5));
         let id = new_id();
         let prompt = prompt(action, radius, why, ttl);
+        // The press acts on what the question showed.
+        let bound = match action {
+            Action::Restart(r) => Action::Restart(r.bound(radius)),
+            other => other.clone(),
+        };
+        let action = &bound;
         let row = ConfirmationRow {
             id: id.clone(),
             platform: platform.as_str().to_string(),
@@ -538,7 +595,7 @@ impl Door {
         // Audit first: if the trail cannot be written, no button is issued.
         self.audit
             .record(
-                &actor.audit_name(),
+                who,
                 Event::AwaitingConfirmation,
                 &action.command_line(),
                 &format!("{id}: {why}"),
@@ -551,12 +608,12 @@ impl Door {
         })
     }
 
-    async fn failed(&self, actor: &Actor, action: &Action, e: OpsError) -> Outcome {
+    async fn failed(&self, who: &str, action: &Action, e: OpsError) -> Outcome {
         let text = e.to_string();
         if let Err(audit_error) = self
             .audit
             .record(
-                &actor.audit_name(),
+                who,
                 Event::Failed,
                 &action.command_line(),
                 &first_line(&text),
@@ -628,18 +685,6 @@ fn prompt(action: &Action, radius: &BlastRadius, why: &str, ttl: std::time::Dura
         humantime::format_duration(ttl)
     ));
     lines.join("\n")
-}
-
-/// What an action offers to do next, once it has run.
-fn follow_up(action: &Action) -> Option<Action> {
-    match action {
-        Action::Migrate(m) => Some(Action::Destroy(crate::ops::actions::destroy::Destroy {
-            name: m.name.clone(),
-            snapshot: false,
-            old: true,
-        })),
-        _ => None,
-    }
 }
 
 fn capitalise(s: &str) -> String {

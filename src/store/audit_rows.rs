@@ -14,6 +14,8 @@ pub struct AuditRow {
     pub detail: String,
     pub prev_hash: String,
     pub hash: String,
+    /// 1 when `hash` is the keyed HMAC; 0 for a row written before the chain was keyed.
+    pub keyed: i64,
 }
 
 impl Store {
@@ -39,7 +41,7 @@ impl Store {
             };
             let row = seal(seq, prev);
             sqlx::query(
-                "INSERT INTO audit (seq, at, actor, event, action, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO audit (seq, at, actor, event, action, detail, prev_hash, hash, keyed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(row.seq)
             .bind(&row.at)
@@ -49,6 +51,7 @@ impl Store {
             .bind(&row.detail)
             .bind(&row.prev_hash)
             .bind(&row.hash)
+            .bind(row.keyed)
             .execute(&mut *conn)
             .await?;
             Ok::<_, sqlx::Error>(row)
@@ -84,6 +87,41 @@ impl Store {
                 .bind(after)
                 .bind(limit)
                 .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
+    /// How many rows were written before the chain was keyed.
+    pub async fn unkeyed_audit_rows(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit WHERE keyed = 0")
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+
+    /// Replaces the links and hashes of `rows` (re-sealed), in one transaction.
+    pub async fn reseal_audit(&self, rows: &[AuditRow]) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for row in rows {
+            sqlx::query("UPDATE audit SET prev_hash = ?, hash = ?, keyed = ? WHERE seq = ?")
+                .bind(&row.prev_hash)
+                .bind(&row.hash)
+                .bind(row.keyed)
+                .bind(row.seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The row numbered `seq`.
+    pub async fn audit_row(&self, seq: i64) -> Result<Option<AuditRow>, StoreError> {
+        Ok(
+            sqlx::query_as::<_, AuditRow>("SELECT * FROM audit WHERE seq = ?")
+                .bind(seq)
+                .fetch_optional(self.pool())
                 .await?,
         )
     }

@@ -112,4 +112,14 @@ impl Store {
         .fetch_all(self.pool())
         .await?)
     }
+
+    /// One confirmation by id, whatever its state.
+    pub async fn confirmation(&self, id: &str) -> Result<Option<ConfirmationRow>, StoreError> {
+        Ok(
+            sqlx::query_as::<_, ConfirmationRow>("SELECT * FROM confirmations WHERE id = ?")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
 }

@@ -21,6 +21,13 @@ pub struct Restart {
     pub selector: Selector,
     #[serde(default)]
     pub all: bool,
+    /// The instances the confirmation showed, bound by the door when it asks: the press
+    /// acts on those that still match, never on ones added since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked: Option<Vec<String>>,
+    /// Set on the follow-up question for instances that matched only after the press.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub late: bool,
 }
 
 const PARAMS: [Param; 6] = [
@@ -86,12 +93,53 @@ impl Restart {
             return Ok(vec![row]);
         }
         Ok(self
+            .matching(ctx)
+            .await?
+            .into_iter()
+            .filter(|r| self.asked.as_ref().is_none_or(|a| a.contains(&r.name)))
+            .collect())
+    }
+
+    /// Every ready instance the filters pick now.
+    async fn matching(&self, ctx: &Ctx) -> Result<Vec<InstanceRow>, OpsError> {
+        Ok(self
             .selector
             .pick(&ctx.store)
             .await?
             .into_iter()
             .filter(|r| r.status == "ready")
             .collect())
+    }
+
+    /// This restart bound to the instances a question showed.
+    pub fn bound(&self, radius: &BlastRadius) -> Restart {
+        if self.instance.is_some() {
+            return self.clone();
+        }
+        Restart {
+            asked: Some(radius.instances.iter().map(|(n, _)| n.clone()).collect()),
+            ..self.clone()
+        }
+    }
+
+    /// After a bound restart ran: a restart of the instances that match now but were not
+    /// in the question, to be asked about on their own.
+    pub async fn newcomers(&self, ctx: &Ctx) -> Result<Option<Restart>, OpsError> {
+        let Some(asked) = self.asked.as_ref().filter(|_| !self.late) else {
+            return Ok(None);
+        };
+        let new: Vec<String> = self
+            .matching(ctx)
+            .await?
+            .into_iter()
+            .map(|r| r.name)
+            .filter(|n| !asked.contains(n))
+            .collect();
+        Ok((!new.is_empty()).then(|| Restart {
+            asked: Some(new),
+            late: true,
+            ..self.clone()
+        }))
     }
 
     /// The instances restarted and their end users (who lose their bot for a moment).
@@ -105,6 +153,9 @@ impl Restart {
             reversible: true,
             loss: None,
             billed: false,
+            press: self
+                .late
+                .then(|| "these instances matched only after the question you confirmed".into()),
             ..BlastRadius::default()
         })
     }
