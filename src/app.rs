@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::agent::Agent;
 use crate::agent::memory::Memory;
@@ -57,6 +58,8 @@ pub struct App {
     pub store: Store,
     pub shutdown: CancellationToken,
     pub config: Arc<Config>,
+    /// The work surfaces started (Telegram updates being handled): a stop waits for it.
+    pub tasks: TaskTracker,
 }
 
 impl App {
@@ -73,7 +76,6 @@ impl App {
             crate::secrets::register(&secret);
         }
         let store = Store::open(&config.store.path).await?;
-        store.sync_operators(&config.operators).await?;
         let mut providers = Providers::default();
         if let Some(sim) = config.providers.sim.as_ref().filter(|s| s.enabled) {
             providers.add(Arc::new(SimCloud::new(
@@ -124,6 +126,7 @@ impl App {
             memory: memory.clone(),
             vault,
             backups,
+            locks: Default::default(),
         });
         if let Some(said) = door.audit().upgrade().await.map_err(OpsError::from)? {
             notes
@@ -147,13 +150,18 @@ impl App {
             store,
             shutdown,
             config,
+            tasks: TaskTracker::new(),
         })
     }
 
     /// The Telegram surface, when `[telegram]` is configured and enabled.
     pub fn telegram(&self) -> Option<Result<Telegram, TelegramError>> {
         let tg = self.config.telegram.as_ref().filter(|t| t.enabled)?;
-        Some(Telegram::new(self.bot.clone(), tg.clone()))
+        Some(Telegram::new(
+            self.bot.clone(),
+            tg.clone(),
+            self.tasks.clone(),
+        ))
     }
 
     /// Runs the console on this process's standard input and output until the input
@@ -166,6 +174,32 @@ impl App {
     /// Closes the store cleanly.
     pub async fn close(self) {
         self.store.close().await;
+    }
+
+    /// Stops: no new work is taken (the shutdown token), running steps get up to `grace`
+    /// to reach a step boundary (a deploy then records itself interrupted), and whatever
+    /// is still running after that is recorded as interrupted now; then the store closes.
+    /// Returns what to tell the operators.
+    pub async fn stop(self, grace: std::time::Duration) -> Vec<crate::chat::Message> {
+        self.shutdown.cancel();
+        self.tasks.close();
+        let mut notes = Vec::new();
+        if tokio::time::timeout(grace, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                running = self.tasks.len(),
+                "stop: work still running after {}s; recorded as interrupted",
+                grace.as_secs()
+            );
+            match self.bot.door().recover().await {
+                Ok(n) => notes = n,
+                Err(e) => tracing::error!(error = %e, "stop: could not record interrupted work"),
+            }
+        }
+        self.store.close().await;
+        notes
     }
 }
 

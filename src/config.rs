@@ -219,6 +219,22 @@ pub struct SafetyConfig {
     /// How long a confirmation button stays valid.
     #[serde(default = "default_ttl", with = "humantime_serde")]
     pub confirmation_ttl: Duration,
+    /// How long a stop (SIGTERM, Ctrl-C) waits for running steps to reach a step
+    /// boundary before the rest is recorded as interrupted.
+    #[serde(default = "default_stop_grace", with = "humantime_serde")]
+    pub stop_grace: Duration,
+    /// How long an action on an instance another action holds waits for its turn before
+    /// it answers "busy".
+    #[serde(default = "default_busy_wait", with = "humantime_serde")]
+    pub busy_wait: Duration,
+}
+
+fn default_busy_wait() -> Duration {
+    Duration::from_secs(5)
+}
+
+fn default_stop_grace() -> Duration {
+    Duration::from_secs(60)
 }
 
 fn default_bulk() -> u32 {
@@ -237,6 +253,8 @@ impl Default for SafetyConfig {
             confirm_bulk_over: default_bulk(),
             confirm_end_users_over: default_end_users(),
             confirmation_ttl: default_ttl(),
+            stop_grace: default_stop_grace(),
+            busy_wait: default_busy_wait(),
         }
     }
 }
@@ -263,7 +281,7 @@ pub struct DeployConfig {
     /// Where hosts download Node.js from: "nodejs" (nodejs.org) or "npm" (the
     /// node-linux-<arch> package from `npm_registry`).
     #[serde(default = "default_node_source")]
-    pub node_source: crate::remote::openclaw::NodeSource,
+    pub node_source: NodeSource,
     /// The npm registry hosts install from (OpenClaw, and Node.js when node_source = "npm").
     #[serde(default = "default_registry")]
     pub npm_registry: String,
@@ -281,8 +299,8 @@ pub struct DeployConfig {
 fn default_node() -> String {
     "24.21.0".into()
 }
-fn default_node_source() -> crate::remote::openclaw::NodeSource {
-    crate::remote::openclaw::NodeSource::Nodejs
+fn default_node_source() -> NodeSource {
+    NodeSource::Nodejs
 }
 fn default_registry() -> String {
     "https://registry.npmjs.org".into()
@@ -444,6 +462,16 @@ impl ProvidersConfig {
         names.extend(self.clouds().iter().map(|(kind, a)| a.name_or(kind)));
         names
     }
+}
+
+/// Where a host gets Node.js from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeSource {
+    /// The official tarball from nodejs.org.
+    Nodejs,
+    /// The `node-linux-<arch>` package tarball from the npm registry (plus npm itself).
+    Npm,
 }
 
 /// `[providers.ssh]`: hosts you already have, reached as `ssh://user@host:port`.

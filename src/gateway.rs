@@ -118,6 +118,9 @@ async fn http_get(
     let mut reply = client
         .get(format!("http://{addr}{path}"))
         .header("accept", "application/json")
+        // One request per connection: a kept-alive connection through the tunnel would
+        // hold up the gateway's drain when it stops.
+        .header(reqwest::header::CONNECTION, "close")
         .send()
         .await
         .map_err(|e| {

@@ -3,22 +3,29 @@
 //! # Layout
 //!
 //! - [`config`]: the TOML configuration, environment overrides for secrets, validation.
+//! - [`actor`]: who asks (a person on a platform, or the system); a leaf.
+//! - [`secrets`]: what is secret, and redaction everywhere; a leaf.
 //! - [`chat`]: the `Inbound`/`Outbound` model, rendering, and one adapter per surface
-//!   (the console now; Telegram and Discord plug in beside it).
-//! - [`bot`]: what happens to one inbound message or button press on any surface.
+//!   (the console and Telegram).
+//! - [`bot`]: what happens to one inbound message or button press on any surface; every
+//!   reply leaves through a redacting replier.
 //! - [`agent`]: the LLM operator: free text through the same tools and the same door.
 //! - [`command`]: the slash-command grammar, generated from the action catalogue.
 //! - [`ops`]: the `Action` catalogue and the one door every action passes: role check,
-//!   confirmation, audit, execution.
+//!   confirmation, audit, execution; per-instance locks.
 //! - [`deploy`]: deploys as persisted, resumable steps with check and apply.
-//! - [`provider`]: the cloud trait and its implementations (the simulated cloud first).
-//! - [`remote`]: reaching a host: the host steps, restarts and probes.
+//! - [`provider`]: the cloud trait and its implementations (the simulated cloud, hosts
+//!   you have over SSH, Hetzner, DigitalOcean, Vultr, Tencent).
+//! - [`remote`]: reaching a host: SSH, the host steps, restarts, probes, backup archives.
+//! - [`gateway`]: a running gateway's HTTP probes and WebSocket RPC.
 //! - [`monitor`]: the health score 0-100 and the instance states.
 //! - [`store`]: all state in one SQLite file; the only module with SQL.
-//! - [`audit`]: the append-only SHA-256 hash chain and its verifier.
-//! - [`app`]: putting the parts together at start-up.
+//! - [`vault`]: secrets at rest, sealed under keys derived from the master key.
+//! - [`audit`]: the keyed (HMAC) chain, its head witness and its verifier.
+//! - [`app`]: putting the parts together at start-up, and stopping them.
 //! - [`clock`]: injectable time.
 
+pub mod actor;
 pub mod agent;
 pub mod app;
 pub mod audit;

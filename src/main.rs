@@ -160,6 +160,7 @@ async fn serve(path: &Option<PathBuf>, all_surfaces: bool) -> anyhow::Result<Exi
     let shutdown = CancellationToken::new();
     spawn_signal_watch(shutdown.clone());
     let notes = Recorder::new();
+    let grace = config.safety.stop_grace;
     let app = App::start(config, Clock::system(), shutdown.clone(), &notes)
         .await
         .context("cannot start clawops")?;
@@ -190,13 +191,15 @@ async fn serve(path: &Option<PathBuf>, all_surfaces: bool) -> anyhow::Result<Exi
         match task.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
-                app.close().await;
+                app.stop(grace).await;
                 return Err(anyhow::Error::new(e).context("the Telegram surface stopped"));
             }
             Err(e) => tracing::error!(error = %e, "the Telegram surface crashed"),
         }
     }
-    app.close().await;
+    for note in app.stop(grace).await {
+        tracing::warn!("{}", note.plain());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -216,7 +219,9 @@ fn spawn_signal_watch(shutdown: CancellationToken) {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
         }
-        tracing::info!("shutting down: no new work; running steps finish first");
+        tracing::info!(
+            "shutting down: no new work; running steps finish first ([safety] stop_grace)"
+        );
         shutdown.cancel();
     });
 }

@@ -233,6 +233,7 @@ image = "img-487zeit5"
         memory: Arc::new(Memory::default()),
         vault: Vault::new([9; 32]),
         backups: dir.path().join("backups"),
+        locks: Default::default(),
     });
     Fx {
         bot: Bot::new(door),

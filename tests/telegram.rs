@@ -23,17 +23,18 @@ struct Bot {
     app: App,
     stop: CancellationToken,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
+    /// Stops the surface when the test ends.
+    _stopping: tokio_util::sync::DropGuard,
 }
 
 async fn start(step_time: &str) -> Bot {
     let fake = FakeTelegram::start().await;
     let dir = tempfile::tempdir().unwrap();
+    start_on(fake, dir, step_time).await
+}
+
+/// The bot on `fake`, with its store in `dir` (kept across a restart).
+async fn start_on(fake: FakeTelegram, dir: tempfile::TempDir, step_time: &str) -> Bot {
     let toml = format!(
         r#"
 [store]
@@ -71,6 +72,7 @@ step_time = "{step_time}"
     Bot {
         fake,
         app,
+        _stopping: stop.clone().drop_guard(),
         stop,
         _dir: dir,
     }
@@ -417,4 +419,98 @@ async fn hardening_20_a_strangers_presses_are_refused_once_then_ignored() {
             .status,
         "ready"
     );
+}
+
+#[tokio::test]
+async fn hardening_26_an_update_handled_before_a_crash_is_not_handled_again() {
+    let fake = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let first = start_on(fake.clone(), dir, "0s").await;
+    fake.text_from(OPERATOR, "/deploy bob-bot");
+    fake.wait_until(LIMIT, "bob-bot ready", |c| {
+        has(c, "sendmessage", "bob-bot is ready")
+    })
+    .await;
+    // clawops stops, and Telegram had not been told the update was handled: it delivers
+    // it again to the next process.
+    let Bot {
+        app,
+        stop,
+        _dir: dir,
+        ..
+    } = first;
+    stop.cancel();
+    app.stop(Duration::from_secs(30)).await;
+    fake.redeliver(1);
+    assert_eq!(dir.path(), path);
+    let second = start_on(fake.clone(), dir, "0s").await;
+    fake.text_from(OPERATOR, "/list");
+    fake.wait_until(LIMIT, "the list", |c| has(c, "sendmessage", "bob-bot"))
+        .await;
+    let asked = second
+        .app
+        .store
+        .audit_tail(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action.starts_with("/deploy bob-bot") && r.event == "requested")
+        .count();
+    assert_eq!(asked, 1, "the deploy was handled again");
+    assert!(!has(
+        &fake.calls("sendmessage"),
+        "sendmessage",
+        "already exists"
+    ));
+}
+
+#[tokio::test]
+async fn hardening_23_a_stop_waits_for_running_steps_and_records_the_rest() {
+    let bot = start("300ms").await;
+    bot.fake.text_from(OPERATOR, "/deploy slow-bot");
+    // Wait until its deploy is under way.
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        let running = bot
+            .app
+            .store
+            .latest_deploy("slow-bot")
+            .await
+            .unwrap()
+            .is_some_and(|d| d.state == "running");
+        if running {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the deploy never started"
+        );
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let Bot {
+        app,
+        stop,
+        fake,
+        _dir: dir,
+        ..
+    } = bot;
+    stop.cancel();
+    app.stop(Duration::from_secs(30)).await;
+    // The update's task reached its step boundary and recorded the deploy interrupted
+    // before the stop returned; the operator was told how to resume.
+    let store = clawops::store::Store::open_read_only(&dir.path().join("fleet.db"))
+        .await
+        .unwrap();
+    let deploy = store.latest_deploy("slow-bot").await.unwrap().unwrap();
+    assert_eq!(deploy.state, "interrupted");
+    let steps = store.deploy_steps(deploy.id).await.unwrap();
+    assert!(steps.iter().all(|s| s.state != "running"), "{steps:?}");
+    assert!(has(
+        &fake.calls("sendmessage"),
+        "sendmessage",
+        "/deploy slow-bot --resume"
+    ));
+    store.close().await;
 }

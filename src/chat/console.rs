@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::render::{plain, progress_lines, step_line};
 use super::{Inbound, Outbound, ProgressView, Replier, StepState};
+use crate::actor::Actor;
 use crate::bot::Bot;
-use crate::ops::Actor;
 
 /// Where the console writes, and what it remembers between lines: the numbered buttons
 /// and how far each progress view has been printed.

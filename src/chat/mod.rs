@@ -16,7 +16,7 @@ pub use message::{Block, Button, Message, Outbound, ProgressStep, ProgressView, 
 
 use async_trait::async_trait;
 
-use crate::ops::Actor;
+use crate::actor::Actor;
 
 /// What an actor sent.
 #[derive(Debug, Clone, PartialEq)]

@@ -23,6 +23,7 @@ use teloxide::types::{
 use teloxide::{ApiError, RequestError};
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::render::{escape_html, html_chunks, progress_lines, split};
 use super::{Inbound, Outbound, ProgressView, Replier};
@@ -37,6 +38,9 @@ pub const MAX_TEXT: usize = 4096;
 const EDIT_GAP: Duration = Duration::from_millis(1000);
 /// How long one long poll waits for updates (below teloxide's 17 s client timeout).
 const POLL_TIMEOUT_SECS: u32 = 10;
+/// Where the next update offset is kept.
+const OFFSET_KEY: &str = "telegram.offset";
+
 /// How many times one call is tried before it is given up (and logged).
 const ATTEMPTS: u32 = 5;
 /// The longest wait Telegram may ask for before a retry that is still honoured.
@@ -61,11 +65,17 @@ pub struct Telegram {
     config: Arc<TelegramConfig>,
     /// Strangers already told no: they get one refusal, not one per message.
     refused: Arc<Mutex<HashSet<u64>>>,
+    /// Every update being handled: a stop waits for them.
+    tasks: TaskTracker,
 }
 
 impl Telegram {
     /// A Telegram surface for `core` with `config` (token and API URL checked).
-    pub fn new(core: Core, config: TelegramConfig) -> Result<Telegram, TelegramError> {
+    pub fn new(
+        core: Core,
+        config: TelegramConfig,
+        tasks: TaskTracker,
+    ) -> Result<Telegram, TelegramError> {
         let token = config.token.clone().ok_or(TelegramError::NoToken)?;
         let url = reqwest_url(&config.api_url)?;
         let api = teloxide::Bot::new(token).set_api_url(url);
@@ -74,6 +84,7 @@ impl Telegram {
             core,
             config: Arc::new(config),
             refused: Arc::new(Mutex::new(HashSet::new())),
+            tasks,
         })
     }
 
@@ -109,7 +120,19 @@ impl Telegram {
     }
 
     async fn poll(&self, shutdown: CancellationToken) {
-        let mut offset: i32 = 0;
+        let store = &self.core.door().ctx().store;
+        // Updates below the kept offset were handled before a restart: Telegram may
+        // deliver them again (they were not acknowledged yet), and they are skipped.
+        // Only the first answer after a start can hold such updates; Telegram may also
+        // start numbering afresh after a quiet week, so the kept offset is used once.
+        let mut kept: i32 = match store.surface_value(OFFSET_KEY).await {
+            Ok(v) => v.and_then(|v| v.parse().ok()).unwrap_or(0),
+            Err(e) => {
+                tracing::error!(error = %e, "telegram: cannot read the kept update offset");
+                0
+            }
+        };
+        let mut offset: i32 = kept;
         let mut backoff = Backoff::new();
         while !shutdown.is_cancelled() {
             let request = self
@@ -125,10 +148,27 @@ impl Telegram {
             match result {
                 Ok(updates) => {
                     backoff.reset();
-                    for update in updates {
-                        offset = offset.max(update.id.0 as i32 + 1);
+                    let fresh: Vec<_> = updates
+                        .into_iter()
+                        .filter(|u| u.id.0 as i32 >= kept)
+                        .collect();
+                    kept = 0;
+                    let Some(last) = fresh.iter().map(|u| u.id.0 as i32).max() else {
+                        continue;
+                    };
+                    offset = offset.max(last + 1);
+                    // Kept before they are handled: a crash now loses none twice.
+                    let now = chrono::Utc::now();
+                    if let Err(e) = store
+                        .set_surface_value(OFFSET_KEY, &offset.to_string(), now)
+                        .await
+                    {
+                        tracing::error!(error = %e, "telegram: cannot keep the update offset");
+                    }
+                    for update in fresh {
                         let this = self.clone();
-                        tokio::spawn(async move { this.update(update.kind).await });
+                        self.tasks
+                            .spawn(async move { this.update(update.kind).await });
                     }
                 }
                 Err(RequestError::RetryAfter(s)) => {

@@ -412,6 +412,26 @@ impl Action {
         }
     }
 
+    /// The instances this action changes by name, held one action at a time (a bulk
+    /// restart holds each instance as it goes instead).
+    pub fn instances_changed(&self) -> Vec<String> {
+        let one = |n: &String| vec![n.clone()];
+        match self {
+            Action::Deploy(a) => one(&a.name),
+            Action::Destroy(a) => one(&a.name),
+            Action::Update(a) => one(&a.name),
+            Action::Config(a) if a.verb.as_deref() == Some("set") => one(&a.name),
+            Action::Suspend(a) => one(&a.name),
+            Action::Resume(a) => one(&a.name),
+            Action::Backup(a) => one(&a.name),
+            Action::Restore(a) => one(&a.name),
+            Action::Migrate(a) => one(&a.name),
+            Action::Reboot(a) => one(&a.name),
+            Action::Restart(a) => a.instance.iter().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether the action grants access, changes credentials or changes exposure: from
     /// the LLM, such an action always waits for a person's press (gateway logs carry end
     /// users' text, which can steer the model).

@@ -63,6 +63,8 @@ pub struct Ctx {
     pub vault: crate::vault::Vault,
     /// Where backups are kept (next to the store).
     pub backups: std::path::PathBuf,
+    /// One action at a time per instance.
+    pub locks: super::locks::Locks,
 }
 
 impl Ctx {
@@ -465,6 +467,25 @@ impl Door {
         action: &Action,
         out: &dyn Replier,
     ) -> Result<Message, OpsError> {
+        // The instance this action changes is held for the whole action.
+        let names = action.instances_changed();
+        let _held = if names.is_empty() {
+            None
+        } else {
+            let line = action.command_line();
+            Some(
+                self.ctx
+                    .locks
+                    .take(
+                        &names,
+                        &line,
+                        self.ctx.clock.now(),
+                        self.ctx.config.safety.busy_wait,
+                    )
+                    .await
+                    .map_err(|busy| OpsError::Refused(busy.to_string()))?,
+            )
+        };
         let ctx = &*self.ctx;
         match action {
             Action::Help(a) => Ok(a.run(role)),

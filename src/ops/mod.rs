@@ -8,6 +8,7 @@ pub mod actions;
 mod catalogue;
 pub mod door;
 pub mod gate;
+pub mod locks;
 
 pub use catalogue::{
     ArgError, ArgValue, Args, Kind, Param, Risk, Spec, build, catalogue, spec, version_problem,
@@ -17,40 +18,7 @@ pub use door::{Door, Outcome};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::config::Platform;
-
-/// Who an action is done for: a person on a platform, or `system` (cron jobs).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Actor {
-    Person {
-        platform: Platform,
-        user_id: String,
-        /// How to greet them; never used for decisions.
-        display: String,
-    },
-    System,
-}
-
-impl Actor {
-    /// The local operator at the console.
-    pub fn console() -> Actor {
-        Actor::Person {
-            platform: Platform::Console,
-            user_id: "local".into(),
-            display: "console".into(),
-        }
-    }
-
-    /// How the audit trail names this actor: `telegram:123`, `console:local`, `system`.
-    pub fn audit_name(&self) -> String {
-        match self {
-            Actor::Person {
-                platform, user_id, ..
-            } => format!("{}:{}", platform.as_str(), user_id),
-            Actor::System => "system".into(),
-        }
-    }
-}
+pub use crate::actor::Actor;
 
 /// Every change to the world, and every question about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -48,15 +48,7 @@ const LOG_FILE: &str = ".openclaw/logs/gateway.log";
 /// The service user made by prepare-host when clawops logs in as root.
 const SERVICE_USER: &str = "openclaw";
 
-/// Where a host gets Node.js from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NodeSource {
-    /// The official tarball from nodejs.org.
-    Nodejs,
-    /// The `node-linux-<arch>` package tarball from the npm registry (plus npm itself).
-    Npm,
-}
+pub use crate::config::NodeSource;
 
 /// What every host gets installed, from `[deploy]`.
 #[derive(Debug, Clone)]

@@ -30,8 +30,6 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use thiserror::Error;
 
-use crate::config::OperatorConfig;
-
 /// Why the store could not do what was asked.
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -139,24 +137,31 @@ impl Store {
         Ok(Store { pool, _lock: None })
     }
 
-    /// Replaces the operators table with the configured operators.
-    pub async fn sync_operators(&self, operators: &[OperatorConfig]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM operators")
-            .execute(&mut *tx)
-            .await?;
-        for op in operators {
-            sqlx::query(
-                "INSERT INTO operators (platform, user_id, role, name) VALUES (?, ?, ?, ?)",
-            )
-            .bind(op.platform.as_str())
-            .bind(&op.user_id)
-            .bind(op.role.as_str())
-            .bind(&op.name)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
+    /// A value a chat surface keeps across restarts (Telegram's update offset).
+    pub async fn surface_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM surface_state WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Keeps a surface's value.
+    pub async fn set_surface_value(
+        &self,
+        key: &str,
+        value: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO surface_state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(key)
+        .bind(value)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

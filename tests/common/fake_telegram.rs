@@ -36,6 +36,9 @@ struct Inner {
     messages: HashMap<(i64, i64), String>,
     /// Per method (lowercase): answers to give instead of the normal one.
     faults: HashMap<String, VecDeque<Fault>>,
+    /// Every update ever queued, to deliver again as Telegram does when the bot died
+    /// before acknowledging it.
+    history: Vec<Value>,
 }
 
 /// An injected failure.
@@ -98,7 +101,7 @@ impl FakeTelegram {
         let mut inner = self.lock();
         let id = inner.next_update;
         inner.next_update += 1;
-        inner.updates.push_back(json!({
+        let update = json!({
             "update_id": id,
             "message": {
                 "message_id": id,
@@ -107,7 +110,24 @@ impl FakeTelegram {
                 "from": {"id": user, "is_bot": false, "first_name": format!("user{user}"), "username": format!("user{user}")},
                 "text": text,
             }
-        }));
+        });
+        inner.history.push(update.clone());
+        inner.updates.push_back(update);
+        drop(inner);
+        self.arrived.notify_waiters();
+    }
+
+    /// Delivers update `id` again, as Telegram does after a bot died before its next
+    /// getUpdates acknowledged it.
+    pub fn redeliver(&self, id: i64) {
+        let mut inner = self.lock();
+        let update = inner
+            .history
+            .iter()
+            .find(|u| u["update_id"] == id)
+            .cloned()
+            .expect("an update queued before");
+        inner.updates.push_front(update);
         drop(inner);
         self.arrived.notify_waiters();
     }

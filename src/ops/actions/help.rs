@@ -61,7 +61,7 @@ pub fn detail(s: &Spec) -> Message {
             .iter()
             .map(|p| {
                 let name = if p.flag {
-                    format!("--{}", p.name)
+                    format!("--{}", p.name.replace('_', "-"))
                 } else {
                     p.meta.to_string()
                 };

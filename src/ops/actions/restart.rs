@@ -170,7 +170,26 @@ impl Restart {
         }
         let mut rows = Vec::new();
         let mut failures = 0;
+        let mut skipped = Vec::new();
+        let bulk = self.instance.is_none();
         for t in &targets {
+            // In bulk, an instance another action holds is skipped and listed.
+            let _held = if bulk {
+                match ctx.locks.try_take(
+                    std::slice::from_ref(&t.name),
+                    "/restart (bulk)",
+                    ctx.clock.now(),
+                ) {
+                    Ok(g) => Some(g),
+                    Err(busy) => {
+                        rows.push(vec![t.name.clone(), format!("skipped: {busy}")]);
+                        skipped.push(t.name.clone());
+                        continue;
+                    }
+                }
+            } else {
+                None
+            };
             let result = restart_one(ctx, t).await;
             if result.is_err() {
                 failures += 1;
@@ -180,14 +199,21 @@ impl Restart {
                 result.unwrap_or_else(|e| format!("✗ {e}")),
             ]);
         }
-        let head = match (targets.len(), failures) {
-            (1, 0) => format!("✓ Restarted {}", targets[0].name),
+        let n = targets.len() - skipped.len();
+        let head = match (n, failures) {
+            (1, 0) if skipped.is_empty() => format!("✓ Restarted {}", targets[0].name),
             (n, 0) => format!("✓ Restarted {n} instances"),
             (n, f) => format!("Restarted {} of {n} instances; {f} failed", n - f),
         };
-        let m = Message::default()
+        let mut m = Message::default()
             .heading(head)
             .table(&["instance", "after restart"], rows);
+        if !skipped.is_empty() {
+            m = m.para(format!(
+                "Skipped, busy with another action: {}. Restart them when it ends.",
+                skipped.join(", ")
+            ));
+        }
         if failures > 0 {
             return Err(OpsError::Refused(m.plain()));
         }
