@@ -5,13 +5,9 @@
 use std::sync::Arc;
 
 use crate::agent::Agent;
-use crate::chat::{Button, Inbound, Message, Outbound, Replier};
+use crate::chat::{Inbound, Message, Outbound, Replier};
 use crate::command::{self, ParseError};
 use crate::ops::{Actor, Door, Outcome};
-
-/// Payload prefixes of confirmation buttons.
-const CONFIRM: &str = "cf:";
-const CANCEL: &str = "cx:";
 
 /// The bot behind every surface.
 #[derive(Clone)]
@@ -90,11 +86,7 @@ impl Bot {
     /// surfaces that show refusals differently (Telegram: a toast). Progress still goes
     /// to `out`.
     pub async fn press(&self, actor: &Actor, data: &str, out: &dyn Replier) -> Outcome {
-        let (confirm, id) = if let Some(id) = data.strip_prefix(CONFIRM) {
-            (true, id)
-        } else if let Some(id) = data.strip_prefix(CANCEL) {
-            (false, id)
-        } else {
+        let Some((confirm, id)) = crate::chat::pressed(data) else {
             return Outcome::Refused(Message::text("That button is not one of mine."));
         };
         self.door.press(actor, id, confirm, out).await
@@ -133,22 +125,7 @@ fn parse_error(e: &ParseError) -> String {
     e.to_string()
 }
 
-/// The buttons of a confirmation.
-pub fn confirmation(id: String, message: Message) -> Outbound {
-    Outbound::Buttons {
-        message,
-        buttons: vec![
-            Button {
-                label: "Confirm".into(),
-                data: format!("{CONFIRM}{id}"),
-            },
-            Button {
-                label: "Cancel".into(),
-                data: format!("{CANCEL}{id}"),
-            },
-        ],
-    }
-}
+pub use crate::chat::confirmation;
 
 /// Sends an outcome as chat: a message, with buttons where it waits for a press.
 pub async fn send_outcome(out: &dyn Replier, outcome: Outcome) {

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
-use crate::chat::{Outbound, ProgressStep, ProgressView, Replier, StepState};
+use crate::audit::{Audit, Event};
+use crate::chat::{Message, Outbound, ProgressStep, ProgressView, Replier, StepState};
 use crate::clock::Clock;
 use crate::provider::{Cloud, NewServer, PowerState, ProviderError, labels_for};
 use crate::remote::{Host, HostPlan, HostStep, RemoteError};
@@ -165,6 +166,8 @@ pub enum DeployError {
     UnknownStep(String, String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 /// A failure inside one step.
@@ -390,6 +393,55 @@ impl Deployer {
             position: i + 1,
             total,
         }
+    }
+
+    /// Deploys that were running when the last process died (or when a stop ran out of
+    /// time) are marked interrupted, each with an audit row; returns what to tell the
+    /// operators.
+    pub async fn recover(&self, audit: &Audit) -> Result<Vec<Message>, DeployError> {
+        let now = self.clock.now();
+        let mut notes = Vec::new();
+        for d in self.store.deploys_in_state("running").await? {
+            let steps = self.store.deploy_steps(d.id).await?;
+            let stopped = steps
+                .iter()
+                .find(|s| s.state != "done" && s.state != "skipped");
+            let (pos, step) = stopped
+                .map(|s| (s.position + 1, s.step.clone()))
+                .unwrap_or((steps.len() as i64, "record".into()));
+            for s in steps.iter().filter(|s| s.state == "running") {
+                self.store
+                    .step_finished(d.id, s.position, "pending", "interrupted", now)
+                    .await?;
+            }
+            self.store
+                .finish_deploy(
+                    d.id,
+                    "interrupted",
+                    Some(&step),
+                    Some("clawops stopped"),
+                    now,
+                )
+                .await?;
+            self.store
+                .set_instance_status(&d.instance, "interrupted", now)
+                .await?;
+            audit
+                .record(
+                    "system",
+                    Event::Failed,
+                    &format!("/deploy {}", d.instance),
+                    &format!("interrupted at step {pos} ({step}) by a restart"),
+                )
+                .await?;
+            notes.push(Message::text(format!(
+                "⚠ The deploy of {} was interrupted at step {pos}/{} ({step}) when clawops stopped. /deploy {} --resume continues it.",
+                d.instance,
+                steps.len(),
+                d.instance
+            )));
+        }
+        Ok(notes)
     }
 
     /// Whether `step` is already done.

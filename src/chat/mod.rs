@@ -33,3 +33,33 @@ pub trait Replier: Send + Sync {
     /// Sends (or, for a progress view, edits in place) one outbound.
     async fn send(&self, out: Outbound);
 }
+
+/// Payload prefixes of confirmation buttons.
+const CONFIRM: &str = "cf:";
+const CANCEL: &str = "cx:";
+
+/// The buttons of a confirmation: Confirm and Cancel, bound to confirmation `id`.
+pub fn confirmation(id: String, message: Message) -> Outbound {
+    Outbound::Buttons {
+        message,
+        buttons: vec![
+            Button {
+                label: "Confirm".into(),
+                data: format!("{CONFIRM}{id}"),
+            },
+            Button {
+                label: "Cancel".into(),
+                data: format!("{CANCEL}{id}"),
+            },
+        ],
+    }
+}
+
+/// What a confirmation button's payload says: confirm (true) or cancel, and the id.
+pub fn pressed(data: &str) -> Option<(bool, &str)> {
+    if let Some(id) = data.strip_prefix(CONFIRM) {
+        Some((true, id))
+    } else {
+        data.strip_prefix(CANCEL).map(|id| (false, id))
+    }
+}

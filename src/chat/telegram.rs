@@ -260,7 +260,7 @@ impl Telegram {
         if toast.is_some() {
             return;
         }
-        let verdict = if data.starts_with("cf:") {
+        let verdict = if crate::chat::pressed(&data).is_some_and(|(confirm, _)| confirm) {
             "Confirmed"
         } else {
             "Cancelled"

@@ -325,55 +325,10 @@ impl Door {
             .collect())
     }
 
-    /// Deploys that were running when the last process died are marked interrupted;
-    /// returns what to tell the operators.
+    /// Deploys that were running when the last process died (or when a stop ran out of
+    /// time) are marked interrupted; returns what to tell the operators.
     pub async fn recover(&self) -> Result<Vec<Message>, OpsError> {
-        let now = self.ctx.clock.now();
-        let mut notes = Vec::new();
-        for d in self.ctx.store.deploys_in_state("running").await? {
-            let steps = self.ctx.store.deploy_steps(d.id).await?;
-            let stopped = steps
-                .iter()
-                .find(|s| s.state != "done" && s.state != "skipped");
-            let (pos, step) = stopped
-                .map(|s| (s.position + 1, s.step.clone()))
-                .unwrap_or((steps.len() as i64, "record".into()));
-            for s in steps.iter().filter(|s| s.state == "running") {
-                self.ctx
-                    .store
-                    .step_finished(d.id, s.position, "pending", "interrupted", now)
-                    .await?;
-            }
-            self.ctx
-                .store
-                .finish_deploy(
-                    d.id,
-                    "interrupted",
-                    Some(&step),
-                    Some("clawops stopped"),
-                    now,
-                )
-                .await?;
-            self.ctx
-                .store
-                .set_instance_status(&d.instance, "interrupted", now)
-                .await?;
-            self.audit
-                .record(
-                    "system",
-                    Event::Failed,
-                    &format!("/deploy {}", d.instance),
-                    &format!("interrupted at step {pos} ({step}) by a restart"),
-                )
-                .await?;
-            notes.push(Message::text(format!(
-                "⚠ The deploy of {} was interrupted at step {pos}/{} ({step}) when clawops stopped. /deploy {} --resume continues it.",
-                d.instance,
-                steps.len(),
-                d.instance
-            )));
-        }
-        Ok(notes)
+        Ok(self.ctx.deployer().recover(&self.audit).await?)
     }
 
     /// The least role that may run `action`: its catalogue role, raised for a deploy
