@@ -3,8 +3,10 @@
 //! without any network; an SSH implementation drives real hosts.
 //!
 //! Owns host access only: it must not touch the store's fleet tables or chat.
-//! `ssh` is the wire, `openclaw` drives a real host through it.
+//! `ssh` is the wire, `access` holds what every host shares (keys, pins, sessions, the
+//! bootstrap), `openclaw` drives a real host through them, `archive` checks backups.
 
+pub mod access;
 pub mod archive;
 pub mod openclaw;
 pub mod ssh;
