@@ -366,12 +366,41 @@ async fn every_cloud_deploys_reconciles_and_destroys_through_the_door() {
         );
         assert!(fx.say("/reconcile").await.contains("agree"), "{provider}");
 
+        // The server got a host key made by clawops (kept sealed), pinned before first
+        // contact; a destroy drops the pin of its address and every secret of the name.
+        let store = &fx.bot.door().ctx().store;
+        assert!(
+            store
+                .instance_secret(&name, "host-key")
+                .await
+                .unwrap()
+                .is_some(),
+            "{provider}: no host key was made for the server"
+        );
+        let ip = store.instance(&name).await.unwrap().unwrap().ipv4.unwrap();
+        let pin = clawops::ops::actions::destroy::cloud_target(&ip);
+        store
+            .pin_host_key(&pin, "ssh-ed25519 AAAA", "SHA256:x", chrono::Utc::now())
+            .await
+            .unwrap();
         let done = fx.confirmed(&format!("/destroy {name}")).await;
         assert!(
             done.contains(&format!("✓ Destroyed {name}")),
             "{provider}: {done}"
         );
         assert_eq!(fx.servers(provider).await, 0, "{provider}");
+        assert!(
+            store.host_key(&pin).await.unwrap().is_none(),
+            "{provider}: the pin of {ip} outlived its server"
+        );
+        assert!(
+            store
+                .instance_secret(&name, "host-key")
+                .await
+                .unwrap()
+                .is_none(),
+            "{provider}"
+        );
     }
     let cost = fx.say("/sizes tencent").await;
     assert!(cost.contains("S5.SMALL2"), "{cost}");

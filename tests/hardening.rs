@@ -2,13 +2,10 @@
 //! is named after its item, shows the defect against the code as it was, and holds the
 //! fix in place. The ones that need the real OpenSSH server are in tests/host_trust.rs.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use clawops::chat::Replier;
-use clawops::clock::Clock;
 use clawops::remote::Host;
-use clawops::remote::openclaw::{Access, NodeSource, OpenclawHost, Runtime};
 use clawops::remote::ssh::Target;
 use clawops::store::{NewInstance, Store};
 use clawops::vault::Vault;
@@ -24,11 +21,9 @@ fn with_ssh(extra: &str) -> String {
     format!("{SIM}[providers.ssh]\nenabled = true\n{extra}")
 }
 
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
+#[path = "common/offline_host.rs"]
+mod offline_host;
+use offline_host::closed_port;
 
 // ---- 1. The bootstrap credential and who may deploy onto a host ----------------------
 
@@ -289,30 +284,10 @@ fn tar_gz(path: &str) -> Vec<u8> {
     b.into_inner().unwrap().finish().unwrap()
 }
 
-async fn host_at_closed_port(dir: &std::path::Path) -> OpenclawHost {
-    let store = Store::open(&dir.join("fleet.db")).await.unwrap();
-    let access = Arc::new(Access::new(
-        store,
-        Vault::new([7; 32]),
-        Clock::system(),
-        None,
-    ));
-    let runtime = Arc::new(Runtime {
-        node_version: "24.21.0".into(),
-        node_source: NodeSource::Npm,
-        npm_registry: String::new(),
-        npm_version: String::new(),
-        gateway_port: 18789,
-        models: Vec::new(),
-    });
-    let target = Target::parse(&format!("ssh://clawtest@127.0.0.1:{}", closed_port())).unwrap();
-    OpenclawHost::new(access, runtime, "alice-bot", target, false)
-}
-
 #[tokio::test]
 async fn hardening_08_restore_refuses_members_outside_the_state_before_contacting_the_host() {
     let dir = tempfile::tempdir().unwrap();
-    let host = host_at_closed_port(dir.path()).await;
+    let (_, host) = offline_host::host_at_closed_port(dir.path(), "alice-bot").await;
     for bad in [
         ".ssh/authorized_keys",
         ".openclaw/../.profile",

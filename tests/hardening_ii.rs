@@ -3,17 +3,12 @@
 //! confirmations bound to what they showed. The LLM's items are in tests/agent.rs, the
 //! audit witness in tests/audit.rs, the chat surface's in tests/telegram.rs.
 
-use std::sync::Arc;
-
-use clawops::clock::Clock;
 use clawops::remote::Host;
-use clawops::remote::openclaw::{Access, NodeSource, OpenclawHost, Runtime};
-use clawops::remote::ssh::Target;
-use clawops::store::Store;
-use clawops::vault::Vault;
 
 #[path = "common/door_fx.rs"]
 mod door_fx;
+#[path = "common/offline_host.rs"]
+mod offline_host;
 use door_fx::{Fx, OPERATOR};
 
 const SIM: &str = "[providers.sim]\nboot_time = \"0s\"\nstep_time = \"0s\"\n";
@@ -114,28 +109,7 @@ async fn hardening_16_a_marker_cannot_be_written_back() {
 async fn hardening_16_a_bot_token_is_kept_only_once_accepted() {
     // The host cannot be reached, so the config is never accepted: nothing is kept.
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("fleet.db")).await.unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let access = Arc::new(Access::new(
-        store.clone(),
-        Vault::new([3; 32]),
-        Clock::system(),
-        None,
-    ));
-    let runtime = Arc::new(Runtime {
-        node_version: "24.21.0".into(),
-        node_source: NodeSource::Npm,
-        npm_registry: String::new(),
-        npm_version: String::new(),
-        gateway_port: 18789,
-        models: Vec::new(),
-    });
-    let target = Target::parse(&format!("ssh://u@127.0.0.1:{port}")).unwrap();
-    let host = OpenclawHost::new(access, runtime, "alice-bot", target, false);
+    let (store, host) = offline_host::host_at_closed_port(dir.path(), "alice-bot").await;
     let e = host
         .set_config("channels.telegram.botToken", serde_json::json!(TOKEN))
         .await

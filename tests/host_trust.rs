@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clawops::clock::Clock;
-use clawops::remote::openclaw::{Access, Bootstrap, NodeSource, OpenclawHost, Runtime};
+use clawops::remote::openclaw::{Access, Bootstrap, OpenclawHost};
 use clawops::remote::ssh::{Credential, Session, SshError, Target, fingerprint};
 use clawops::remote::{Host, HostPlan, HostStep, RemoteError};
 use clawops::store::{NewInstance, Store};
@@ -24,6 +24,10 @@ use door_fx::{Fx, OPERATOR, OWNER};
 #[path = "common/host_env.rs"]
 mod host_env;
 use host_env::HostEnv;
+
+#[path = "common/offline_host.rs"]
+mod offline_host;
+use offline_host::runtime;
 
 fn host_key(env: &HostEnv) -> PublicKey {
     let path = PathBuf::from(format!("{}.pub", env.get("CLAWOPS_TEST_HOST_KEY")));
@@ -49,17 +53,6 @@ impl SshdLog {
         let all = std::fs::read(&self.0).unwrap_or_default();
         String::from_utf8_lossy(&all[self.1.min(all.len())..]).into_owned()
     }
-}
-
-fn runtime() -> Arc<Runtime> {
-    Arc::new(Runtime {
-        node_version: "24.21.0".into(),
-        node_source: NodeSource::Npm,
-        npm_registry: String::new(),
-        npm_version: String::new(),
-        gateway_port: 18789,
-        models: Vec::new(),
-    })
 }
 
 fn ssh_section(env: &HostEnv, hosts: &str) -> String {
