@@ -23,6 +23,7 @@
 //! - [`vault`]: secrets at rest, sealed under keys derived from the master key.
 //! - [`audit`]: the keyed (HMAC) chain, its head witness and its verifier.
 //! - [`app`]: putting the parts together at start-up, and stopping them.
+//! - [`retry`]: the one back-off rule (exponential, capped, full jitter); a leaf.
 //! - [`clock`]: injectable time.
 
 pub mod actor;
@@ -40,6 +41,7 @@ pub mod monitor;
 pub mod ops;
 pub mod provider;
 pub mod remote;
+pub mod retry;
 pub mod secrets;
 pub mod store;
 pub mod vault;

@@ -133,7 +133,7 @@ impl Telegram {
             }
         };
         let mut offset: i32 = kept;
-        let mut backoff = Backoff::new();
+        let mut backoff = backoff();
         while !shutdown.is_cancelled() {
             let request = self
                 .api
@@ -175,7 +175,7 @@ impl Telegram {
                     sleep_or_stop(&shutdown, s.duration().min(MAX_RETRY_AFTER)).await;
                 }
                 Err(e) => {
-                    let wait = backoff.next();
+                    let wait = backoff.after_failure();
                     tracing::warn!(error = %e, retry_in = ?wait, "telegram: polling failed");
                     sleep_or_stop(&shutdown, wait).await;
                 }
@@ -499,14 +499,14 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, RequestError>>,
 {
-    let mut backoff = Backoff::new();
+    let mut backoff = backoff();
     let mut attempt = 1;
     loop {
         let result = request().await;
         let wait = match &result {
             Ok(_) => return result,
             Err(RequestError::RetryAfter(s)) => s.duration().min(MAX_RETRY_AFTER),
-            Err(e) if transient(e) => backoff.next(),
+            Err(e) if transient(e) => backoff.after_failure(),
             Err(_) => return result,
         };
         if attempt >= ATTEMPTS {
@@ -533,25 +533,9 @@ fn transient(e: &RequestError) -> bool {
     }
 }
 
-/// Exponential back-off: 0.5 s doubling to 30 s.
-struct Backoff {
-    next: Duration,
-}
-
-impl Backoff {
-    fn new() -> Backoff {
-        Backoff {
-            next: Duration::from_millis(500),
-        }
-    }
-    fn next(&mut self) -> Duration {
-        let now = self.next;
-        self.next = (self.next * 2).min(Duration::from_secs(30));
-        now
-    }
-    fn reset(&mut self) {
-        *self = Backoff::new();
-    }
+/// Telegram's back-off: 0.5 s doubling to 30 s, full jitter (`retry`).
+fn backoff() -> crate::retry::Backoff {
+    crate::retry::Backoff::new(Duration::from_millis(500), Duration::from_secs(30))
 }
 
 async fn sleep_or_stop(shutdown: &CancellationToken, d: Duration) {

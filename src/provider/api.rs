@@ -7,7 +7,6 @@
 
 use std::time::{Duration, Instant};
 
-use rand::RngExt;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use thiserror::Error;
@@ -154,15 +153,9 @@ impl Api {
         }
     }
 
-    /// Full jitter: a random wait up to the doubled base, capped.
+    /// Full jitter under the doubled base, capped (`retry`).
     fn backoff(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .policy
-            .base
-            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
-            .min(self.policy.cap);
-        let ms = ceiling.as_millis().max(1) as u64;
-        Duration::from_millis(rand::rng().random_range(ms / 2..=ms))
+        crate::retry::wait(self.policy.base, self.policy.cap, attempt)
     }
 
     /// One request; on failure also the wait the server asked for, if any.

@@ -5,11 +5,10 @@
 //! `RunInstances` is made idempotent with a `ClientToken` derived from the instance name.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use base64::Engine;
-use rand::RngExt;
 use serde_json::{Value, json};
 
 use super::api::RetryPolicy;
@@ -221,14 +220,7 @@ impl Tencent {
                 CallError::Network(_) => true,
                 CallError::Timeout => idempotent,
             };
-            let ceiling = self
-                .policy
-                .base
-                .saturating_mul(1 << (attempt - 1).min(16))
-                .min(self.policy.cap)
-                .as_millis()
-                .max(1) as u64;
-            let wait = Duration::from_millis(rand::rng().random_range(ceiling / 2..=ceiling));
+            let wait = crate::retry::wait(self.policy.base, self.policy.cap, attempt);
             if !retry
                 || attempt >= self.policy.attempts
                 || started.elapsed() + wait > self.policy.budget
