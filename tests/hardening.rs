@@ -214,14 +214,19 @@ async fn hardening_06_a_chunk_boundary_inside_a_character_is_read() {
 
 #[tokio::test]
 async fn hardening_06_a_reply_too_large_is_not_read_whole() {
-    // 4 MB of JSON-looking text: the probe stops at its cap and reads nothing.
-    let mut raw = b"HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n".to_vec();
-    raw.extend(std::iter::repeat_n(b' ', 4 << 20));
+    // A valid readiness reply padded to 4 MB: read whole it would say ready; the probe
+    // stops at its cap and reads nothing.
+    let body = format!(
+        r#"{{"ready":true,"failing":[],"pad":"{}"}}"#,
+        "x".repeat(4 << 20)
+    );
+    let mut raw = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    raw.extend_from_slice(body.as_bytes());
     let (addr, server) = http_server(raw).await;
     let probe = tokio::time::timeout(Duration::from_secs(30), clawops::gateway::probe(&addr))
         .await
         .expect("the probe ends");
-    assert!(!probe.live && probe.readiness.is_none());
+    assert!(probe.readiness.is_none(), "{probe:?}");
     server.abort();
 }
 

@@ -75,9 +75,8 @@ impl Fx {
         plain(self.out.take())
     }
 
-    /// Sends `text` as `actor`, which must ask; presses Confirm and returns what the
-    /// action said, whether it ran or failed.
-    async fn pressed_as(&self, actor: Actor, text: &str) -> String {
+    /// Sends `text` as `actor`, which must ask; presses Confirm and returns the outcome.
+    async fn ask_and_press(&self, actor: &Actor, text: &str) -> Outcome {
         self.app
             .bot
             .handle(
@@ -99,14 +98,14 @@ impl Fx {
                 _ => None,
             })
             .unwrap_or_else(|| panic!("{text} asked for no confirmation: {}", plain(sent.clone())));
-        let outcome = self
-            .app
-            .bot
-            .door()
-            .press(&actor, &id, true, &self.out)
-            .await;
+        let outcome = self.app.bot.door().press(actor, &id, true, &self.out).await;
         self.out.take();
-        outcome.message().plain()
+        outcome
+    }
+
+    /// Like [`Fx::ask_and_press`]; what the action said, whether it ran or failed.
+    async fn pressed_as(&self, actor: Actor, text: &str) -> String {
+        self.ask_and_press(&actor, text).await.message().plain()
     }
 
     /// Sends `text` as the operator, which must ask for a confirmation, and presses Confirm.
@@ -114,35 +113,9 @@ impl Fx {
         self.confirmed_as(operator(), text).await
     }
 
+    /// Like [`Fx::ask_and_press`]; the action must run.
     async fn confirmed_as(&self, actor: Actor, text: &str) -> String {
-        self.app
-            .bot
-            .handle(
-                Inbound::Text {
-                    actor: actor.clone(),
-                    text: text.into(),
-                },
-                &self.out,
-            )
-            .await;
-        let sent = self.out.take();
-        let id = sent
-            .iter()
-            .find_map(|o| match o {
-                Outbound::Buttons { buttons, .. } => buttons
-                    .iter()
-                    .find(|b| b.label.contains("Confirm"))
-                    .map(|b| b.data.trim_start_matches("cf:").to_string()),
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("{text} asked for no confirmation: {}", plain(sent.clone())));
-        match self
-            .app
-            .bot
-            .door()
-            .press(&actor, &id, true, &self.out)
-            .await
-        {
+        match self.ask_and_press(&actor, text).await {
             Outcome::Done(m) => m.plain(),
             Outcome::Failed(m) | Outcome::Refused(m) => panic!("{text} failed: {}", m.plain()),
             Outcome::Confirm { message, .. } => panic!("{text} asked again: {}", message.plain()),
