@@ -60,6 +60,8 @@ pub struct App {
     pub config: Arc<Config>,
     /// The work surfaces started (Telegram updates being handled): a stop waits for it.
     pub tasks: TaskTracker,
+    /// Plans start-up found interrupted and decided to finish ([`App::resume_plans`]).
+    pub resume: Vec<i64>,
 }
 
 impl App {
@@ -135,7 +137,8 @@ impl App {
                 )))
                 .await;
         }
-        for note in door.recover().await? {
+        let recovered = door.recover().await?;
+        for note in recovered.notes {
             notes.send(crate::chat::Outbound::Message(note)).await;
         }
         let bot = match &config.llm {
@@ -151,6 +154,7 @@ impl App {
             shutdown,
             config,
             tasks: TaskTracker::new(),
+            resume: recovered.resume,
         })
     }
 
@@ -166,7 +170,7 @@ impl App {
 
     /// Runs the console on this process's standard input and output until the input
     /// ends or shutdown begins.
-    pub async fn console(&self, out: ConsoleOut<tokio::io::Stdout>) {
+    pub async fn console(&self, out: Arc<ConsoleOut<tokio::io::Stdout>>) {
         let input = tokio::io::BufReader::new(tokio::io::stdin());
         console::run(self.bot.clone(), input, out, self.shutdown.clone()).await;
     }
@@ -174,6 +178,19 @@ impl App {
     /// Closes the store cleanly.
     pub async fn close(self) {
         self.store.close().await;
+    }
+
+    /// Finishes, in the background, the plans start-up decided to resume; their progress
+    /// and results go to `out` (the ops chats, or the console).
+    pub fn resume_plans(&self, out: Arc<dyn Replier>) {
+        for &id in &self.resume {
+            let door = self.bot.door().clone();
+            let out = out.clone();
+            self.tasks.spawn(async move {
+                let said = door.resume_plan(id, out.as_ref()).await;
+                out.send(crate::chat::Outbound::Message(said)).await;
+            });
+        }
     }
 
     /// Stops: no new work is taken (the shutdown token), running steps get up to `grace`
@@ -193,7 +210,7 @@ impl App {
                 "stop: work still running after {}s; recorded as interrupted",
                 grace.as_secs()
             );
-            match self.bot.door().recover().await {
+            match self.bot.door().interrupted().await {
                 Ok(n) => notes = n,
                 Err(e) => tracing::error!(error = %e, "stop: could not record interrupted work"),
             }

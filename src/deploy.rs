@@ -397,8 +397,13 @@ impl Deployer {
 
     /// Deploys that were running when the last process died (or when a stop ran out of
     /// time) are marked interrupted, each with an audit row; returns what to tell the
-    /// operators.
-    pub async fn recover(&self, audit: &Audit) -> Result<Vec<Message>, DeployError> {
+    /// operators. Deploys of the instances in `planned` belong to a plan, which resumes
+    /// them or rolls them back itself: they are marked, not announced.
+    pub async fn recover(
+        &self,
+        audit: &Audit,
+        planned: &[String],
+    ) -> Result<Vec<Message>, DeployError> {
         let now = self.clock.now();
         let mut notes = Vec::new();
         for d in self.store.deploys_in_state("running").await? {
@@ -423,6 +428,9 @@ impl Deployer {
                     now,
                 )
                 .await?;
+            if planned.contains(&d.instance) {
+                continue;
+            }
             self.store
                 .set_instance_status(&d.instance, "interrupted", now)
                 .await?;

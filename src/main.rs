@@ -75,13 +75,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli)) {
+    let code = match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // The console's stdin is read on a blocking thread that only a new line would end;
+    // everything that matters (the store) is closed by now, so it is not waited for (a
+    // SIGTERM to a console waiting for input would otherwise never exit).
+    runtime.shutdown_background();
+    code
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -172,13 +177,18 @@ async fn serve(path: &Option<PathBuf>, all_surfaces: bool) -> anyhow::Result<Exi
         for note in &notes {
             ops.send(note.clone()).await;
         }
+        // Interrupted plans finish in the background and report to the ops chats.
+        app.resume_plans(std::sync::Arc::new(ops));
         let stop = shutdown.clone();
         telegram = Some(tokio::spawn(async move { tg.run(stop).await }));
     }
     if console_on {
-        let out = ConsoleOut::new(tokio::io::stdout());
+        let out = std::sync::Arc::new(ConsoleOut::new(tokio::io::stdout()));
         for note in notes {
             out.send(note).await;
+        }
+        if telegram.is_none() {
+            app.resume_plans(out.clone());
         }
         out.line("clawops console: you are the owner. /help lists the commands; Ctrl-D quits.")
             .await;

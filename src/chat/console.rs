@@ -144,14 +144,18 @@ fn progress_delta(printed: &mut HashMap<u64, Vec<StepState>>, view: &ProgressVie
 }
 
 /// Runs the console until its input ends or shutdown begins.
-pub async fn run<R, W>(bot: Bot, input: R, out: ConsoleOut<W>, shutdown: CancellationToken)
-where
+pub async fn run<R, W>(
+    bot: Bot,
+    input: R,
+    out: std::sync::Arc<ConsoleOut<W>>,
+    shutdown: CancellationToken,
+) where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin + Send,
 {
     let actor = Actor::console();
     let interactive = std::io::stdin().is_terminal();
-    bot.show_pending(&actor, &out).await;
+    bot.show_pending(&actor, out.as_ref()).await;
     let mut lines = input.lines();
     loop {
         if interactive {
@@ -193,6 +197,6 @@ where
                 text: text.to_string(),
             },
         };
-        bot.handle(inbound, &out).await;
+        bot.handle(inbound, out.as_ref()).await;
     }
 }

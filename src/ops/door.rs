@@ -8,6 +8,7 @@ use rand::RngExt;
 use tokio_util::sync::CancellationToken;
 
 use super::gate::{self, Refusal};
+use super::plan::{self, Recovered};
 use super::{Action, Actor, BlastRadius, OpsError, Risk};
 use crate::audit::{Audit, Event};
 use crate::chat::{Message, Replier};
@@ -325,10 +326,80 @@ impl Door {
             .collect())
     }
 
-    /// Deploys that were running when the last process died (or when a stop ran out of
-    /// time) are marked interrupted; returns what to tell the operators.
-    pub async fn recover(&self) -> Result<Vec<Message>, OpsError> {
-        Ok(self.ctx.deployer().recover(&self.audit).await?)
+    /// Start-up: plans a previous process left open are resumed (listed for
+    /// [`Door::resume_plan`]) or rolled back now; deploys that were running are marked
+    /// interrupted. Returns what to tell the operators, and the plans to resume.
+    pub async fn recover(&self) -> Result<Recovered, OpsError> {
+        let mut recovered = plan::recover(&self.ctx).await?;
+        let mut notes = self
+            .ctx
+            .deployer()
+            .recover(&self.audit, &recovered.subjects)
+            .await?;
+        notes.append(&mut recovered.notes);
+        recovered.notes = notes;
+        Ok(recovered)
+    }
+
+    /// A stop ran out of time: deploys still running are recorded as interrupted (plans
+    /// are left as they are: the next start-up finds them open and decides).
+    pub async fn interrupted(&self) -> Result<Vec<Message>, OpsError> {
+        let planned: Vec<String> = self
+            .ctx
+            .store
+            .open_plans()
+            .await?
+            .into_iter()
+            .map(|p| p.subject)
+            .collect();
+        Ok(self.ctx.deployer().recover(&self.audit, &planned).await?)
+    }
+
+    /// Finishes plan `id` that start-up found interrupted ([`Door::recover`] said it
+    /// resumes), holding its instance like any action, with audit rows as the system
+    /// acting for whoever confirmed it. Returns what to tell the operators.
+    pub async fn resume_plan(&self, id: i64, out: &dyn Replier) -> Message {
+        match self.resume_plan_inner(id, out).await {
+            Ok(message) => message,
+            Err(e) => Message::text(format!("✗ plan {id}: {e}")),
+        }
+    }
+
+    async fn resume_plan_inner(&self, id: i64, out: &dyn Replier) -> Result<Message, OpsError> {
+        let row = self
+            .ctx
+            .store
+            .plan(id)
+            .await?
+            .ok_or_else(|| OpsError::Refused(format!("there is no plan {id}")))?;
+        let mut plan = plan::revive(&row)?;
+        let who = format!("system (plan {id} of {})", row.actor);
+        let line = format!("/{} {} (resumed)", row.kind, row.subject);
+        let _held = self
+            .ctx
+            .locks
+            .take(
+                std::slice::from_ref(&row.subject),
+                &line,
+                self.ctx.clock.now(),
+                self.ctx.config.safety.busy_wait,
+            )
+            .await
+            .map_err(|busy| OpsError::Refused(busy.to_string()))?;
+        self.audit.record(&who, Event::Requested, &line, "").await?;
+        let finished = plan::Runner::new(&self.ctx)
+            .run(id, plan.as_mut(), out)
+            .await?;
+        match plan.report(&finished) {
+            Ok(message) => {
+                self.audit.record(&who, Event::Done, &line, "").await?;
+                Ok(message)
+            }
+            Err(why) => {
+                self.audit.record(&who, Event::Failed, &line, &why).await?;
+                Ok(Message::text(format!("✗ {}", capitalise(&why))))
+            }
+        }
     }
 
     /// The least role that may run `action`: its catalogue role, raised for a deploy
@@ -465,7 +536,7 @@ impl Door {
             Action::Restore(a) => a.run(ctx).await,
             Action::Unpin(a) => a.run(ctx).await,
             Action::Reconcile(a) => a.run(ctx).await,
-            Action::Migrate(a) => a.run(ctx, out).await,
+            Action::Migrate(a) => a.run(ctx, &actor.audit_name(), out).await,
             Action::Reboot(a) => a.run(ctx).await,
         }
     }

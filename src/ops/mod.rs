@@ -9,6 +9,7 @@ mod catalogue;
 pub mod door;
 pub mod gate;
 pub mod locks;
+pub mod plan;
 
 pub use catalogue::{
     ArgError, ArgValue, Args, Kind, Param, Risk, Spec, build, catalogue, spec, version_problem,

@@ -555,6 +555,7 @@ impl Host for SimHost {
     }
 
     async fn suspend(&self) -> Result<String, RemoteError> {
+        self.work().await;
         let (_, mut state) = self.ready_state().await?;
         state.suspended = true;
         state.note(self.clock.now(), "gateway stopped by clawops (suspend)");
@@ -571,6 +572,7 @@ impl Host for SimHost {
     }
 
     async fn backup(&self, sink: &mut (dyn std::io::Write + Send)) -> Result<u64, RemoteError> {
+        self.work().await;
         let (_, state) = self.ready_state().await?;
         let bytes =
             serde_json::to_vec(&state.config).map_err(|e| RemoteError::State(e.to_string()))?;

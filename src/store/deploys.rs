@@ -76,6 +76,16 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// One deploy.
+    pub async fn deploy(&self, id: i64) -> Result<Option<DeployRow>, StoreError> {
+        Ok(
+            sqlx::query_as::<_, DeployRow>("SELECT * FROM deploys WHERE id = ?")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
     /// The newest deploy of an instance.
     pub async fn latest_deploy(&self, instance: &str) -> Result<Option<DeployRow>, StoreError> {
         Ok(sqlx::query_as::<_, DeployRow>(

@@ -11,7 +11,9 @@ mod hosts;
 mod instances;
 mod llm_usage;
 mod old_servers;
+mod plans;
 mod sim;
+mod states;
 
 pub use audit_rows::AuditRow;
 pub use confirmations::{ConfirmationRow, PressResult};
@@ -20,7 +22,9 @@ pub use hosts::{BackupRow, HostKeyRow, KeyRow};
 pub use instances::{InstanceRow, NewInstance};
 pub use llm_usage::UsageSum;
 pub use old_servers::OldServerRow;
+pub use plans::{NewPlan, PlanRow, PlanStepRow};
 pub use sim::SimServerRow;
+pub use states::{PlanState, StepStatus};
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

@@ -48,6 +48,16 @@ impl Store {
         .await?)
     }
 
+    /// One old server.
+    pub async fn old_server(&self, id: i64) -> Result<Option<OldServerRow>, StoreError> {
+        Ok(
+            sqlx::query_as::<_, OldServerRow>("SELECT * FROM old_servers WHERE id = ?")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
     /// The old servers still kept: of `instance`, or of every instance.
     pub async fn kept_old_servers(
         &self,

@@ -6,10 +6,14 @@
 //! If anything fails after the old gateway stopped, the instance goes back to its old
 //! server and the gateway there is started again; a half-made new server is kept for the
 //! operator to look at (`/reconcile` lists it).
+//!
+//! A migration is a plan ([`MigrationPlan`], run by `ops::plan`): if clawops stops or dies
+//! part-way, the next start-up resumes it (restore included) once the backup is kept, or
+//! rolls it back to the old server before that, and says which.
 
 use std::sync::Arc;
-use std::time::Instant;
 
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{backup, existing, place};
@@ -19,10 +23,11 @@ use crate::deploy::{Params, steps_for};
 use crate::monitor::{self, HealthState};
 use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
+use crate::ops::plan::{Finished, Plan, PlanKind, PlanStep, Recovery, Runner, StepFailure, Undone};
 use crate::ops::{BlastRadius, OpsError};
 use crate::provider::{Cloud, money};
 use crate::remote::Host;
-use crate::store::{BackupRow, InstanceRow, NewInstance, OldServerRow};
+use crate::store::{InstanceRow, NewInstance};
 
 /// Move an instance to another cloud or region.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,178 +94,21 @@ impl Migrate {
         })
     }
 
-    /// Moves the instance; progress of the new server's deploy goes to `out`.
-    pub async fn run(&self, ctx: &Ctx, out: &dyn Replier) -> Result<Message, OpsError> {
-        let started = Instant::now();
+    /// Moves the instance as a plan ([`MigrationPlan`]) confirmed by `actor`; progress of
+    /// the plan and of the new server's deploy goes to `out`.
+    pub async fn run(
+        &self,
+        ctx: &Ctx,
+        actor: &str,
+        out: &dyn Replier,
+    ) -> Result<Message, OpsError> {
         let row = self.movable(ctx).await?;
         let target = self.target(ctx, &row)?;
-        let server_id = row.server_id.clone().unwrap_or_default();
-        let old_cloud = ctx.providers.get(&row.provider)?;
-        let old_host = old_cloud.host(&row.name, &server_id, row.ipv4.as_deref());
-
-        // From here on the end users are offline: stop, then back up a quiet state.
-        old_host.suspend().await?;
-        let (archive, version, kept, old) =
-            match self.prepare(ctx, &row, &server_id, &old_host).await {
-                Ok(ready) => ready,
-                Err(e) => {
-                    let back = old_host.resume().await;
-                    return Err(OpsError::Refused(format!(
-                        "{e}; nothing moved, {}",
-                        said(back, &row.name)
-                    )));
-                }
-            };
-
-        match self
-            .move_to(ctx, &row, &target, version, &archive, out)
-            .await
-        {
-            Ok(new_server) => {
-                ctx.store
-                    .set_instance_status(&row.name, "ready", ctx.clock.now())
-                    .await?;
-                Ok(Message::default()
-                    .heading(format!(
-                        "✓ {} moved to {} {}",
-                        row.name,
-                        target.cloud.display_name(),
-                        target.region
-                    ))
-                    .para(format!(
-                        "New server {new_server} ({}, {}/month) runs the state of backup {} in {:.1}s.",
-                        target.size,
-                        money(target.monthly_cents, target.cloud.currency()),
-                        kept.id,
-                        started.elapsed().as_secs_f64()
-                    ))
-                    .para(format!(
-                        "The old server {} at {} is kept, its gateway stopped ({}/month). /destroy {} --old deletes it.",
-                        old.server_id,
-                        place(&row),
-                        money(row.monthly_cents, &row.currency),
-                        row.name
-                    )))
-            }
-            Err((failure, deploy_id)) => {
-                let back = roll_back(ctx, &old, &old_host, deploy_id).await;
-                Err(OpsError::Refused(format!(
-                    "the migration of {} to {} {} failed: {failure}\n{} is back on its old server {} ({}): {}. A new server, if one was made, is kept for you to look at: /reconcile lists it, /reconcile --fix deletes it. Backup {} holds the state.",
-                    row.name,
-                    target.cloud.display_name(),
-                    target.region,
-                    row.name,
-                    old.server_id,
-                    place(&row),
-                    back,
-                    kept.id
-                )))
-            }
-        }
-    }
-
-    /// Backs the stopped gateway up and records the old server: what the move needs.
-    async fn prepare(
-        &self,
-        ctx: &Ctx,
-        row: &InstanceRow,
-        server_id: &str,
-        old_host: &Arc<dyn Host>,
-    ) -> Result<(Vec<u8>, Option<String>, BackupRow, OldServerRow), OpsError> {
-        let (kept, _) = backup::take(ctx, &row.name, old_host.as_ref())
-            .await
-            .map_err(|e| OpsError::Refused(format!("the backup of {} failed ({e})", row.name)))?;
-        // The version comes from the old host, whose user controls what it says: checked
-        // like a version typed in chat before it reaches the new host's install script.
-        let version = kept.openclaw_version.clone();
-        if let Some(v) = &version
-            && let Some(why) = crate::ops::version_problem(v)
-        {
-            return Err(OpsError::Refused(format!(
-                "the old host reports OpenClaw version {v:?}, which is not a version ({why})"
-            )));
-        }
-        let (kept, archive) = backup::load(ctx, kept.id as u64).await?;
-        let old = ctx
-            .store
-            .keep_old_server(row, server_id, ctx.clock.now())
-            .await?;
-        Ok((archive, version, kept, old))
-    }
-
-    /// Deploys the new server, restores the backup there and checks its health; returns
-    /// the new server's id. On failure: why, and the deploy to abandon.
-    async fn move_to(
-        &self,
-        ctx: &Ctx,
-        row: &InstanceRow,
-        target: &Target,
-        version: Option<String>,
-        archive: &[u8],
-        out: &dyn Replier,
-    ) -> Result<String, (String, Option<i64>)> {
-        let fail = |id: Option<i64>| move |e: OpsError| (e.to_string(), id);
-        let params = Params {
-            instance: row.name.clone(),
-            provider: target.cloud.name().to_string(),
-            region: target.region.clone(),
-            size: target.size.clone(),
-            openclaw_version: version.unwrap_or_else(|| ctx.config.deploy.openclaw_version.clone()),
-            // The old server may still hold the instance's name in the same account.
-            server_name: Some(format!("{}-{}", row.name, target.region)),
-        };
-        let now = ctx.clock.now();
-        ctx.store
-            .move_instance(
-                &NewInstance {
-                    name: &row.name,
-                    provider: target.cloud.display_name(),
-                    region: &target.region,
-                    size: &target.size,
-                    monthly_cents: target.monthly_cents,
-                    currency: target.cloud.currency(),
-                },
-                now,
-            )
-            .await
-            .map_err(|e| fail(None)(e.into()))?;
-        let json = serde_json::to_string(&params).map_err(|e| (e.to_string(), None))?;
-        let steps: Vec<&str> = steps_for(target.cloud.as_ref())
-            .iter()
-            .map(|s| s.id())
-            .collect();
-        let id = ctx
-            .store
-            .start_deploy(&row.name, &json, &steps, now)
-            .await
-            .map_err(|e| fail(None)(e.into()))?;
-        let summary = ctx
-            .deployer()
-            .run(id, &params, target.cloud.clone(), out)
-            .await
-            .map_err(|e| fail(Some(id))(e.into()))?;
-        let host = target
-            .cloud
-            .host(&row.name, &summary.server_id, summary.ipv4.as_deref());
-        host.restore(archive)
-            .await
-            .map_err(|e| fail(Some(id))(e.into()))?;
-        let (state, score, why) = monitor::assess(host.probe().await.ok().as_ref());
-        if state != HealthState::Healthy {
-            return Err((
-                format!(
-                    "after the restore the new gateway is {} ({score}/100: {})",
-                    state.as_str(),
-                    why.join(", ")
-                ),
-                Some(id),
-            ));
-        }
-        ctx.store
-            .set_instance_health(&row.name, state.as_str(), score.into(), ctx.clock.now())
-            .await
-            .map_err(|e| fail(Some(id))(e.into()))?;
-        Ok(summary.server_id)
+        let mut plan = MigrationPlan::new(&row, &target);
+        let runner = Runner::new(ctx);
+        let id = runner.start(&plan, actor).await?;
+        let finished = runner.run(id, &mut plan, out).await?;
+        plan.report(&finished).map_err(OpsError::Refused)
     }
 
     /// The instance, if it can move now.
@@ -332,41 +180,443 @@ impl Migrate {
     }
 }
 
-/// Points the instance back at its old server and starts the gateway there again; says
-/// how that went.
-async fn roll_back(
-    ctx: &Ctx,
-    old: &OldServerRow,
-    old_host: &Arc<dyn Host>,
-    deploy: Option<i64>,
-) -> String {
-    let now = ctx.clock.now();
-    let mut problems = Vec::new();
-    if let Err(e) = ctx.store.put_back(old, now).await {
-        problems.push(format!("the store could not be set back ({e})"));
+/// The steps of a migration, in order.
+const STEPS: &[PlanStep] = &[
+    PlanStep {
+        id: "stop-old",
+        title: "Stop the old gateway",
+    },
+    PlanStep {
+        id: "back-up",
+        title: "Back up its state",
+    },
+    PlanStep {
+        id: "keep-old",
+        title: "Keep the old server (stopped)",
+    },
+    PlanStep {
+        id: "move",
+        title: "Point the instance at the new place",
+    },
+    PlanStep {
+        id: "deploy",
+        title: "Deploy the new server",
+    },
+    PlanStep {
+        id: "restore",
+        title: "Restore the backup there",
+    },
+    PlanStep {
+        id: "health-check",
+        title: "Health check on the restored state",
+    },
+    PlanStep {
+        id: "switch",
+        title: "Switch: ready at the new place",
+    },
+];
+/// Positions in [`STEPS`].
+const STOP_OLD: usize = 0;
+const BACK_UP: usize = 1;
+const KEEP_OLD: usize = 2;
+const MOVE: usize = 3;
+const DEPLOY: usize = 4;
+const RESTORE: usize = 5;
+const HEALTH: usize = 6;
+const SWITCH: usize = 7;
+
+/// A migration in progress: where from and where to, fixed when it is confirmed, and what
+/// it has learned (the backup, the old server's row, the new deploy and server). Saved
+/// after each step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MigrationPlan {
+    pub name: String,
+    /// The old server: its provider (as recorded), region, id and address.
+    pub from_provider: String,
+    pub from_region: String,
+    pub from_server: String,
+    pub from_ipv4: Option<String>,
+    /// The target: provider (config name), its display name, region, size and price.
+    pub provider: String,
+    pub provider_shown: String,
+    pub region: String,
+    pub size: String,
+    pub monthly_cents: i64,
+    pub currency: String,
+    /// Learned: the backup taken of the stopped gateway, and its OpenClaw version.
+    pub backup: Option<i64>,
+    pub version: Option<String>,
+    /// Learned: the `old_servers` row kept for the old server.
+    pub old: Option<i64>,
+    /// Learned: the deploy of the new server, and the server it made.
+    pub deploy: Option<i64>,
+    pub new_server: Option<String>,
+    pub new_ipv4: Option<String>,
+}
+
+impl MigrationPlan {
+    fn new(row: &InstanceRow, target: &Target) -> MigrationPlan {
+        MigrationPlan {
+            name: row.name.clone(),
+            from_provider: row.provider.clone(),
+            from_region: row.region.clone(),
+            from_server: row.server_id.clone().unwrap_or_default(),
+            from_ipv4: row.ipv4.clone(),
+            provider: target.cloud.name().to_string(),
+            provider_shown: target.cloud.display_name().to_string(),
+            region: target.region.clone(),
+            size: target.size.clone(),
+            monthly_cents: target.monthly_cents,
+            currency: target.cloud.currency().to_string(),
+            backup: None,
+            version: None,
+            old: None,
+            deploy: None,
+            new_server: None,
+            new_ipv4: None,
+        }
     }
-    if let Err(e) = ctx.store.decide_old_server(old.id, "back", now).await {
-        problems.push(format!("the old server's row could not be updated ({e})"));
+
+    fn old_host(&self, ctx: &Ctx) -> Result<Arc<dyn Host>, OpsError> {
+        let cloud = ctx.providers.get(&self.from_provider)?;
+        Ok(cloud.host(&self.name, &self.from_server, self.from_ipv4.as_deref()))
     }
-    if let Some(id) = deploy
-        && let Err(e) = ctx.store.abandon_deploy(id).await
-    {
-        problems.push(format!("deploy {id} could not be closed ({e})"));
+
+    fn new_host(&self, ctx: &Ctx) -> Result<Arc<dyn Host>, OpsError> {
+        let server = self
+            .new_server
+            .as_deref()
+            .ok_or_else(|| OpsError::Refused("the new server is not known yet".into()))?;
+        let cloud = ctx.providers.get(&self.provider)?;
+        Ok(cloud.host(&self.name, server, self.new_ipv4.as_deref()))
     }
-    let started = said(old_host.resume().await, &old.instance);
-    if problems.is_empty() {
-        started
-    } else {
-        format!("{started}; {}", problems.join("; "))
+
+    /// Backs the stopped gateway up; the version it reports is checked like one typed in
+    /// chat before it reaches the new host's install script.
+    async fn back_up(&mut self, ctx: &Ctx) -> Result<String, OpsError> {
+        let host = self.old_host(ctx)?;
+        let (kept, _) = backup::take(ctx, &self.name, host.as_ref())
+            .await
+            .map_err(|e| OpsError::Refused(format!("the backup of {} failed ({e})", self.name)))?;
+        if let Some(v) = &kept.openclaw_version
+            && let Some(why) = crate::ops::version_problem(v)
+        {
+            return Err(OpsError::Refused(format!(
+                "the old host reports OpenClaw version {v:?}, which is not a version ({why})"
+            )));
+        }
+        self.backup = Some(kept.id);
+        self.version = kept.openclaw_version.clone();
+        Ok(format!("backup {} ({} bytes sealed)", kept.id, kept.bytes))
+    }
+
+    /// Records the old server and points the instance at the new place, with a deploy
+    /// started for it. A deploy left open by an earlier attempt at this step is closed
+    /// first (the instance was ready and locked when the plan began: it is ours).
+    async fn move_row(&mut self, ctx: &Ctx) -> Result<String, OpsError> {
+        let now = ctx.clock.now();
+        if let Some(open) = ctx.store.latest_deploy(&self.name).await?
+            && open.state != "done"
+            && open.state != "abandoned"
+        {
+            ctx.store.abandon_deploy(open.id).await?;
+        }
+        ctx.store
+            .move_instance(
+                &NewInstance {
+                    name: &self.name,
+                    provider: &self.provider_shown,
+                    region: &self.region,
+                    size: &self.size,
+                    monthly_cents: self.monthly_cents,
+                    currency: &self.currency,
+                },
+                now,
+            )
+            .await?;
+        let cloud = ctx.providers.get(&self.provider)?;
+        let params = self.params(ctx);
+        let json = serde_json::to_string(&params)
+            .map_err(|e| OpsError::Refused(format!("cannot save the deploy: {e}")))?;
+        let steps: Vec<&str> = steps_for(cloud.as_ref()).iter().map(|s| s.id()).collect();
+        let id = ctx
+            .store
+            .start_deploy(&self.name, &json, &steps, now)
+            .await?;
+        self.deploy = Some(id);
+        Ok(format!("deploy {id} started"))
+    }
+
+    fn params(&self, ctx: &Ctx) -> Params {
+        Params {
+            instance: self.name.clone(),
+            provider: self.provider.clone(),
+            region: self.region.clone(),
+            size: self.size.clone(),
+            openclaw_version: self
+                .version
+                .clone()
+                .unwrap_or_else(|| ctx.config.deploy.openclaw_version.clone()),
+            // The old server may still hold the instance's name in the same account.
+            server_name: Some(format!("{}-{}", self.name, self.region)),
+        }
+    }
+
+    /// Runs (or resumes) the new server's deploy.
+    async fn deploy_new(&mut self, ctx: &Ctx, out: &dyn Replier) -> Result<String, OpsError> {
+        let id = self
+            .deploy
+            .ok_or_else(|| OpsError::Refused("the migration has no deploy to run".into()))?;
+        let row = ctx
+            .store
+            .deploy(id)
+            .await?
+            .ok_or_else(|| OpsError::Refused(format!("deploy {id} is gone from the store")))?;
+        let said = if row.state == "done" {
+            "deployed already".to_string()
+        } else {
+            ctx.store.reopen_deploy(id).await?;
+            let params: Params = serde_json::from_str(&row.params)
+                .map_err(|e| OpsError::Refused(format!("deploy {id} cannot be read: {e}")))?;
+            let cloud = ctx.providers.get(&self.provider)?;
+            let summary = ctx.deployer().run(id, &params, cloud, out).await?;
+            format!(
+                "{} steps run, {} already done",
+                summary.steps_run, summary.steps_skipped
+            )
+        };
+        let instance = existing(&ctx.store, &self.name).await?;
+        self.new_server = instance.server_id.clone();
+        self.new_ipv4 = instance.ipv4.clone();
+        // Not ready yet: the state is restored first.
+        ctx.store
+            .set_instance_status(&self.name, "migrating", ctx.clock.now())
+            .await?;
+        Ok(format!(
+            "server {} ({said})",
+            self.new_server.as_deref().unwrap_or("?")
+        ))
+    }
+
+    async fn restore(&self, ctx: &Ctx) -> Result<String, OpsError> {
+        let id = self
+            .backup
+            .ok_or_else(|| OpsError::Refused("the migration has no backup".into()))?;
+        let (_, archive) = backup::load(ctx, id as u64).await?;
+        Ok(self.new_host(ctx)?.restore(&archive).await?)
+    }
+
+    async fn health(&self, ctx: &Ctx) -> Result<String, OpsError> {
+        let host = self.new_host(ctx)?;
+        let (state, score, why) = monitor::assess(host.probe().await.ok().as_ref());
+        if state != HealthState::Healthy {
+            return Err(OpsError::Refused(format!(
+                "after the restore the new gateway is {} ({score}/100: {})",
+                state.as_str(),
+                why.join(", ")
+            )));
+        }
+        ctx.store
+            .set_instance_health(&self.name, state.as_str(), score.into(), ctx.clock.now())
+            .await?;
+        Ok(format!("{} {score}/100", state.as_str()))
+    }
+
+    /// Puts the store back as it was before the move (when it moved) and closes the new
+    /// deploy; says what failed.
+    async fn put_back(&self, ctx: &Ctx) -> Vec<String> {
+        let now = ctx.clock.now();
+        let mut problems = Vec::new();
+        if let Some(old) = self.old {
+            match ctx.store.old_server(old).await {
+                Ok(Some(row)) => {
+                    if let Err(e) = ctx.store.put_back(&row, now).await {
+                        problems.push(format!("the store could not be set back ({e})"));
+                    }
+                    if let Err(e) = ctx.store.decide_old_server(row.id, "back", now).await {
+                        problems.push(format!("the old server's row could not be updated ({e})"));
+                    }
+                }
+                Ok(None) => problems.push(format!("old server row {old} is gone")),
+                Err(e) => problems.push(format!("the old server's row cannot be read ({e})")),
+            }
+        } else if let Err(e) = ctx
+            .store
+            .set_instance_status(&self.name, "ready", now)
+            .await
+        {
+            problems.push(format!("the store could not be set back ({e})"));
+        }
+        if let Some(id) = self.deploy
+            && let Err(e) = ctx.store.abandon_deploy(id).await
+        {
+            problems.push(format!("deploy {id} could not be closed ({e})"));
+        }
+        problems
     }
 }
 
-/// What a restart of the old gateway came to.
-fn said(result: Result<String, crate::remote::RemoteError>, name: &str) -> String {
-    match result {
-        Ok(_) => "its gateway was started again".to_string(),
-        Err(e) => format!(
-            "its gateway could NOT be started again ({e}): /resume {name}, or look on the host"
-        ),
+#[async_trait]
+impl Plan for MigrationPlan {
+    fn kind(&self) -> PlanKind {
+        PlanKind::Migrate
+    }
+
+    fn subject(&self) -> &str {
+        &self.name
+    }
+
+    fn title(&self) -> String {
+        format!(
+            "Migrating {} to {} {}",
+            self.name, self.provider_shown, self.region
+        )
+    }
+
+    fn steps(&self) -> &'static [PlanStep] {
+        STEPS
+    }
+
+    fn body(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+
+    async fn check(&self, step: usize, _ctx: &Ctx) -> Result<bool, StepFailure> {
+        Ok(match step {
+            BACK_UP => self.backup.is_some(),
+            KEEP_OLD => self.old.is_some(),
+            MOVE => self.deploy.is_some(),
+            _ => false,
+        })
+    }
+
+    async fn apply(
+        &mut self,
+        step: usize,
+        ctx: &Ctx,
+        out: &dyn Replier,
+    ) -> Result<String, StepFailure> {
+        Ok(match step {
+            // From here on the end users are offline.
+            STOP_OLD => self
+                .old_host(ctx)?
+                .suspend()
+                .await
+                .map_err(OpsError::from)?,
+            BACK_UP => self.back_up(ctx).await?,
+            KEEP_OLD => {
+                let row = existing(&ctx.store, &self.name).await?;
+                let old = ctx
+                    .store
+                    .keep_old_server(&row, &self.from_server, ctx.clock.now())
+                    .await
+                    .map_err(OpsError::from)?;
+                self.old = Some(old.id);
+                format!("old server {} kept", old.server_id)
+            }
+            MOVE => self.move_row(ctx).await?,
+            DEPLOY => self.deploy_new(ctx, out).await?,
+            RESTORE => self.restore(ctx).await?,
+            HEALTH => self.health(ctx).await?,
+            SWITCH => {
+                ctx.store
+                    .set_instance_status(&self.name, "ready", ctx.clock.now())
+                    .await
+                    .map_err(OpsError::from)?;
+                "ready".into()
+            }
+            other => return Err(StepFailure::Failed(format!("no step {other}"))),
+        })
+    }
+
+    /// Back to the old server, its gateway started again; a half-made new server is kept
+    /// for a look (`/reconcile` lists it).
+    async fn roll_back(&mut self, ctx: &Ctx) -> Undone {
+        let mut problems = self.put_back(ctx).await;
+        let started = match self.old_host(ctx) {
+            Ok(host) => host.resume().await.map_err(OpsError::from),
+            Err(e) => Err(e),
+        };
+        let said = match started {
+            Ok(_) => format!(
+                "{} is back on its old server {} ({} {}), its gateway was started again",
+                self.name, self.from_server, self.from_provider, self.from_region
+            ),
+            Err(e) => {
+                problems.push(format!(
+                    "its gateway could NOT be started again ({e}): /resume {}, or look on the host",
+                    self.name
+                ));
+                format!(
+                    "{} is back on its old server {} ({} {})",
+                    self.name, self.from_server, self.from_provider, self.from_region
+                )
+            }
+        };
+        let clean = problems.is_empty();
+        let mut said = said;
+        if !clean {
+            said = format!("{said}; {}", problems.join("; "));
+        }
+        if self.deploy.is_some() {
+            said.push_str(". A new server, if one was made, is kept for you to look at: /reconcile lists it, /reconcile --fix deletes it");
+        }
+        Undone { said, clean }
+    }
+
+    /// Once the backup is kept the migration can go on from anywhere; before that there
+    /// is nothing to move, so it goes back.
+    fn after_interruption(&self, step: usize) -> Recovery {
+        if self.backup.is_some() && step > BACK_UP {
+            Recovery::Resume(format!(
+                "Its backup {} is kept",
+                self.backup.unwrap_or_default()
+            ))
+        } else {
+            Recovery::RollBack("No backup was kept yet".into())
+        }
+    }
+
+    fn report(&self, finished: &Finished) -> Result<Message, String> {
+        let old = format!("{} {}", self.from_provider, self.from_region);
+        match finished {
+            Finished::Done { elapsed, .. } => Ok(Message::default()
+                .heading(format!(
+                    "✓ {} moved to {} {}",
+                    self.name, self.provider_shown, self.region
+                ))
+                .para(format!(
+                    "New server {} ({}, {}/month) runs the state of backup {} in {:.1}s.",
+                    self.new_server.as_deref().unwrap_or("?"),
+                    self.size,
+                    money(self.monthly_cents, &self.currency),
+                    self.backup.unwrap_or_default(),
+                    elapsed.as_secs_f64()
+                ))
+                .para(format!(
+                    "The old server {} at {old} is kept, its gateway stopped. /destroy {} --old deletes it.",
+                    self.from_server, self.name
+                ))),
+            Finished::Interrupted { step } => Err(format!(
+                "the migration of {} stopped before step {}/{} ({}) because clawops is stopping; it resumes when clawops starts again",
+                self.name,
+                step + 1,
+                STEPS.len(),
+                STEPS[(*step).min(STEPS.len() - 1)].title
+            )),
+            Finished::RolledBack { reason, undone, .. } => {
+                let backup = self
+                    .backup
+                    .map(|b| format!(" Backup {b} holds the state."))
+                    .unwrap_or_default();
+                if self.old.is_none() && self.deploy.is_none() && self.backup.is_none() {
+                    return Err(format!("{reason}; nothing moved: {}.{backup}", undone.said));
+                }
+                Err(format!(
+                    "the migration of {} to {} {} failed: {reason}\n{}.{backup}",
+                    self.name, self.provider_shown, self.region, undone.said
+                ))
+            }
+        }
     }
 }
