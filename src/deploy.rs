@@ -17,7 +17,7 @@ use crate::chat::{Message, Outbound, ProgressStep, ProgressView, Replier, StepSt
 use crate::clock::Clock;
 use crate::provider::{Cloud, NewServer, PowerState, ProviderError, labels_for};
 use crate::remote::{Host, HostPlan, HostStep, RemoteError};
-use crate::store::{Store, StoreError};
+use crate::store::{DeployState, InstanceStatus, StepStatus, Store, StoreError};
 
 /// How long to wait for a server to run, and for its host to answer.
 const WAIT_RUNNING: Duration = Duration::from_secs(600);
@@ -246,7 +246,7 @@ impl Deployer {
                 .zip(&steps)
                 .map(|(row, step)| ProgressStep {
                     title: step.title().to_string(),
-                    state: if row.state == "done" || row.state == "skipped" {
+                    state: if row.state.finished() {
                         StepState::Skipped
                     } else {
                         StepState::Pending
@@ -268,7 +268,7 @@ impl Deployer {
         let (mut ran, mut skipped) = (0, 0);
         let total = steps.len();
         for (i, (row, step)) in rows.iter().zip(&steps).enumerate() {
-            if row.state == "done" || row.state == "skipped" {
+            if row.state.finished() {
                 skipped += 1;
                 continue;
             }
@@ -295,9 +295,9 @@ impl Deployer {
                         Some(out) => (StepState::Done, out.clone()),
                     };
                     let state_name = if state == StepState::Done {
-                        "done"
+                        StepStatus::Done
                     } else {
-                        "skipped"
+                        StepStatus::Skipped
                     };
                     self.store
                         .step_finished(id, i as i64, state_name, &clip(&stored), self.clock.now())
@@ -312,26 +312,42 @@ impl Deployer {
                 }
                 Err(StepError::Shutdown) => {
                     self.store
-                        .step_finished(id, i as i64, "pending", "interrupted", self.clock.now())
+                        .step_finished(
+                            id,
+                            i as i64,
+                            StepStatus::Pending,
+                            "interrupted",
+                            self.clock.now(),
+                        )
                         .await?;
                     return Err(self.interrupt(id, params, *step, i, total).await);
                 }
                 Err(e) => {
                     let reason = e.to_string();
                     self.store
-                        .step_finished(id, i as i64, "failed", &clip(&reason), self.clock.now())
+                        .step_finished(
+                            id,
+                            i as i64,
+                            StepStatus::Failed,
+                            &clip(&reason),
+                            self.clock.now(),
+                        )
                         .await?;
                     self.store
                         .finish_deploy(
                             id,
-                            "failed",
+                            DeployState::Failed,
                             Some(step.id()),
                             Some(&clip(&reason)),
                             self.clock.now(),
                         )
                         .await?;
                     self.store
-                        .set_instance_status(&params.instance, "failed", self.clock.now())
+                        .set_instance_status(
+                            &params.instance,
+                            InstanceStatus::Failed,
+                            self.clock.now(),
+                        )
                         .await?;
                     view.steps[i].state = StepState::Failed;
                     view.steps[i].note = Some(first_line(&reason));
@@ -349,7 +365,7 @@ impl Deployer {
             }
         }
         self.store
-            .finish_deploy(id, "done", None, None, self.clock.now())
+            .finish_deploy(id, DeployState::Done, None, None, self.clock.now())
             .await?;
         view.elapsed = started.elapsed();
         view.finished = Some(true);
@@ -375,14 +391,20 @@ impl Deployer {
         let reason = "clawops shut down";
         if let Err(e) = self
             .store
-            .finish_deploy(id, "interrupted", Some(step.id()), Some(reason), now)
+            .finish_deploy(
+                id,
+                DeployState::Interrupted,
+                Some(step.id()),
+                Some(reason),
+                now,
+            )
             .await
         {
             return e.into();
         }
         if let Err(e) = self
             .store
-            .set_instance_status(&params.instance, "interrupted", now)
+            .set_instance_status(&params.instance, InstanceStatus::Interrupted, now)
             .await
         {
             return e.into();
@@ -406,23 +428,21 @@ impl Deployer {
     ) -> Result<Vec<Message>, DeployError> {
         let now = self.clock.now();
         let mut notes = Vec::new();
-        for d in self.store.deploys_in_state("running").await? {
+        for d in self.store.deploys_in_state(DeployState::Running).await? {
             let steps = self.store.deploy_steps(d.id).await?;
-            let stopped = steps
-                .iter()
-                .find(|s| s.state != "done" && s.state != "skipped");
+            let stopped = steps.iter().find(|s| !s.state.finished());
             let (pos, step) = stopped
                 .map(|s| (s.position + 1, s.step.clone()))
                 .unwrap_or((steps.len() as i64, "record".into()));
-            for s in steps.iter().filter(|s| s.state == "running") {
+            for s in steps.iter().filter(|s| s.state == StepStatus::Running) {
                 self.store
-                    .step_finished(d.id, s.position, "pending", "interrupted", now)
+                    .step_finished(d.id, s.position, StepStatus::Pending, "interrupted", now)
                     .await?;
             }
             self.store
                 .finish_deploy(
                     d.id,
-                    "interrupted",
+                    DeployState::Interrupted,
                     Some(&step),
                     Some("clawops stopped"),
                     now,
@@ -432,7 +452,7 @@ impl Deployer {
                 continue;
             }
             self.store
-                .set_instance_status(&d.instance, "interrupted", now)
+                .set_instance_status(&d.instance, InstanceStatus::Interrupted, now)
                 .await?;
             audit
                 .record(
@@ -603,7 +623,11 @@ impl Deployer {
             }
             Step::Record => {
                 self.store
-                    .set_instance_status(&run.params.instance, "ready", self.clock.now())
+                    .set_instance_status(
+                        &run.params.instance,
+                        InstanceStatus::Ready,
+                        self.clock.now(),
+                    )
                     .await?;
                 Ok("instance ready".into())
             }

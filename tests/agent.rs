@@ -112,7 +112,14 @@ impl Fx {
     }
 
     async fn status(&self, name: &str) -> String {
-        self.app.store.instance(name).await.unwrap().unwrap().status
+        self.app
+            .store
+            .instance(name)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            .to_string()
     }
 
     async fn audit(&self) -> Vec<(String, String, String)> {

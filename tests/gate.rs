@@ -101,7 +101,14 @@ impl Fixture {
     }
 
     async fn status(&self, name: &str) -> String {
-        self.app.store.instance(name).await.unwrap().unwrap().status
+        self.app
+            .store
+            .instance(name)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            .to_string()
     }
 
     async fn audit_events(&self) -> Vec<(String, String, String)> {

@@ -36,7 +36,7 @@ async fn hardening_25_a_busy_instance_says_who_holds_it_and_a_name_deploys_once(
         .instance("alice-bot")
         .await
         .unwrap()
-        .is_none_or(|r| r.status != "deploying")
+        .is_none_or(|r| r.status.as_str() != "deploying")
     {
         assert!(Instant::now() < deadline, "the deploy never started");
         tokio::time::sleep(Duration::from_millis(20)).await;

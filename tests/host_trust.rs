@@ -82,7 +82,10 @@ async fn seed_on_host(store: &Store, name: &str, url: &str) {
         .set_instance_server(name, url, Some("127.0.0.1"), now)
         .await
         .unwrap();
-    store.set_instance_status(name, "ready", now).await.unwrap();
+    store
+        .set_instance_status(name, clawops::store::InstanceStatus::Ready, now)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -178,7 +181,11 @@ async fn hardening_02_a_second_instance_on_a_host_is_refused_by_the_hosts_key() 
 
     // Once alice-bot is gone, the host is free again.
     store
-        .set_instance_status("alice-bot", "destroyed", chrono::Utc::now())
+        .set_instance_status(
+            "alice-bot",
+            clawops::store::InstanceStatus::Destroyed,
+            chrono::Utc::now(),
+        )
         .await
         .unwrap();
     let (question, asked) = fx.say_as(OWNER, &format!("/deploy bob-bot {root}")).await;

@@ -10,6 +10,7 @@ use clawops::chat::{Inbound, Outbound};
 use clawops::clock::Clock;
 use clawops::config::{Config, Platform};
 use clawops::ops::{Actor, Outcome};
+use clawops::store::InstanceStatus;
 use tokio_util::sync::CancellationToken;
 
 struct Fx {
@@ -177,7 +178,7 @@ async fn a_primary_waits_for_a_healthy_standby_and_a_snapshot_is_priced_first() 
             .unwrap()
             .unwrap()
             .status,
-        "ready"
+        InstanceStatus::Ready
     );
 
     // Back up: the destroy asks, with the snapshot's price, and keeps one first.
@@ -326,7 +327,7 @@ async fn a_server_the_store_lost_is_adopted() {
     // The store loses the row (a restored old copy of the store, say).
     fx.app
         .store
-        .set_instance_status("dave", "destroyed", chrono::Utc::now())
+        .set_instance_status("dave", InstanceStatus::Destroyed, chrono::Utc::now())
         .await
         .unwrap();
     let said = fx.done("/reconcile").await;
@@ -334,7 +335,7 @@ async fn a_server_the_store_lost_is_adopted() {
     let said = fx.done("/reconcile --adopt").await;
     assert!(said.contains("adopted as dave: HEALTHY"), "{said}");
     let row = fx.app.store.instance("dave").await.unwrap().unwrap();
-    assert_eq!(row.status, "ready");
+    assert_eq!(row.status, InstanceStatus::Ready);
     assert!(fx.done("/reconcile").await.contains("agree"));
     assert!(fx.done("/status dave").await.contains("HEALTHY"));
 }

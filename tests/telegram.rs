@@ -181,7 +181,8 @@ async fn a_destroy_is_confirmed_by_its_button_and_only_by_its_owner() {
             .await
             .unwrap()
             .unwrap()
-            .status,
+            .status
+            .as_str(),
         "ready"
     );
 
@@ -201,7 +202,8 @@ async fn a_destroy_is_confirmed_by_its_button_and_only_by_its_owner() {
             .await
             .unwrap()
             .unwrap()
-            .status,
+            .status
+            .as_str(),
         "destroyed"
     );
 
@@ -416,7 +418,8 @@ async fn hardening_20_a_strangers_presses_are_refused_once_then_ignored() {
             .await
             .unwrap()
             .unwrap()
-            .status,
+            .status
+            .as_str(),
         "ready"
     );
 }
@@ -478,7 +481,7 @@ async fn hardening_23_a_stop_waits_for_running_steps_and_records_the_rest() {
             .latest_deploy("slow-bot")
             .await
             .unwrap()
-            .is_some_and(|d| d.state == "running");
+            .is_some_and(|d| d.state.as_str() == "running");
         if running {
             break;
         }
@@ -504,9 +507,12 @@ async fn hardening_23_a_stop_waits_for_running_steps_and_records_the_rest() {
         .await
         .unwrap();
     let deploy = store.latest_deploy("slow-bot").await.unwrap().unwrap();
-    assert_eq!(deploy.state, "interrupted");
+    assert_eq!(deploy.state.as_str(), "interrupted");
     let steps = store.deploy_steps(deploy.id).await.unwrap();
-    assert!(steps.iter().all(|s| s.state != "running"), "{steps:?}");
+    assert!(
+        steps.iter().all(|s| s.state.as_str() != "running"),
+        "{steps:?}"
+    );
     assert!(has(
         &fake.calls("sendmessage"),
         "sendmessage",

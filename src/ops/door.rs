@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::config::{Config, Role};
 use crate::deploy::Deployer;
 use crate::provider::{Providers, money};
-use crate::store::{ConfirmationRow, PressResult, Store, ts};
+use crate::store::{ConfirmationRow, ConfirmationState, PressResult, Store, ts};
 
 /// What the door's work comes to, for the chat to show.
 #[derive(Debug, Clone, PartialEq)]
@@ -251,7 +251,11 @@ impl Door {
             let r = Refusal::Stranger;
             return self.refuse(&who, &format!("press {id}"), &r).await;
         }
-        let decision = if confirm { "confirmed" } else { "cancelled" };
+        let decision = if confirm {
+            ConfirmationState::Confirmed
+        } else {
+            ConfirmationState::Cancelled
+        };
         let now = self.ctx.clock.now();
         let pressed = self
             .ctx
@@ -634,7 +638,7 @@ impl Door {
             user_id: user_id.clone(),
             action: self.stored(action)?,
             prompt: prompt.clone(),
-            state: "pending".into(),
+            state: ConfirmationState::Pending,
             created_at: ts(now),
             expires_at: ts(expires),
             decided_at: None,

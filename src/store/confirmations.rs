@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError, ts};
+use super::{ConfirmationState, Store, StoreError, ts};
 
 /// One confirmation as stored.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -13,7 +13,7 @@ pub struct ConfirmationRow {
     pub user_id: String,
     pub action: String,
     pub prompt: String,
-    pub state: String,
+    pub state: ConfirmationState,
     pub created_at: String,
     pub expires_at: String,
     pub decided_at: Option<String>,
@@ -29,7 +29,7 @@ pub enum PressResult {
     /// Someone else's button.
     NotYours,
     /// Already confirmed or cancelled.
-    AlreadyDecided(String),
+    AlreadyDecided(ConfirmationState),
     /// Pressed after it expired.
     Expired,
 }
@@ -39,13 +39,14 @@ impl Store {
     pub async fn add_confirmation(&self, row: &ConfirmationRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO confirmations (id, platform, user_id, action, prompt, state, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&row.id)
         .bind(&row.platform)
         .bind(&row.user_id)
         .bind(&row.action)
         .bind(&row.prompt)
+        .bind(ConfirmationState::Pending)
         .bind(&row.created_at)
         .bind(&row.expires_at)
         .execute(self.pool())
@@ -54,25 +55,25 @@ impl Store {
     }
 
     /// Takes a press atomically: only the bound actor, only once, only before expiry.
-    /// `decision` is `confirmed` or `cancelled`.
     pub async fn press_confirmation(
         &self,
         id: &str,
         platform: &str,
         user_id: &str,
-        decision: &str,
+        decision: ConfirmationState,
         now: DateTime<Utc>,
     ) -> Result<PressResult, StoreError> {
         let now_s = ts(now);
         let taken = sqlx::query(
             "UPDATE confirmations SET state = ?, decided_at = ?
-             WHERE id = ? AND platform = ? AND user_id = ? AND state = 'pending' AND expires_at > ?",
+             WHERE id = ? AND platform = ? AND user_id = ? AND state = ? AND expires_at > ?",
         )
         .bind(decision)
         .bind(&now_s)
         .bind(id)
         .bind(platform)
         .bind(user_id)
+        .bind(ConfirmationState::Pending)
         .bind(&now_s)
         .execute(self.pool())
         .await?;
@@ -88,7 +89,7 @@ impl Store {
         }
         Ok(if row.platform != platform || row.user_id != user_id {
             PressResult::NotYours
-        } else if row.state != "pending" {
+        } else if row.state != ConfirmationState::Pending {
             PressResult::AlreadyDecided(row.state)
         } else {
             PressResult::Expired
@@ -103,11 +104,12 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<ConfirmationRow>, StoreError> {
         Ok(sqlx::query_as::<_, ConfirmationRow>(
-            "SELECT * FROM confirmations WHERE platform = ? AND user_id = ? AND state = 'pending' AND expires_at > ?
+            "SELECT * FROM confirmations WHERE platform = ? AND user_id = ? AND state = ? AND expires_at > ?
              ORDER BY created_at",
         )
         .bind(platform)
         .bind(user_id)
+        .bind(ConfirmationState::Pending)
         .bind(ts(now))
         .fetch_all(self.pool())
         .await?)

@@ -3,14 +3,14 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError, ts};
+use super::{DeployState, StepStatus, Store, StoreError, ts};
 
 /// One deploy run of one instance.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct DeployRow {
     pub id: i64,
     pub instance: String,
-    pub state: String,
+    pub state: DeployState,
     pub params: String,
     pub failed_step: Option<String>,
     pub error: Option<String>,
@@ -24,7 +24,7 @@ pub struct StepRow {
     pub deploy_id: i64,
     pub position: i64,
     pub step: String,
-    pub state: String,
+    pub state: StepStatus,
     pub attempts: i64,
     pub output: Option<String>,
     pub started_at: Option<String>,
@@ -97,7 +97,7 @@ impl Store {
     }
 
     /// Every deploy in a given state, oldest first.
-    pub async fn deploys_in_state(&self, state: &str) -> Result<Vec<DeployRow>, StoreError> {
+    pub async fn deploys_in_state(&self, state: DeployState) -> Result<Vec<DeployRow>, StoreError> {
         Ok(
             sqlx::query_as::<_, DeployRow>("SELECT * FROM deploys WHERE state = ? ORDER BY id")
                 .bind(state)
@@ -140,7 +140,7 @@ impl Store {
         &self,
         id: i64,
         position: i64,
-        state: &str,
+        state: StepStatus,
         output: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -161,7 +161,7 @@ impl Store {
     pub async fn finish_deploy(
         &self,
         id: i64,
-        state: &str,
+        state: DeployState,
         failed_step: Option<&str>,
         error: Option<&str>,
         now: DateTime<Utc>,

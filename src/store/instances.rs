@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError, ts};
+use super::{InstanceStatus, Store, StoreError, ts};
 
 /// One instance as stored.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -12,7 +12,7 @@ pub struct InstanceRow {
     pub region: String,
     pub size: String,
     pub role: String,
-    pub status: String,
+    pub status: InstanceStatus,
     pub server_id: Option<String>,
     pub ipv4: Option<String>,
     pub monthly_cents: i64,
@@ -196,11 +196,11 @@ impl Store {
         Ok(())
     }
 
-    /// Sets an instance's status (deploying, ready, failed, interrupted, destroyed).
+    /// Sets an instance's status.
     pub async fn set_instance_status(
         &self,
         name: &str,
-        status: &str,
+        status: InstanceStatus,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query("UPDATE instances SET status = ?, updated_at = ? WHERE name = ?")

@@ -24,7 +24,9 @@ pub use llm_usage::UsageSum;
 pub use old_servers::OldServerRow;
 pub use plans::{NewPlan, PlanRow, PlanStepRow};
 pub use sim::SimServerRow;
-pub use states::{PlanState, StepStatus};
+pub use states::{
+    ConfirmationState, DeployState, InstanceStatus, OldServerState, PlanState, StepStatus,
+};
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

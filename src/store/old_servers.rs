@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{InstanceRow, Store, StoreError, ts};
+use super::{InstanceRow, OldServerState, Store, StoreError, ts};
 
 /// A server an instance left.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -17,8 +17,7 @@ pub struct OldServerRow {
     pub ipv4: Option<String>,
     pub monthly_cents: i64,
     pub currency: String,
-    /// kept | deleted | back
-    pub state: String,
+    pub state: OldServerState,
     pub retired_at: String,
     pub decided_at: Option<String>,
 }
@@ -76,7 +75,7 @@ impl Store {
     pub async fn decide_old_server(
         &self,
         id: i64,
-        state: &str,
+        state: OldServerState,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query("UPDATE old_servers SET state = ?, decided_at = ? WHERE id = ?")

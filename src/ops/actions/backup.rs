@@ -14,6 +14,7 @@ use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
 use crate::remote::{BACKUP_CAP, Host};
+use crate::store::InstanceStatus;
 
 /// What every backup is sealed as (not bound to an instance: it may be restored elsewhere).
 const PURPOSE: &str = "backup";
@@ -240,7 +241,7 @@ impl Restore {
         let (row, host) = host_of(ctx, &self.name).await?;
         let said = host.restore(&archive).await?;
         ctx.store
-            .set_instance_status(&row.name, "ready", ctx.clock.now())
+            .set_instance_status(&row.name, InstanceStatus::Ready, ctx.clock.now())
             .await?;
         let reading = host.probe().await.ok();
         let (state, score, _) = monitor::assess(reading.as_ref());

@@ -11,6 +11,7 @@ use crate::ops::OpsError;
 use crate::ops::catalogue::{Command, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::provider::money;
+use crate::store::InstanceStatus;
 
 /// Sum the fleet's cost.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -50,7 +51,7 @@ impl Cost {
             g.0 += 1;
             g.1 += r.monthly_cents;
             *totals.entry(r.currency.clone()).or_default() += r.monthly_cents;
-            if r.status == "failed" || r.status == "interrupted" {
+            if r.status == InstanceStatus::Failed || r.status == InstanceStatus::Interrupted {
                 let i = idle.entry(r.currency.clone()).or_default();
                 i.0 += 1;
                 i.1 += r.monthly_cents;

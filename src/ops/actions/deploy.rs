@@ -13,7 +13,7 @@ use crate::ops::{BlastRadius, OpsError};
 use crate::provider::money;
 use crate::remote::RemoteError;
 use crate::remote::ssh::{CONNECT_TIMEOUT, Session, SshError, Target, fingerprint};
-use crate::store::NewInstance;
+use crate::store::{DeployState, InstanceStatus, NewInstance};
 use russh::keys::PublicKey;
 
 /// Deploy a new instance, or resume a stopped deploy.
@@ -361,13 +361,15 @@ impl Deploy {
 
     async fn start(&self, ctx: &Ctx) -> Result<(i64, Params), OpsError> {
         if let Some(row) = ctx.store.instance(&self.name).await? {
-            let hint = match row.status.as_str() {
-                "destroyed" => None,
-                "failed" | "interrupted" => Some(format!(
+            let hint = match row.status {
+                InstanceStatus::Destroyed => None,
+                InstanceStatus::Failed | InstanceStatus::Interrupted => Some(format!(
                     "the last deploy of {} stopped ({}): /deploy {} --resume continues it, /destroy {} removes it",
                     row.name, row.status, row.name, row.name
                 )),
-                "deploying" => Some(format!("{} is being deployed right now", row.name)),
+                InstanceStatus::Deploying => {
+                    Some(format!("{} is being deployed right now", row.name))
+                }
                 _ => Some(format!(
                     "{} already exists ({}, {}): pick another name, or /destroy it first",
                     row.name,
@@ -445,11 +447,12 @@ impl Deploy {
             )));
         };
         if !ctx.store.reopen_deploy(last.id).await? {
-            return Err(OpsError::Refused(match last.state.as_str() {
-                "running" => format!("the deploy of {} is running right now", self.name),
+            return Err(OpsError::Refused(match last.state {
+                DeployState::Running => format!("the deploy of {} is running right now", self.name),
                 _ => format!(
                     "the last deploy of {} finished ({}); nothing to resume",
-                    self.name, last.state
+                    self.name,
+                    last.state.as_str()
                 ),
             }));
         }
@@ -469,7 +472,7 @@ impl Deploy {
             .clone()
             .unwrap_or_else(|| ctx.config.deploy.openclaw_version.clone());
         ctx.store
-            .set_instance_status(&self.name, "deploying", ctx.clock.now())
+            .set_instance_status(&self.name, InstanceStatus::Deploying, ctx.clock.now())
             .await?;
         Ok((last.id, params))
     }

@@ -15,7 +15,7 @@ use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
 use crate::provider::{ProviderError, money};
-use crate::store::InstanceRow;
+use crate::store::{InstanceRow, InstanceStatus, OldServerState};
 
 /// Destroy an instance (or the servers it left).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,7 +136,7 @@ impl Destroy {
     /// Deletes the server(s), after their snapshots when asked, and records it.
     pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
         let row = existing(&ctx.store, &self.name).await?;
-        if row.status == "deploying" && !self.old {
+        if row.status == InstanceStatus::Deploying && !self.old {
             return Err(OpsError::Refused(format!(
                 "{} is being deployed right now: wait for the deploy to stop, then destroy it",
                 row.name
@@ -155,7 +155,7 @@ impl Destroy {
         }
         if !self.old {
             ctx.store
-                .set_instance_status(&row.name, "destroyed", ctx.clock.now())
+                .set_instance_status(&row.name, InstanceStatus::Destroyed, ctx.clock.now())
                 .await?;
             // Its SSH key, gateway token, bot token and host key go with it: a new
             // instance of the same name starts fresh.
@@ -260,7 +260,7 @@ impl Destroy {
         }
         if let Some(old) = d.old_id {
             ctx.store
-                .decide_old_server(old, "deleted", ctx.clock.now())
+                .decide_old_server(old, OldServerState::Deleted, ctx.clock.now())
                 .await?;
         }
         Ok(said.join(", "))
@@ -313,7 +313,9 @@ fn snapshot_price(ctx: &Ctx, d: &Doomed) -> Result<i64, OpsError> {
 
 /// An instance's health right now.
 async fn probe(ctx: &Ctx, row: &InstanceRow) -> Result<(HealthState, u8), OpsError> {
-    let (Some(server_id), "ready" | "suspended") = (&row.server_id, row.status.as_str()) else {
+    let (Some(server_id), InstanceStatus::Ready | InstanceStatus::Suspended) =
+        (&row.server_id, row.status)
+    else {
         return Ok((HealthState::Unreachable, 0));
     };
     let probe = super::probe_now(ctx, row, server_id).await?;

@@ -15,7 +15,7 @@ use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
 use crate::remote::Host;
 use crate::remote::openclaw::get_dotted;
-use crate::store::InstanceRow;
+use crate::store::{InstanceRow, InstanceStatus};
 
 /// The host of an instance that has finished deploying (ready or suspended).
 pub(super) async fn host_of(
@@ -23,7 +23,10 @@ pub(super) async fn host_of(
     name: &str,
 ) -> Result<(InstanceRow, Arc<dyn Host>), OpsError> {
     let row = existing(&ctx.store, name).await?;
-    if !matches!(row.status.as_str(), "ready" | "suspended") {
+    if !matches!(
+        row.status,
+        InstanceStatus::Ready | InstanceStatus::Suspended
+    ) {
         return Err(OpsError::Refused(format!(
             "{name} is {}: finish its deploy first (/deploy {name} --resume)",
             row.status
@@ -391,7 +394,7 @@ impl Suspend {
 
     pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
         let (row, host) = host_of(ctx, &self.name).await?;
-        if row.status == "suspended" {
+        if row.status == InstanceStatus::Suspended {
             return Ok(Message::text(format!(
                 "{} is already suspended; /resume {} starts it.",
                 row.name, row.name
@@ -399,7 +402,7 @@ impl Suspend {
         }
         let said = host.suspend().await?;
         ctx.store
-            .set_instance_status(&row.name, "suspended", ctx.clock.now())
+            .set_instance_status(&row.name, InstanceStatus::Suspended, ctx.clock.now())
             .await?;
         Ok(Message::text(format!(
             "⏸ {} suspended: {said}. Its data is kept; /resume {} starts it again.",
@@ -434,7 +437,7 @@ impl Resume {
         let (row, host) = host_of(ctx, &self.name).await?;
         let said = host.resume().await?;
         ctx.store
-            .set_instance_status(&row.name, "ready", ctx.clock.now())
+            .set_instance_status(&row.name, InstanceStatus::Ready, ctx.clock.now())
             .await?;
         let health = recheck(ctx, &row, host.as_ref()).await?;
         Ok(Message::text(format!(

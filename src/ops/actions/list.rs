@@ -54,7 +54,7 @@ impl List {
             .map(|r| {
                 vec![
                     r.name.clone(),
-                    r.status.clone(),
+                    r.status.to_string(),
                     match (&r.health, r.health_score) {
                         (Some(h), Some(s)) => format!("{h} {s}"),
                         _ => "-".into(),

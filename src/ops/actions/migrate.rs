@@ -27,7 +27,7 @@ use crate::ops::plan::{Finished, Plan, PlanKind, PlanStep, Recovery, Runner, Ste
 use crate::ops::{BlastRadius, OpsError};
 use crate::provider::{Cloud, money};
 use crate::remote::Host;
-use crate::store::{InstanceRow, NewInstance};
+use crate::store::{DeployState, InstanceRow, InstanceStatus, NewInstance, OldServerState};
 
 /// Move an instance to another cloud or region.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,9 +114,9 @@ impl Migrate {
     /// The instance, if it can move now.
     async fn movable(&self, ctx: &Ctx) -> Result<InstanceRow, OpsError> {
         let row = existing(&ctx.store, &self.name).await?;
-        match row.status.as_str() {
-            "ready" => {}
-            "suspended" => {
+        match row.status {
+            InstanceStatus::Ready => {}
+            InstanceStatus::Suspended => {
                 return Err(OpsError::Refused(format!(
                     "{} is suspended: /resume {} first (a migration starts the gateway at the new place)",
                     row.name, row.name
@@ -316,8 +316,8 @@ impl MigrationPlan {
     async fn move_row(&mut self, ctx: &Ctx) -> Result<String, OpsError> {
         let now = ctx.clock.now();
         if let Some(open) = ctx.store.latest_deploy(&self.name).await?
-            && open.state != "done"
-            && open.state != "abandoned"
+            && open.state != DeployState::Done
+            && open.state != DeployState::Abandoned
         {
             ctx.store.abandon_deploy(open.id).await?;
         }
@@ -372,7 +372,7 @@ impl MigrationPlan {
             .deploy(id)
             .await?
             .ok_or_else(|| OpsError::Refused(format!("deploy {id} is gone from the store")))?;
-        let said = if row.state == "done" {
+        let said = if row.state == DeployState::Done {
             "deployed already".to_string()
         } else {
             ctx.store.reopen_deploy(id).await?;
@@ -390,7 +390,7 @@ impl MigrationPlan {
         self.new_ipv4 = instance.ipv4.clone();
         // Not ready yet: the state is restored first.
         ctx.store
-            .set_instance_status(&self.name, "migrating", ctx.clock.now())
+            .set_instance_status(&self.name, InstanceStatus::Migrating, ctx.clock.now())
             .await?;
         Ok(format!(
             "server {} ({said})",
@@ -433,7 +433,11 @@ impl MigrationPlan {
                     if let Err(e) = ctx.store.put_back(&row, now).await {
                         problems.push(format!("the store could not be set back ({e})"));
                     }
-                    if let Err(e) = ctx.store.decide_old_server(row.id, "back", now).await {
+                    if let Err(e) = ctx
+                        .store
+                        .decide_old_server(row.id, OldServerState::Back, now)
+                        .await
+                    {
                         problems.push(format!("the old server's row could not be updated ({e})"));
                     }
                 }
@@ -442,7 +446,7 @@ impl MigrationPlan {
             }
         } else if let Err(e) = ctx
             .store
-            .set_instance_status(&self.name, "ready", now)
+            .set_instance_status(&self.name, InstanceStatus::Ready, now)
             .await
         {
             problems.push(format!("the store could not be set back ({e})"));
@@ -520,7 +524,7 @@ impl Plan for MigrationPlan {
             HEALTH => self.health(ctx).await?,
             SWITCH => {
                 ctx.store
-                    .set_instance_status(&self.name, "ready", ctx.clock.now())
+                    .set_instance_status(&self.name, InstanceStatus::Ready, ctx.clock.now())
                     .await
                     .map_err(OpsError::from)?;
                 "ready".into()

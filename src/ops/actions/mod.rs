@@ -22,7 +22,7 @@ pub mod usage;
 use serde::{Deserialize, Serialize};
 
 use super::{Kind, OpsError, Param};
-use crate::store::{InstanceRow, Store};
+use crate::store::{InstanceRow, InstanceStatus, Store};
 
 /// Filters that pick instances for bulk actions and listings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -95,7 +95,7 @@ impl Selector {
     /// Whether `row` passes every filter.
     pub fn matches(&self, row: &InstanceRow) -> bool {
         let status_ok = self.status.as_ref().is_none_or(|s| {
-            s.eq_ignore_ascii_case(&row.status)
+            s.eq_ignore_ascii_case(row.status.as_str())
                 || row
                     .health
                     .as_ref()
@@ -128,7 +128,7 @@ impl Selector {
 /// The instance called `name`, unless it does not exist or was destroyed.
 pub async fn existing(store: &Store, name: &str) -> Result<InstanceRow, OpsError> {
     match store.instance(name).await? {
-        Some(row) if row.status != "destroyed" => Ok(row),
+        Some(row) if row.status != InstanceStatus::Destroyed => Ok(row),
         _ => Err(OpsError::NoInstance(name.to_string())),
     }
 }

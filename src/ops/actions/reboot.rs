@@ -13,6 +13,7 @@ use crate::monitor::{self, HealthState};
 use crate::ops::catalogue::{Command, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
+use crate::store::InstanceStatus;
 
 /// How long a rebooted server may take to bring its gateway back.
 const COME_BACK: Duration = Duration::from_secs(10 * 60);
@@ -48,7 +49,11 @@ impl Reboot {
 
     pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
         let row = existing(&ctx.store, &self.name).await?;
-        let Some(server) = row.server_id.clone().filter(|_| row.status == "ready") else {
+        let Some(server) = row
+            .server_id
+            .clone()
+            .filter(|_| row.status == InstanceStatus::Ready)
+        else {
             return Err(OpsError::Refused(format!(
                 "{} is {}: only a ready instance's server is rebooted",
                 row.name, row.status

@@ -13,7 +13,7 @@ use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
 use crate::provider::Server;
-use crate::store::NewInstance;
+use crate::store::{InstanceStatus, NewInstance};
 
 /// Compare the clouds with the store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -202,7 +202,7 @@ impl Reconcile {
         for (name, provider, id) in &found.gone {
             let done = if self.fix {
                 ctx.store
-                    .set_instance_status(name, "destroyed", ctx.clock.now())
+                    .set_instance_status(name, InstanceStatus::Destroyed, ctx.clock.now())
                     .await?;
                 "marked destroyed"
             } else {

@@ -10,7 +10,7 @@ use crate::monitor;
 use crate::ops::catalogue::{ArgError, Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
-use crate::store::InstanceRow;
+use crate::store::{InstanceRow, InstanceStatus};
 
 /// Restart gateways.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,7 +84,7 @@ impl Restart {
     async fn targets(&self, ctx: &Ctx) -> Result<Vec<InstanceRow>, OpsError> {
         if let Some(name) = &self.instance {
             let row = existing(&ctx.store, name).await?;
-            if row.status != "ready" {
+            if row.status != InstanceStatus::Ready {
                 return Err(OpsError::Refused(format!(
                     "{name} is {}: only a ready instance has a gateway to restart",
                     row.status
@@ -107,7 +107,7 @@ impl Restart {
             .pick(&ctx.store)
             .await?
             .into_iter()
-            .filter(|r| r.status == "ready")
+            .filter(|r| r.status == InstanceStatus::Ready)
             .collect())
     }
 

@@ -10,6 +10,7 @@ use crate::ops::OpsError;
 use crate::ops::catalogue::{Command, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::provider::money;
+use crate::store::{DeployState, InstanceStatus};
 
 /// Show one instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,8 +50,8 @@ impl Status {
             n => format!("{n} end users"),
         };
         facts.push(end_users);
-        match (&row.server_id, row.status.as_str()) {
-            (Some(server_id), "ready") => {
+        match (&row.server_id, row.status) {
+            (Some(server_id), InstanceStatus::Ready) => {
                 let super::Probe {
                     reading,
                     state,
@@ -90,14 +91,18 @@ impl Status {
             }
         }
         if let Some(d) = ctx.store.latest_deploy(&row.name).await? {
-            let line = match d.state.as_str() {
-                "done" => format!(
+            let line = match d.state {
+                DeployState::Done => format!(
                     "Last deploy: done at {}",
                     d.finished_at.as_deref().unwrap_or("?")
                 ),
-                "running" => "Deploy running now.".to_string(),
-                state => format!(
-                    "Last deploy: {state} at step {} — {}. /deploy {} --resume continues it.",
+                DeployState::Running => "Deploy running now.".to_string(),
+                DeployState::Abandoned => {
+                    "Last deploy: abandoned (a migration went back to the old server).".to_string()
+                }
+                DeployState::Failed | DeployState::Interrupted => format!(
+                    "Last deploy: {} at step {} — {}. /deploy {} --resume continues it.",
+                    d.state.as_str(),
                     d.failed_step.as_deref().unwrap_or("?"),
                     d.error
                         .as_deref()
