@@ -5,8 +5,10 @@
 //! One test walks the whole life of an instance, because each step needs the previous
 //! one's host state: a deploy that fails at a chosen step and resumes from it, then
 //! status, restart, logs, config, suspend/resume, backup, update, restore, destroy, and
-//! finally a host key change that the next contact refuses. It prints the figures
-//! (deploy time, per-command latency) for the notes.
+//! finally a host key change that the next contact refuses. After the deploy (which the
+//! rest needs) the walk is in phases that each run even when one before failed, so the
+//! first failure does not hide the others. It prints the figures (deploy time,
+//! per-command latency) for the notes.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -129,6 +131,37 @@ impl Fx {
     }
 }
 
+/// Parts of the walk that do not need each other: each runs even when one before it
+/// failed, and the test fails at the end naming every part that did.
+#[derive(Default)]
+struct Phases {
+    failed: Vec<String>,
+}
+
+impl Phases {
+    async fn run(&mut self, name: &str, phase: impl std::future::Future<Output = ()>) {
+        use futures_util::FutureExt;
+        println!("phase: {name}");
+        if let Err(panic) = std::panic::AssertUnwindSafe(phase).catch_unwind().await {
+            let why = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            self.failed.push(format!("{name}: {why}"));
+        }
+    }
+
+    fn finish(self) {
+        assert!(
+            self.failed.is_empty(),
+            "{} phase(s) failed:\n{}",
+            self.failed.len(),
+            self.failed.join("\n")
+        );
+    }
+}
+
 fn plain(sent: Vec<Outbound>) -> String {
     sent.iter()
         .map(|o| match o {
@@ -233,20 +266,25 @@ async fn a_real_host_is_deployed_operated_and_removed() {
     let home = home_of(env.get("CLAWOPS_TEST_USER"));
     let port = free_port();
     let fx = start(&env, port).await;
+    let mut phases = Phases::default();
 
-    // First contact may also be by password; a wrong one is told apart from a refusal.
-    let target = Target::parse(&ssh).unwrap();
-    let password = Credential::Password(env.get("CLAWOPS_TEST_PASSWORD").to_string());
-    let session = Session::connect(&target, &password, None).await.unwrap();
-    let who = session
-        .run("id -un", None, Duration::from_secs(10))
-        .await
-        .unwrap();
-    assert_eq!(who.stdout_text().trim(), env.get("CLAWOPS_TEST_USER"));
-    session.close().await;
-    let wrong = Credential::Password("not-the-password".into());
-    let refused = Session::connect(&target, &wrong, None).await.unwrap_err();
-    assert!(matches!(refused, SshError::AuthFailed { .. }), "{refused}");
+    phases
+        .run("first contact by password", async {
+            // First contact may also be by password; a wrong one is told apart from a refusal.
+            let target = Target::parse(&ssh).unwrap();
+            let password = Credential::Password(env.get("CLAWOPS_TEST_PASSWORD").to_string());
+            let session = Session::connect(&target, &password, None).await.unwrap();
+            let who = session
+                .run("id -un", None, Duration::from_secs(10))
+                .await
+                .unwrap();
+            assert_eq!(who.stdout_text().trim(), env.get("CLAWOPS_TEST_USER"));
+            session.close().await;
+            let wrong = Credential::Password("not-the-password".into());
+            let refused = Session::connect(&target, &wrong, None).await.unwrap_err();
+            assert!(matches!(refused, SshError::AuthFailed { .. }), "{refused}");
+        })
+        .await;
 
     // A deploy onto a host asks the owner first; then it fails at the step chosen by a
     // broken version, with the reason and the way to look by hand; nothing is destroyed.
@@ -321,30 +359,8 @@ async fn a_real_host_is_deployed_operated_and_removed() {
         total - installs,
         resumed_in.as_secs_f64()
     );
-
-    // The gateway is up, on loopback only, and its /readyz answers through the tunnel.
-    let ss = std::process::Command::new("ss")
-        .args(["-ltnH", &format!("sport = :{port}")])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    let locals: Vec<&str> = ss
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(3))
-        .collect();
-    assert!(!locals.is_empty(), "nothing listens on {port}");
-    assert!(
-        locals
-            .iter()
-            .all(|a| a.starts_with("127.0.0.1:") || a.starts_with("[::1]:")),
-        "{ss}"
-    );
-    let said = fx.say("/status e2e-bot").await;
-    assert!(said.contains("e2e-bot — HEALTHY"), "{said}");
-    assert!(said.contains(&format!("OpenClaw {version}")), "{said}");
-
-    // The RPC client against the real gateway (here reachable on loopback directly; the
-    // commands above and below reach it through the SSH tunnel).
+    // What the phases below share; from here on each phase runs even when one before it
+    // failed, and the test lists every failed phase at the end.
     let on_disk = std::fs::read_to_string(home.join(".openclaw/openclaw.json")).unwrap();
     let token =
         serde_json::from_str::<serde_json::Value>(&on_disk).unwrap()["gateway"]["auth"]["token"]
@@ -352,207 +368,276 @@ async fn a_real_host_is_deployed_operated_and_removed() {
             .unwrap()
             .to_string();
     let addr = format!("127.0.0.1:{port}");
-    let refused = Rpc::connect(&addr, "not-the-token").await;
-    assert!(
-        matches!(refused, Err(GatewayError::Refused(_))),
-        "{refused:?}"
-    );
-    let mut rpc = Rpc::connect(&addr, &token).await.unwrap();
-    assert_eq!(rpc.server_version.as_deref(), Some(version.as_str()));
-    assert!(rpc.health().await.unwrap().ok);
-    assert_eq!(
-        rpc.status().await.unwrap().runtime_version.as_deref(),
-        Some(version.as_str())
-    );
-    assert!(!rpc.logs_tail(5).await.unwrap().lines.is_empty());
-    let config = rpc.config().await.unwrap();
-    assert_eq!(config.source_config["gateway"]["bind"], "loopback");
-    let pairing = rpc.pairing_list("telegram").await;
-    println!("pairing list without a Telegram channel: {pairing:?}");
-    rpc.close().await;
 
-    let t = Instant::now();
-    let said = fx.say("/restart e2e-bot").await;
-    println!("figure: /restart {:.1}s", t.elapsed().as_secs_f64());
-    assert!(said.contains("✓ Restarted e2e-bot"), "{said}");
-    assert!(said.contains("HEALTHY"), "{said}");
-
-    let t = Instant::now();
-    let said = fx.say("/logs e2e-bot 30").await;
-    println!("figure: /logs {:.2}s", t.elapsed().as_secs_f64());
-    assert!(said.contains("e2e-bot — last"), "{said}");
-    let t = Instant::now();
-    fx.say("/logs e2e-bot 30").await;
-    println!("figure: /logs (second) {:.2}s", t.elapsed().as_secs_f64());
-
-    // Config: secrets masked; a value OpenClaw rejects leaves the previous file in place.
-    let said = fx.say("/config e2e-bot get gateway.auth").await;
-    assert!(said.contains("••••"), "{said}");
-    let on_disk = std::fs::read_to_string(home.join(".openclaw/openclaw.json")).unwrap();
-    assert!(!said.contains(&token), "{said}");
-    let said = fx.say("/config e2e-bot set logging.level 42").await;
-    assert!(said.contains("rejects that config"), "{said}");
-    assert_eq!(
-        std::fs::read_to_string(home.join(".openclaw/openclaw.json")).unwrap(),
-        on_disk
-    );
-    let said = fx.say("/config e2e-bot set logging.level debug").await;
-    assert!(
-        said.contains("✓ e2e-bot: logging.level = \"debug\""),
-        "{said}"
-    );
-
-    // The model failover chain from [deploy] models reached the gateway's config.
-    let said = fx.say("/config e2e-bot get agents.defaults.model").await;
-    assert!(
-        said.contains("\"primary\": \"openai/gpt-4.1-mini\"")
-            && said.contains("anthropic/claude-sonnet-4-5"),
-        "{said}"
-    );
-
-    // The instance's own Telegram bot: its token is kept sealed, reaches the gateway with
-    // dmPolicy pairing, and is masked when shown; the gateway then talks to the (fake) Bot
-    // API and answers the pairing list over RPC.
-    let telegram = FakeTelegram::start().await;
-    let said = fx
-        .say(&format!(
-            "/config e2e-bot set channels.telegram.apiRoot {}",
-            telegram.url
-        ))
-        .await;
-    assert!(
-        said.contains("✓ e2e-bot: channels.telegram.apiRoot"),
-        "{said}"
-    );
-    let said = fx
-        .say(&format!(
-            "/config e2e-bot set channels.telegram.botToken {BOT_TOKEN}"
-        ))
-        .await;
-    assert!(said.contains("channels.telegram.botToken = ••••"), "{said}");
-    assert!(!said.contains(BOT_TOKEN), "{said}");
-    let said = fx.say("/config e2e-bot get channels.telegram").await;
-    assert!(
-        said.contains("\"dmPolicy\": \"pairing\"") && said.contains("••••"),
-        "{said}"
-    );
-    assert!(!said.contains(BOT_TOKEN), "{said}");
-    telegram
-        .wait_until(Duration::from_secs(90), "the gateway's getMe", |calls| {
-            calls.iter().any(|c| c.method.eq_ignore_ascii_case("getMe"))
+    phases
+        .run("the gateway listens on loopback only", async {
+            // The gateway is up, on loopback only, and its /readyz answers through the tunnel.
+            let ss = std::process::Command::new("ss")
+                .args(["-ltnH", &format!("sport = :{port}")])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            let locals: Vec<&str> = ss
+                .lines()
+                .filter_map(|l| l.split_whitespace().nth(3))
+                .collect();
+            assert!(!locals.is_empty(), "nothing listens on {port}");
+            assert!(
+                locals
+                    .iter()
+                    .all(|a| a.starts_with("127.0.0.1:") || a.starts_with("[::1]:")),
+                "{ss}"
+            );
+            let said = fx.say("/status e2e-bot").await;
+            assert!(said.contains("e2e-bot — HEALTHY"), "{said}");
+            assert!(said.contains(&format!("OpenClaw {version}")), "{said}");
         })
         .await;
-    let mut rpc = Rpc::connect(&addr, &token).await.unwrap();
-    let pairing = rpc.pairing_list("telegram").await.unwrap();
-    assert!(pairing.requests.is_empty(), "{pairing:?}");
-    rpc.close().await;
-    let db = std::fs::read(fx._dir.path().join("fleet.db")).unwrap_or_default();
-    let wal = std::fs::read(fx._dir.path().join("fleet.db-wal")).unwrap_or_default();
-    for bytes in [&db, &wal] {
-        assert!(
-            !bytes
-                .windows(BOT_TOKEN.len())
-                .any(|w| w == BOT_TOKEN.as_bytes())
-        );
-    }
 
-    // The kill switch: stopped, data kept; then started again.
-    let said = fx.say("/suspend e2e-bot").await;
-    assert!(said.contains("⏸ e2e-bot suspended"), "{said}");
-    assert!(!listening(port), "the gateway still listens after /suspend");
-    assert!(home.join(".openclaw/openclaw.json").exists());
-    let said = fx.say("/resume e2e-bot").await;
-    assert!(
-        said.contains("▶ e2e-bot resumed") && said.contains("HEALTHY"),
-        "{said}"
-    );
-
-    // Backup: sealed, kept locally.
-    let said = fx.say("/backup e2e-bot").await;
-    assert!(said.contains("✓ Backup 1 of e2e-bot"), "{said}");
-    let backup = fx.app.store.backup(1).await.unwrap().unwrap();
-    let sealed = std::fs::read(&backup.file).unwrap();
-    assert!(
-        sealed.starts_with(b"CV2\0"),
-        "sealed in chunks as it streamed"
-    );
-    assert!(!sealed.windows(token.len()).any(|w| w == token.as_bytes()));
-
-    // Update to the same version: nothing to install, but the health check still runs.
-    let said = fx.say(&format!("/update e2e-bot {version}")).await;
-    assert!(
-        said.contains(&format!("✓ e2e-bot runs OpenClaw {version}")),
-        "{said}"
-    );
-    assert!(said.contains("Health after the update: HEALTHY"), "{said}");
-
-    // Restore asks first, then puts the backup back and starts the gateway.
-    let done = fx.confirmed("/restore e2e-bot 1").await;
-    assert!(
-        done.contains("✓ Backup 1 of e2e-bot restored onto e2e-bot"),
-        "{done}"
-    );
-    assert!(done.contains("HEALTHY"), "{done}");
-
-    // Destroy asks first, then removes the service, the data and the instance's key.
-    let done = fx.confirmed("/destroy e2e-bot").await;
-    assert!(done.contains("✓ Destroyed e2e-bot"), "{done}");
-    assert!(!listening(port), "the gateway still listens after /destroy");
-    assert!(!home.join(".openclaw").exists() && !home.join(".clawops").exists());
-    let keys = std::fs::read_to_string(home.join(".ssh/authorized_keys")).unwrap();
-    assert_eq!(
-        keys.lines().count(),
-        1,
-        "only the bootstrap key is left: {keys}"
-    );
-
-    // The host key changes: the next contact refuses and names both fingerprints.
-    let host_key = PathBuf::from(env.get("CLAWOPS_TEST_HOST_KEY"));
-    let _ = std::fs::remove_file(&host_key);
-    let _ = std::fs::remove_file(host_key.with_extension("pub"));
-    let made = std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&host_key)
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let pid = std::fs::read_to_string(env.get("CLAWOPS_TEST_SSHD_PID_FILE")).unwrap();
-    let hup = std::process::Command::new("kill")
-        .args(["-HUP", pid.trim()])
-        .status()
-        .unwrap();
-    assert!(hup.success());
-    // The next deploy there reads the new key before asking anything, and refuses.
-    let mut said = fx
-        .say_as(owner(), &format!("/deploy other-bot {ssh}"))
+    phases
+        .run("RPC against the real gateway", async {
+            // The RPC client against the real gateway (here reachable on loopback directly; the
+            // commands above and below reach it through the SSH tunnel).
+            let refused = Rpc::connect(&addr, "not-the-token").await;
+            assert!(
+                matches!(refused, Err(GatewayError::Refused(_))),
+                "{refused:?}"
+            );
+            let mut rpc = Rpc::connect(&addr, &token).await.unwrap();
+            assert_eq!(rpc.server_version.as_deref(), Some(version.as_str()));
+            assert!(rpc.health().await.unwrap().ok);
+            assert_eq!(
+                rpc.status().await.unwrap().runtime_version.as_deref(),
+                Some(version.as_str())
+            );
+            assert!(!rpc.logs_tail(5).await.unwrap().lines.is_empty());
+            let config = rpc.config().await.unwrap();
+            assert_eq!(config.source_config["gateway"]["bind"], "loopback");
+            let pairing = rpc.pairing_list("telegram").await;
+            println!("pairing list without a Telegram channel: {pairing:?}");
+            rpc.close().await;
+        })
         .await;
-    for _ in 0..20 {
-        if said.contains("host key changed") {
-            break;
-        }
-        // sshd was still re-reading its keys; ask again.
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        said = fx
-            .say_as(owner(), &format!("/deploy other-bot {ssh}"))
-            .await;
-    }
-    assert!(said.contains("host key changed"), "{said}");
-    assert!(
-        said.contains("pinned SHA256:") && said.contains("offered SHA256:"),
-        "{said}"
-    );
-    assert!(said.contains("Nothing was sent"), "{said}");
-    assert!(fx.app.store.instance("other-bot").await.unwrap().is_none());
 
-    // Only the owner may forget the pin, after a confirmation; the next contact pins anew.
-    let said = fx.say(&format!("/unpin {ssh}")).await;
-    assert!(said.contains("owner"), "{said}");
-    let owner = Actor::Person {
-        platform: Platform::Telegram,
-        user_id: "999".into(),
-        display: "owner".into(),
-    };
-    let done = fx.confirmed_as(owner, &format!("/unpin {ssh}")).await;
-    assert!(done.contains("✓ Forgot the host key SHA256:"), "{done}");
-    assert!(fx.app.store.host_key(&ssh).await.unwrap().is_none());
+    phases
+        .run("restart and logs", async {
+            let t = Instant::now();
+            let said = fx.say("/restart e2e-bot").await;
+            println!("figure: /restart {:.1}s", t.elapsed().as_secs_f64());
+            assert!(said.contains("✓ Restarted e2e-bot"), "{said}");
+            assert!(said.contains("HEALTHY"), "{said}");
+
+            let t = Instant::now();
+            let said = fx.say("/logs e2e-bot 30").await;
+            println!("figure: /logs {:.2}s", t.elapsed().as_secs_f64());
+            assert!(said.contains("e2e-bot — last"), "{said}");
+            let t = Instant::now();
+            fx.say("/logs e2e-bot 30").await;
+            println!("figure: /logs (second) {:.2}s", t.elapsed().as_secs_f64());
+        })
+        .await;
+
+    phases
+        .run("config", async {
+            // Config: secrets masked; a value OpenClaw rejects leaves the previous file in place.
+            let said = fx.say("/config e2e-bot get gateway.auth").await;
+            assert!(said.contains("••••"), "{said}");
+            let on_disk = std::fs::read_to_string(home.join(".openclaw/openclaw.json")).unwrap();
+            assert!(!said.contains(&token), "{said}");
+            let said = fx.say("/config e2e-bot set logging.level 42").await;
+            assert!(said.contains("rejects that config"), "{said}");
+            assert_eq!(
+                std::fs::read_to_string(home.join(".openclaw/openclaw.json")).unwrap(),
+                on_disk
+            );
+            let said = fx.say("/config e2e-bot set logging.level debug").await;
+            assert!(
+                said.contains("✓ e2e-bot: logging.level = \"debug\""),
+                "{said}"
+            );
+
+            // The model failover chain from [deploy] models reached the gateway's config.
+            let said = fx.say("/config e2e-bot get agents.defaults.model").await;
+            assert!(
+                said.contains("\"primary\": \"openai/gpt-4.1-mini\"")
+                    && said.contains("anthropic/claude-sonnet-4-5"),
+                "{said}"
+            );
+        })
+        .await;
+
+    phases
+        .run("the instance's own Telegram bot", async {
+            // The instance's own Telegram bot: its token is kept sealed, reaches the gateway with
+            // dmPolicy pairing, and is masked when shown; the gateway then talks to the (fake) Bot
+            // API and answers the pairing list over RPC.
+            let telegram = FakeTelegram::start().await;
+            let said = fx
+                .say(&format!(
+                    "/config e2e-bot set channels.telegram.apiRoot {}",
+                    telegram.url
+                ))
+                .await;
+            assert!(
+                said.contains("✓ e2e-bot: channels.telegram.apiRoot"),
+                "{said}"
+            );
+            let said = fx
+                .say(&format!(
+                    "/config e2e-bot set channels.telegram.botToken {BOT_TOKEN}"
+                ))
+                .await;
+            assert!(said.contains("channels.telegram.botToken = ••••"), "{said}");
+            assert!(!said.contains(BOT_TOKEN), "{said}");
+            let said = fx.say("/config e2e-bot get channels.telegram").await;
+            assert!(
+                said.contains("\"dmPolicy\": \"pairing\"") && said.contains("••••"),
+                "{said}"
+            );
+            assert!(!said.contains(BOT_TOKEN), "{said}");
+            telegram
+                .wait_until(Duration::from_secs(90), "the gateway's getMe", |calls| {
+                    calls.iter().any(|c| c.method.eq_ignore_ascii_case("getMe"))
+                })
+                .await;
+            let mut rpc = Rpc::connect(&addr, &token).await.unwrap();
+            let pairing = rpc.pairing_list("telegram").await.unwrap();
+            assert!(pairing.requests.is_empty(), "{pairing:?}");
+            rpc.close().await;
+            let db = std::fs::read(fx._dir.path().join("fleet.db")).unwrap_or_default();
+            let wal = std::fs::read(fx._dir.path().join("fleet.db-wal")).unwrap_or_default();
+            for bytes in [&db, &wal] {
+                assert!(
+                    !bytes
+                        .windows(BOT_TOKEN.len())
+                        .any(|w| w == BOT_TOKEN.as_bytes())
+                );
+            }
+        })
+        .await;
+
+    phases
+        .run("suspend and resume", async {
+            // The kill switch: stopped, data kept; then started again.
+            let said = fx.say("/suspend e2e-bot").await;
+            assert!(said.contains("⏸ e2e-bot suspended"), "{said}");
+            assert!(!listening(port), "the gateway still listens after /suspend");
+            assert!(home.join(".openclaw/openclaw.json").exists());
+            let said = fx.say("/resume e2e-bot").await;
+            assert!(
+                said.contains("▶ e2e-bot resumed") && said.contains("HEALTHY"),
+                "{said}"
+            );
+        })
+        .await;
+
+    phases
+        .run("backup", async {
+            // Backup: sealed, kept locally.
+            let said = fx.say("/backup e2e-bot").await;
+            assert!(said.contains("✓ Backup 1 of e2e-bot"), "{said}");
+            let backup = fx.app.store.backup(1).await.unwrap().unwrap();
+            let sealed = std::fs::read(&backup.file).unwrap();
+            assert!(
+                sealed.starts_with(b"CV2\0"),
+                "sealed in chunks as it streamed"
+            );
+            assert!(!sealed.windows(token.len()).any(|w| w == token.as_bytes()));
+        })
+        .await;
+
+    phases
+        .run("update", async {
+            // Update to the same version: nothing to install, but the health check still runs.
+            let said = fx.say(&format!("/update e2e-bot {version}")).await;
+            assert!(
+                said.contains(&format!("✓ e2e-bot runs OpenClaw {version}")),
+                "{said}"
+            );
+            assert!(said.contains("Health after the update: HEALTHY"), "{said}");
+        })
+        .await;
+
+    phases
+        .run("restore", async {
+            // Restore asks first, then puts the backup back and starts the gateway.
+            let done = fx.confirmed("/restore e2e-bot 1").await;
+            assert!(
+                done.contains("✓ Backup 1 of e2e-bot restored onto e2e-bot"),
+                "{done}"
+            );
+            assert!(done.contains("HEALTHY"), "{done}");
+        })
+        .await;
+
+    phases
+        .run("destroy", async {
+            // Destroy asks first, then removes the service, the data and the instance's key.
+            let done = fx.confirmed("/destroy e2e-bot").await;
+            assert!(done.contains("✓ Destroyed e2e-bot"), "{done}");
+            assert!(!listening(port), "the gateway still listens after /destroy");
+            assert!(!home.join(".openclaw").exists() && !home.join(".clawops").exists());
+            let keys = std::fs::read_to_string(home.join(".ssh/authorized_keys")).unwrap();
+            assert_eq!(
+                keys.lines().count(),
+                1,
+                "only the bootstrap key is left: {keys}"
+            );
+        })
+        .await;
+
+    phases
+        .run("a changed host key is refused", async {
+            // The host key changes: the next contact refuses and names both fingerprints.
+            let host_key = PathBuf::from(env.get("CLAWOPS_TEST_HOST_KEY"));
+            let _ = std::fs::remove_file(&host_key);
+            let _ = std::fs::remove_file(host_key.with_extension("pub"));
+            let made = std::process::Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(&host_key)
+                .status()
+                .unwrap();
+            assert!(made.success());
+            let pid = std::fs::read_to_string(env.get("CLAWOPS_TEST_SSHD_PID_FILE")).unwrap();
+            let hup = std::process::Command::new("kill")
+                .args(["-HUP", pid.trim()])
+                .status()
+                .unwrap();
+            assert!(hup.success());
+            // The next deploy there reads the new key before asking anything, and refuses.
+            let mut said = fx
+                .say_as(owner(), &format!("/deploy other-bot {ssh}"))
+                .await;
+            for _ in 0..20 {
+                if said.contains("host key changed") {
+                    break;
+                }
+                // sshd was still re-reading its keys; ask again.
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                said = fx
+                    .say_as(owner(), &format!("/deploy other-bot {ssh}"))
+                    .await;
+            }
+            assert!(said.contains("host key changed"), "{said}");
+            assert!(
+                said.contains("pinned SHA256:") && said.contains("offered SHA256:"),
+                "{said}"
+            );
+            assert!(said.contains("Nothing was sent"), "{said}");
+            assert!(fx.app.store.instance("other-bot").await.unwrap().is_none());
+
+            // Only the owner may forget the pin, after a confirmation; the next contact pins anew.
+            let said = fx.say(&format!("/unpin {ssh}")).await;
+            assert!(said.contains("owner"), "{said}");
+            let owner = Actor::Person {
+                platform: Platform::Telegram,
+                user_id: "999".into(),
+                display: "owner".into(),
+            };
+            let done = fx.confirmed_as(owner, &format!("/unpin {ssh}")).await;
+            assert!(done.contains("✓ Forgot the host key SHA256:"), "{done}");
+            assert!(fx.app.store.host_key(&ssh).await.unwrap().is_none());
+        })
+        .await;
+    phases.finish();
 }
