@@ -12,14 +12,18 @@
 //! - [`agent`]: the LLM operator: free text through the same tools and the same door.
 //! - [`command`]: the slash-command grammar, generated from the action catalogue.
 //! - [`ops`]: the `Action` catalogue and the one door every action passes: role check,
-//!   confirmation, audit, execution; per-instance locks.
+//!   confirmation, audit, execution; per-instance locks; plans (`ops::plan`: work of
+//!   several steps that survives a crash, resumed or rolled back at start-up).
 //! - [`deploy`]: deploys as persisted, resumable steps with check and apply.
 //! - [`provider`]: the cloud trait and its implementations (the simulated cloud, hosts
 //!   you have over SSH, Hetzner, DigitalOcean, Vultr, Tencent).
-//! - [`remote`]: reaching a host: SSH, the host steps, restarts, probes, backup archives.
+//! - [`remote`]: reaching a host: SSH (`ssh`), keys, pins and sessions (`access`), a real
+//!   OpenClaw host (`openclaw`: its config file in `openclaw::config`, the deploy's host
+//!   steps in `openclaw::steps`), backup archives (`archive`).
 //! - [`gateway`]: a running gateway's HTTP probes and WebSocket RPC.
 //! - [`monitor`]: the health score 0-100 and the instance states.
-//! - [`store`]: all state in one SQLite file; the only module with SQL.
+//! - [`store`]: all state in one SQLite file; the only module with SQL; the states rows
+//!   are in as enums (`store::states`).
 //! - [`vault`]: secrets at rest, sealed under keys derived from the master key.
 //! - [`audit`]: the keyed (HMAC) chain, its head witness and its verifier.
 //! - [`app`]: putting the parts together at start-up, and stopping them.
