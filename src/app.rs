@@ -16,6 +16,7 @@ use crate::chat::telegram::{Telegram, TelegramError};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::config::{DeployConfig, SshConfig};
+use crate::jobs::{Job, JobKind, Jobs, Scheduler};
 use crate::ops::door::Ctx;
 use crate::ops::{Door, OpsError};
 use crate::provider::api::RetryPolicy;
@@ -50,6 +51,10 @@ pub enum StartError {
     },
     #[error("no surface is enabled: enable [console] (or a chat surface) in the config")]
     NoSurface,
+    #[error("[watch] metrics_listen {0}: {1}")]
+    Metrics(String, std::io::Error),
+    #[error("[[jobs]] {0}: {1}")]
+    Job(String, crate::schedule::ScheduleError),
 }
 
 /// A started clawops: the bot and what it runs on.
@@ -117,6 +122,7 @@ impl App {
             .parent()
             .map(|d| d.join("backups"))
             .unwrap_or_else(|| "backups".into());
+        let jobs = scheduler(&config, &store, &clock).await?;
         let config = Arc::new(config);
         let memory = Arc::new(Memory::default());
         let door = Door::new(Ctx {
@@ -129,6 +135,8 @@ impl App {
             vault,
             backups,
             locks: Default::default(),
+            jobs,
+            metrics: Default::default(),
         });
         if let Some(said) = door.audit().upgrade().await.map_err(OpsError::from)? {
             notes
@@ -180,6 +188,59 @@ impl App {
         self.store.close().await;
     }
 
+    /// Starts the watch: the metrics endpoint when `[watch] metrics_listen` is set, and
+    /// the scheduler: each job runs as the system when it is due (a run missed while
+    /// clawops was down first, once, within its window); a job still running at its next
+    /// tick is skipped and counted. Both stop with the shutdown token.
+    pub async fn start_watch(&self) -> Result<(), StartError> {
+        if let Some(addr) = &self.config.watch.metrics_listen {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| StartError::Metrics(addr.clone(), e))?;
+            let metrics = self.bot.door().ctx().metrics.clone();
+            let shutdown = self.shutdown.clone();
+            self.tasks.spawn(async move {
+                if let Err(e) = crate::metrics::serve(listener, metrics, shutdown).await {
+                    tracing::error!(error = %e, "the metrics endpoint stopped");
+                }
+            });
+        }
+        let door = self.bot.door().clone();
+        let shutdown = self.shutdown.clone();
+        let tasks = self.tasks.clone();
+        self.tasks.spawn(async move {
+            let ctx = door.ctx();
+            loop {
+                let due = ctx.jobs.due(ctx.clock.now());
+                for kind in ctx.jobs.take_skipped() {
+                    ctx.metrics.job_skipped(kind.name());
+                }
+                for run in due {
+                    let door = door.clone();
+                    tasks.spawn(async move {
+                        let _ = door.run_job(&run, "system").await;
+                    });
+                }
+                // Wake at the next fire time (at least every minute, to notice a clock
+                // that jumped).
+                let wait = ctx
+                    .jobs
+                    .next_wake()
+                    .and_then(|t| (t - ctx.clock.now()).to_std().ok())
+                    .unwrap_or(std::time::Duration::ZERO)
+                    .clamp(
+                        std::time::Duration::from_millis(100),
+                        std::time::Duration::from_secs(60),
+                    );
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+        });
+        Ok(())
+    }
+
     /// Finishes, in the background, the plans start-up decided to resume; their progress
     /// and results go to `out` (the ops chats, or the console).
     pub fn resume_plans(&self, out: Arc<dyn Replier>) {
@@ -218,6 +279,27 @@ impl App {
         self.store.close().await;
         notes
     }
+}
+
+/// The scheduler over the configured jobs; runs a dead process left `running` are closed
+/// first, and each job's newest run decides whether a missed one is caught up.
+async fn scheduler(config: &Config, store: &Store, clock: &Clock) -> Result<Jobs, StartError> {
+    let now = clock.now();
+    store.close_dead_job_runs(now).await?;
+    let mut last = std::collections::HashMap::new();
+    for run in store.last_job_runs().await? {
+        if let (Some(kind), Ok(t)) = (
+            JobKind::parse(&run.job),
+            crate::store::parse_ts("job run", &run.scheduled_for),
+        ) {
+            last.insert(kind, t);
+        }
+    }
+    let mut jobs = Vec::new();
+    for c in config.jobs() {
+        jobs.push(Job::from_config(&c).map_err(|e| StartError::Job(c.name.clone(), e))?);
+    }
+    Ok(Jobs::new(Scheduler::new(jobs, &last, now)))
 }
 
 /// What hosts get installed, from `[deploy]`.

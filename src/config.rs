@@ -92,6 +92,87 @@ pub struct Config {
     pub telegram: Option<TelegramConfig>,
     #[serde(default)]
     pub llm: Option<LlmConfig>,
+    /// What clawops does on its own, and when (`[[jobs]]`); see [`Config::jobs`].
+    #[serde(default)]
+    pub jobs: Vec<JobConfig>,
+    #[serde(default)]
+    pub watch: WatchConfig,
+}
+
+/// `[[jobs]]`: one job clawops runs on its own, as the system. A job named here replaces
+/// the built-in entry of the same name (to change its schedule, or to turn it off).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JobConfig {
+    /// A job clawops knows (`health-sweep`).
+    pub name: String,
+    /// 5-field POSIX cron, like "*/5 * * * *" or "0 7 * * 1-5".
+    pub schedule: String,
+    /// The IANA time zone the schedule is read in.
+    #[serde(default = "default_zone")]
+    pub zone: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// A run missed while clawops was down is caught up once at start-up when it was due
+    /// at most this long ago (default: one interval of the schedule; never over 6 h).
+    #[serde(default, with = "humantime_serde::option")]
+    pub catch_up: Option<Duration>,
+}
+
+fn default_zone() -> String {
+    "UTC".into()
+}
+
+/// `[watch]`: how the health sweep looks at the fleet, and what it keeps.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WatchConfig {
+    /// Hosts probed at once by one sweep.
+    #[serde(default = "default_sweep_concurrency")]
+    pub sweep_concurrency: usize,
+    /// How long one host's probe may take before it counts as UNREACHABLE.
+    #[serde(default = "default_probe_timeout", with = "humantime_serde")]
+    pub probe_timeout: Duration,
+    /// How long raw readings are kept.
+    #[serde(default = "default_keep_raw", with = "humantime_serde")]
+    pub keep_raw: Duration,
+    /// How long hourly summaries are kept.
+    #[serde(default = "default_keep_hourly", with = "humantime_serde")]
+    pub keep_hourly: Duration,
+    /// Pinged (GET) after each successful sweep: a dead-man's switch (a healthchecks-style
+    /// service) notices when clawops stops sweeping.
+    #[serde(default)]
+    pub heartbeat_url: Option<String>,
+    /// Where to serve Prometheus metrics (`GET /metrics`), e.g. "127.0.0.1:9464"; off
+    /// when absent. Keep it on loopback.
+    #[serde(default)]
+    pub metrics_listen: Option<String>,
+}
+
+fn default_sweep_concurrency() -> usize {
+    32
+}
+fn default_probe_timeout() -> Duration {
+    Duration::from_secs(20)
+}
+fn default_keep_raw() -> Duration {
+    Duration::from_secs(48 * 3600)
+}
+fn default_keep_hourly() -> Duration {
+    Duration::from_secs(90 * 24 * 3600)
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        WatchConfig {
+            sweep_concurrency: default_sweep_concurrency(),
+            probe_timeout: default_probe_timeout(),
+            keep_raw: default_keep_raw(),
+            keep_hourly: default_keep_hourly(),
+            heartbeat_url: None,
+            metrics_listen: None,
+        }
+    }
 }
 
 /// `[llm]`: the OpenAI-compatible endpoint that turns free text into actions.
@@ -681,7 +762,88 @@ impl Config {
                 return Err(invalid("llm.max_rounds", "must be 1 to 20".into()));
             }
         }
+        self.validate_jobs(&invalid)?;
         self.validate_deploy(&invalid)
+    }
+
+    /// The jobs to run: the built-in ones (`crate::jobs::BUILT_IN`), each replaced by a
+    /// `[[jobs]]` entry of the same name.
+    pub fn jobs(&self) -> Vec<JobConfig> {
+        let mut jobs: Vec<JobConfig> = crate::jobs::built_in();
+        for job in &self.jobs {
+            match jobs.iter_mut().find(|j| j.name == job.name) {
+                Some(j) => *j = job.clone(),
+                None => jobs.push(job.clone()),
+            }
+        }
+        jobs
+    }
+
+    fn validate_jobs(
+        &self,
+        invalid: &dyn Fn(&str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        let mut seen = std::collections::HashSet::new();
+        for (i, job) in self.jobs.iter().enumerate() {
+            let key = |k: &str| format!("jobs[{i}].{k}");
+            if crate::jobs::JobKind::parse(&job.name).is_none() {
+                return Err(invalid(
+                    &key("name"),
+                    format!(
+                        "{:?} is not a job clawops knows; it knows: {}",
+                        job.name,
+                        crate::jobs::JobKind::ALL
+                            .iter()
+                            .map(|k| k.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            if !seen.insert(job.name.as_str()) {
+                return Err(invalid(
+                    &key("name"),
+                    format!("{:?} appears twice: one entry per job", job.name),
+                ));
+            }
+            if let Err(e) = job.schedule.parse::<crate::schedule::Schedule>() {
+                return Err(invalid(&key("schedule"), e.to_string()));
+            }
+            if let Err(e) = crate::schedule::zone(&job.zone) {
+                return Err(invalid(&key("zone"), e.to_string()));
+            }
+        }
+        if self.watch.sweep_concurrency == 0 || self.watch.sweep_concurrency > 1024 {
+            return Err(invalid(
+                "watch.sweep_concurrency",
+                "must be 1 to 1024".into(),
+            ));
+        }
+        if let Some(url) = &self.watch.heartbeat_url
+            && !url.starts_with("http://")
+            && !url.starts_with("https://")
+        {
+            return Err(invalid(
+                "watch.heartbeat_url",
+                format!("{url:?} is not a URL: use e.g. \"https://hc-ping.com/UUID\""),
+            ));
+        }
+        if let Some(addr) = &self.watch.metrics_listen
+            && addr.parse::<std::net::SocketAddr>().is_err()
+        {
+            return Err(invalid(
+                "watch.metrics_listen",
+                format!("{addr:?} is not an address: use e.g. \"127.0.0.1:9464\""),
+            ));
+        }
+        if self.watch.probe_timeout < Duration::from_secs(1) {
+            return Err(invalid(
+                "watch.probe_timeout",
+                "is under 1s: a real host cannot answer that fast over SSH; use e.g. \"20s\""
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     fn validate_deploy(

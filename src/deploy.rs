@@ -616,6 +616,7 @@ impl Deployer {
                         &run.params.instance,
                         state.as_str(),
                         score.into(),
+                        &why.join(", "),
                         self.clock.now(),
                     )
                     .await?;

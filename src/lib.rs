@@ -13,7 +13,8 @@
 //! - [`command`]: the slash-command grammar, generated from the action catalogue.
 //! - [`ops`]: the `Action` catalogue and the one door every action passes: role check,
 //!   confirmation, audit, execution; per-instance locks; plans (`ops::plan`: work of
-//!   several steps that survives a crash, resumed or rolled back at start-up).
+//!   several steps that survives a crash, resumed or rolled back at start-up); the health
+//!   sweep (`ops::sweep`).
 //! - [`deploy`]: deploys as persisted, resumable steps with check and apply.
 //! - [`provider`]: the cloud trait and its implementations (the simulated cloud, hosts
 //!   you have over SSH, Hetzner, DigitalOcean, Vultr, Tencent).
@@ -26,6 +27,9 @@
 //!   are in as enums (`store::states`).
 //! - [`vault`]: secrets at rest, sealed under keys derived from the master key.
 //! - [`audit`]: the keyed (HMAC) chain, its head witness and its verifier.
+//! - [`jobs`]: the scheduler: which jobs run when, catch-up after a stop, no stacking.
+//! - [`metrics`]: Prometheus figures of the fleet and clawops itself; the heartbeat ping.
+//! - [`schedule`]: 5-field POSIX cron in an IANA zone and `next_fire`, right across DST.
 //! - [`app`]: putting the parts together at start-up, and stopping them.
 //! - [`retry`]: the one back-off rule (exponential, capped, full jitter); a leaf.
 //! - [`clock`]: injectable time.
@@ -41,11 +45,14 @@ pub mod command;
 pub mod config;
 pub mod deploy;
 pub mod gateway;
+pub mod jobs;
+pub mod metrics;
 pub mod monitor;
 pub mod ops;
 pub mod provider;
 pub mod remote;
 pub mod retry;
+pub mod schedule;
 pub mod secrets;
 pub mod store;
 pub mod vault;

@@ -170,6 +170,7 @@ async fn serve(path: &Option<PathBuf>, all_surfaces: bool) -> anyhow::Result<Exi
         .await
         .context("cannot start clawops")?;
     let notes = notes.take();
+    app.start_watch().await.context("cannot start the watch")?;
     let mut telegram = None;
     if telegram_on && let Some(tg) = app.telegram() {
         let tg = tg.context("cannot start the Telegram surface")?;

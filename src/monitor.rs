@@ -45,6 +45,8 @@ pub fn score(r: &Reading) -> (u8, Vec<&'static str>) {
     deduct(10, r.cpu_percent > 90.0, "CPU over 90%");
     deduct(10, r.memory_percent > 85.0, "memory over 85%");
     deduct(10, r.disk_percent > 85.0, "disk over 85%");
+    // A full disk stops the gateway's database from writing.
+    deduct(30, r.disk_percent >= 95.0, "disk full");
     (score.clamp(0, 100) as u8, why)
 }
 

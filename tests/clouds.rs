@@ -234,6 +234,8 @@ image = "img-487zeit5"
         vault: Vault::new([9; 32]),
         backups: dir.path().join("backups"),
         locks: Default::default(),
+        jobs: clawops::jobs::Jobs::none(),
+        metrics: Default::default(),
     });
     Fx {
         bot: Bot::new(door),

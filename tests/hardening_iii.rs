@@ -1,4 +1,5 @@
-//! The review's third part (issue "Hardening III"): one action at a time per instance.
+//! The review's third part (issue "Hardening III"): one action at a time per instance, and
+//! a migration's deploy left to its plan. The migration drill is in tests/plans.rs.
 //! A stop that waits and Telegram's kept offset are in tests/telegram.rs.
 
 use std::time::{Duration, Instant};
@@ -65,4 +66,47 @@ async fn hardening_25_a_busy_instance_says_who_holds_it_and_a_name_deploys_once(
         .filter(|r| r.action.starts_with("/deploy alice-bot") && r.event == "done")
         .count();
     assert_eq!(deploys, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hardening_24_a_migrations_deploy_is_not_resumed_alone() {
+    let fx = Fx::start("[providers.sim]\nboot_time = \"0s\"\nstep_time = \"0s\"\n").await;
+    let (said, _) = fx.say_as(OPERATOR, "/deploy alice-bot nbg1").await;
+    assert!(said.contains("✓ alice-bot is ready"), "{said}");
+    // A migration a dead process left open (its steps are the plan's business).
+    fx.app
+        .store
+        .start_plan(
+            &clawops::store::NewPlan {
+                kind: "migrate",
+                subject: "alice-bot",
+                actor: "telegram:111",
+                body: "{}",
+                steps: &["stop-old"],
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let (said, _) = fx.say_as(OPERATOR, "/deploy alice-bot --resume").await;
+    assert!(
+        said.contains("part of an unfinished /migrate (plan 1, running)"),
+        "{said}"
+    );
+    // A second plan on the same instance cannot be saved either.
+    let again = fx
+        .app
+        .store
+        .start_plan(
+            &clawops::store::NewPlan {
+                kind: "migrate",
+                subject: "alice-bot",
+                actor: "telegram:111",
+                body: "{}",
+                steps: &["stop-old"],
+            },
+            chrono::Utc::now(),
+        )
+        .await;
+    assert!(again.is_err(), "two open plans on one instance");
 }

@@ -438,6 +438,39 @@ async fn a_real_host_is_deployed_operated_and_removed() {
         .await;
 
     phases
+        .run("two sweeps over the kept session", async {
+            // The sweep reuses the SSH session the commands above opened: no new login.
+            let log = PathBuf::from(env.get("CLAWOPS_TEST_HOST_KEY")).with_file_name("sshd.log");
+            let logins = || {
+                std::fs::read_to_string(&log)
+                    .unwrap_or_default()
+                    .matches("Accepted publickey")
+                    .count()
+            };
+            fx.say("/status e2e-bot").await;
+            let before = logins();
+            for _ in 0..2 {
+                let t = Instant::now();
+                let said = fx.say("/jobs run health-sweep").await;
+                println!(
+                    "figure: one sweep of the real host {:.2}s",
+                    t.elapsed().as_secs_f64()
+                );
+                assert!(
+                    said.contains("1 probed") && said.contains("1 HEALTHY"),
+                    "{said}"
+                );
+            }
+            assert_eq!(logins(), before, "the sweeps logged in again");
+            let said = fx.say("/health e2e-bot").await;
+            assert!(
+                said.contains("e2e-bot — HEALTHY") && said.contains("2 readings"),
+                "{said}"
+            );
+        })
+        .await;
+
+    phases
         .run("config", async {
             // Config: secrets masked; a value OpenClaw rejects leaves the previous file in place.
             let said = fx.say("/config e2e-bot get gateway.auth").await;

@@ -68,12 +68,21 @@ pub fn read_skill_tool() -> Value {
     })
 }
 
+/// Commands that are never tools: about the chat itself.
+const CHAT_ONLY: &[&str] = &["help", "forget", "jobs"];
+/// Tools only the modes that name them get (`tools: all` leaves them out, which keeps the
+/// commander's prompt within its token budget).
+const NAMED_ONLY: &[&str] = &["health"];
+
 /// The tools a mode offers to someone with `role`: never more than the role may run.
 pub fn tools_for(role: Role, allowed: Option<&[String]>) -> Vec<Value> {
     let mut tools: Vec<Value> = catalogue()
         .iter()
-        .filter(|s| s.role <= role && s.name != "help" && s.name != "forget")
-        .filter(|s| allowed.is_none_or(|a| a.iter().any(|t| t == s.name)))
+        .filter(|s| s.role <= role && !CHAT_ONLY.contains(&s.name))
+        .filter(|s| match allowed {
+            None => !NAMED_ONLY.contains(&s.name),
+            Some(a) => a.iter().any(|t| t == s.name),
+        })
         .map(|s| tool(s))
         .collect();
     tools.push(read_skill_tool());

@@ -16,7 +16,9 @@ use super::actions::{
     deploy::Deploy,
     destroy::Destroy,
     forget::Forget,
+    health::Health,
     help::Help,
+    jobs::Jobs,
     lifecycle::{Config, Logs, Resume, Suspend, Update, Version},
     list::List,
     migrate::Migrate,
@@ -201,6 +203,7 @@ catalogue! {
     Deploy => Deploy,
     List => List,
     Status => Status,
+    Health => Health,
     Restart => Restart,
     Destroy => Destroy,
     Audit => AuditTail,
@@ -221,6 +224,7 @@ catalogue! {
     Reconcile => Reconcile,
     Migrate => Migrate,
     Reboot => Reboot,
+    Jobs => Jobs,
 }
 
 /// Every action's entry, in the order `/help` shows them.

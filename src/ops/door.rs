@@ -66,6 +66,10 @@ pub struct Ctx {
     pub backups: std::path::PathBuf,
     /// One action at a time per instance.
     pub locks: super::locks::Locks,
+    /// The scheduled jobs (for `/jobs`).
+    pub jobs: crate::jobs::Jobs,
+    /// The figures for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Ctx {
@@ -199,6 +203,13 @@ impl Door {
             Ok(role) => role,
             Err(refusal) => return self.refuse(who, &line, &refusal).await,
         };
+        if *actor == Actor::System {
+            // The system acts without a press only within its policy; nothing else.
+            if let Err(refusal) = gate::system_may(action) {
+                return self.refuse(who, &line, &refusal).await;
+            }
+            return self.execute(actor, who, role, action, out).await;
+        }
         // What the action will act on, read now so the question can show it and the
         // press acts on exactly that (a host's key).
         let observed = self.observe(action).await?;
@@ -406,11 +417,86 @@ impl Door {
         }
     }
 
+    /// Runs a job the scheduler handed out (or a person asked for with `/jobs run`) as
+    /// `who`: one `job_runs` row and one audit row with the result and its counts (reads
+    /// done by the job are not audited one by one). Returns the summary, or why it failed.
+    pub async fn run_job(&self, run: &crate::jobs::Run, who: &str) -> Result<String, String> {
+        let name = run.kind.name();
+        let line = if run.catch_up {
+            format!(
+                "job {name} (caught up, due {})",
+                run.scheduled_for.format("%H:%M UTC")
+            )
+        } else {
+            format!("job {name}")
+        };
+        let id = self
+            .ctx
+            .store
+            .start_job_run(name, run.scheduled_for, self.ctx.clock.now())
+            .await
+            .map_err(|e| e.to_string())?;
+        let _running = self.ctx.metrics.job_started(name);
+        let result = match run.kind {
+            crate::jobs::JobKind::HealthSweep => match super::sweep::sweep(&self.ctx).await {
+                Ok(report) => {
+                    self.ctx.metrics.sweep(&report);
+                    if let Some(url) = &self.ctx.config.watch.heartbeat_url {
+                        crate::metrics::heartbeat(url).await;
+                    }
+                    Ok(report.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        if result.is_err() {
+            self.ctx.metrics.job_failed(name);
+        }
+        let (ok, summary) = match &result {
+            Ok(s) => (true, s.clone()),
+            Err(e) => (false, e.clone()),
+        };
+        let now = self.ctx.clock.now();
+        if let Err(e) = self.ctx.store.finish_job_run(id, ok, &summary, now).await {
+            tracing::error!(job = name, error = %e, "cannot record the job's result");
+        }
+        let event = if ok { Event::Done } else { Event::Failed };
+        if let Err(e) = self.audit.record(who, event, &line, &summary).await {
+            tracing::error!(job = name, error = %e, "cannot audit the job");
+        }
+        if !ok {
+            tracing::warn!(job = name, %summary, "job failed");
+        }
+        result
+    }
+
+    /// `/jobs`: the list, or one run now by the person who asked.
+    async fn jobs(
+        &self,
+        actor: &Actor,
+        a: &super::actions::jobs::Jobs,
+    ) -> Result<Message, OpsError> {
+        let Some(kind) = a.runs() else {
+            return a.list(&self.ctx).await;
+        };
+        let Some(run) = self.ctx.jobs.claim(kind, self.ctx.clock.now()) else {
+            return Err(OpsError::Refused(format!(
+                "{} is running right now; /jobs shows when it ends",
+                kind.name()
+            )));
+        };
+        match self.run_job(&run, &actor.audit_name()).await {
+            Ok(summary) => Ok(Message::text(format!("✓ {}: {summary}", kind.name()))),
+            Err(why) => Err(OpsError::Refused(format!("{} failed: {why}", kind.name()))),
+        }
+    }
+
     /// The least role that may run `action`: its catalogue role, raised for a deploy
     /// onto a host you have to `[providers.ssh] deploy_role` (owner by default).
     async fn needed_role(&self, action: &Action) -> Role {
         let spec = action.spec().role;
         match action {
+            Action::Jobs(j) if j.runs().is_some() => spec.max(Role::Operator),
             Action::Deploy(d) if d.on_host(&self.ctx).await => {
                 let on_host = self
                     .ctx
@@ -454,6 +540,8 @@ impl Door {
             | Action::Help(_)
             | Action::List(_)
             | Action::Status(_)
+            | Action::Health(_)
+            | Action::Jobs(_)
             | Action::Audit(_)
             | Action::Regions(_)
             | Action::Sizes(_)
@@ -522,6 +610,8 @@ impl Door {
             Action::Deploy(a) => a.run(ctx, out).await,
             Action::List(a) => a.run(ctx).await,
             Action::Status(a) => a.run(ctx).await,
+            Action::Health(a) => a.run(ctx).await,
+            Action::Jobs(a) => self.jobs(actor, a).await,
             Action::Restart(a) => a.run(ctx, out).await,
             Action::Destroy(a) => a.run(ctx).await,
             Action::Audit(a) => a.run(ctx).await,
@@ -597,6 +687,7 @@ impl Door {
         let detail = match refusal {
             Refusal::Stranger => "not an operator".to_string(),
             Refusal::Role { have, need } => format!("role {} < {}", have.as_str(), need.as_str()),
+            Refusal::NotForTheSystem => "outside the system's policy".to_string(),
         };
         self.audit
             .record(who, Event::Refused, line, &detail)

@@ -1,7 +1,7 @@
 //! The gate's decisions, as plain functions over values: may this person run this action,
 //! and must a human press a button before it runs. The door calls them; they do no I/O.
 
-use super::{BlastRadius, Risk, Spec};
+use super::{Action, BlastRadius, Risk, Spec};
 use crate::config::{Role, SafetyConfig};
 
 /// Why the gate said no.
@@ -11,6 +11,8 @@ pub enum Refusal {
     Stranger,
     /// An operator whose role is too low.
     Role { have: Role, need: Role },
+    /// The system (a job, a heal) asked for something outside its policy.
+    NotForTheSystem,
 }
 
 impl Refusal {
@@ -25,7 +27,24 @@ impl Refusal {
                 have.as_str(),
                 need.as_str()
             ),
+            Refusal::NotForTheSystem => format!(
+                "The system may not run /{command} on its own: it reads, restarts and reboots; a person destroys, migrates, deploys and changes configuration."
+            ),
         }
+    }
+}
+
+/// What the system (jobs; later, heals) may do without a person's press: read anything,
+/// restart a gateway or its service, reboot a server at its cloud, run a job. It may never
+/// destroy, delete, migrate, deploy (bill more), suspend, restore, update or change a
+/// customer's configuration: those wait for a person.
+pub fn system_may(action: &Action) -> Result<(), Refusal> {
+    let allowed = action.spec().risk == Risk::Read
+        || matches!(action, Action::Restart(_) | Action::Reboot(_));
+    if allowed {
+        Ok(())
+    } else {
+        Err(Refusal::NotForTheSystem)
     }
 }
 

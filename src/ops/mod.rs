@@ -10,6 +10,7 @@ pub mod door;
 pub mod gate;
 pub mod locks;
 pub mod plan;
+pub mod sweep;
 
 pub use catalogue::{
     ArgError, ArgValue, Args, Kind, Param, Risk, Spec, build, catalogue, spec, version_problem,
@@ -29,6 +30,7 @@ pub enum Action {
     Deploy(actions::deploy::Deploy),
     List(actions::list::List),
     Status(actions::status::Status),
+    Health(actions::health::Health),
     Restart(actions::restart::Restart),
     Destroy(actions::destroy::Destroy),
     Audit(actions::audit::AuditTail),
@@ -49,6 +51,7 @@ pub enum Action {
     Reconcile(actions::reconcile::Reconcile),
     Migrate(actions::migrate::Migrate),
     Reboot(actions::reboot::Reboot),
+    Jobs(actions::jobs::Jobs),
 }
 
 /// What an action does to the fleet, shown before a confirmation is pressed.

@@ -304,6 +304,12 @@ pub struct SimHostState {
     /// For demos and tests: the gateway process has died.
     #[serde(default)]
     pub gateway_down: bool,
+    /// For demos and tests: the host does not answer at all (network, kernel panic).
+    #[serde(default)]
+    pub unreachable: bool,
+    /// For demos and tests: the disk is full.
+    #[serde(default)]
+    pub disk_full: bool,
     /// Stopped by /suspend until /resume.
     #[serde(default)]
     pub suspended: bool,
@@ -486,12 +492,20 @@ impl Host for SimHost {
         if !self.booted(&row).await? {
             return Err(RemoteError::Unreachable("the server is booting".into()));
         }
+        if state.unreachable {
+            return Err(RemoteError::Unreachable(
+                "no answer (simulated: unreachable)".into(),
+            ));
+        }
         let up = state.gateway_started_at.is_some() && !state.gateway_down && !state.suspended;
-        let (cpu, mem, disk) = if state.pressure {
+        let (cpu, mem, mut disk) = if state.pressure {
             (95.0, 91.0, 88.0)
         } else {
             (7.0, 38.0, 21.0)
         };
+        if state.disk_full {
+            disk = 99.0;
+        }
         Ok(Reading {
             gateway_up: up,
             gateway_ready: up && !state.pressure,

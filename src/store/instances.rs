@@ -25,7 +25,17 @@ pub struct InstanceRow {
     pub updated_at: String,
     /// For a standby: the primary it covers.
     pub standby_of: Option<String>,
+    /// Why the last probe scored what it did (comma-separated).
+    pub health_reasons: Option<String>,
+    /// Since when the instance has been in its current health state.
+    pub health_since: Option<String>,
 }
+
+/// An instance's health after a probe; its `health_since` moves only when the state does.
+pub(super) const SET_HEALTH: &str = "UPDATE instances SET
+       health_since = CASE WHEN health IS ? THEN COALESCE(health_since, ?) ELSE ? END,
+       health = ?, health_score = ?, health_reasons = ?, probed_at = ?, updated_at = ?
+     WHERE name = ?";
 
 /// What a deploy knows about an instance when it first records it.
 #[derive(Debug, Clone)]
@@ -230,24 +240,28 @@ impl Store {
         Ok(())
     }
 
-    /// Records the result of a probe.
+    /// Records the result of a probe: state, score and reasons; `health_since` moves only
+    /// when the state changes.
     pub async fn set_instance_health(
         &self,
         name: &str,
         state: &str,
         score: i64,
+        reasons: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE instances SET health = ?, health_score = ?, probed_at = ?, updated_at = ? WHERE name = ?",
-        )
-        .bind(state)
-        .bind(score)
-        .bind(ts(now))
-        .bind(ts(now))
-        .bind(name)
-        .execute(self.pool())
-        .await?;
+        sqlx::query(SET_HEALTH)
+            .bind(state)
+            .bind(ts(now))
+            .bind(ts(now))
+            .bind(state)
+            .bind(score)
+            .bind(reasons)
+            .bind(ts(now))
+            .bind(ts(now))
+            .bind(name)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 }

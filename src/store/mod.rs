@@ -14,6 +14,7 @@ mod old_servers;
 mod plans;
 mod sim;
 mod states;
+mod watch;
 
 pub use audit_rows::AuditRow;
 pub use confirmations::{ConfirmationRow, PressResult};
@@ -27,6 +28,7 @@ pub use sim::SimServerRow;
 pub use states::{
     ConfirmationState, DeployState, InstanceStatus, OldServerState, PlanState, StepStatus,
 };
+pub use watch::{HourlyRow, JobRunRow, ReadingRow};
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

@@ -244,9 +244,15 @@ impl Restore {
             .set_instance_status(&row.name, InstanceStatus::Ready, ctx.clock.now())
             .await?;
         let reading = host.probe().await.ok();
-        let (state, score, _) = monitor::assess(reading.as_ref());
+        let (state, score, why) = monitor::assess(reading.as_ref());
         ctx.store
-            .set_instance_health(&row.name, state.as_str(), score.into(), ctx.clock.now())
+            .set_instance_health(
+                &row.name,
+                state.as_str(),
+                score.into(),
+                &why.join(", "),
+                ctx.clock.now(),
+            )
             .await?;
         Ok(Message::default()
             .heading(format!(

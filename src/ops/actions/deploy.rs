@@ -440,6 +440,23 @@ impl Deploy {
     }
 
     async fn reopen(&self, ctx: &Ctx) -> Result<(i64, Params), OpsError> {
+        // A deploy that belongs to a plan (a migration's new server) is the plan's to
+        // finish: resumed alone it would make a server without the instance's state.
+        if let Some(plan) = ctx
+            .store
+            .open_plans()
+            .await?
+            .into_iter()
+            .find(|p| p.subject == self.name)
+        {
+            return Err(OpsError::Refused(format!(
+                "{} is part of an unfinished /{} (plan {}, {}): that plan finishes or rolls back its deploy; clawops resumes it at start-up",
+                self.name,
+                plan.kind,
+                plan.id,
+                plan.state.as_str()
+            )));
+        }
         let Some(last) = ctx.store.latest_deploy(&self.name).await? else {
             return Err(OpsError::Refused(format!(
                 "{} has no deploy to resume: /deploy {} starts one",

@@ -67,9 +67,15 @@ fn redacted(text: &str) -> String {
 /// Probes after a change and records the health.
 async fn recheck(ctx: &Ctx, row: &InstanceRow, host: &dyn Host) -> Result<String, OpsError> {
     let reading = host.probe().await.ok();
-    let (state, score, _) = monitor::assess(reading.as_ref());
+    let (state, score, why) = monitor::assess(reading.as_ref());
     ctx.store
-        .set_instance_health(&row.name, state.as_str(), score.into(), ctx.clock.now())
+        .set_instance_health(
+            &row.name,
+            state.as_str(),
+            score.into(),
+            &why.join(", "),
+            ctx.clock.now(),
+        )
         .await?;
     Ok(format!("{} ({score}/100)", state.as_str()))
 }

@@ -417,7 +417,13 @@ impl MigrationPlan {
             )));
         }
         ctx.store
-            .set_instance_health(&self.name, state.as_str(), score.into(), ctx.clock.now())
+            .set_instance_health(
+                &self.name,
+                state.as_str(),
+                score.into(),
+                &why.join(", "),
+                ctx.clock.now(),
+            )
             .await?;
         Ok(format!("{} {score}/100", state.as_str()))
     }

@@ -7,7 +7,9 @@ pub mod cost;
 pub mod deploy;
 pub mod destroy;
 pub mod forget;
+pub mod health;
 pub mod help;
+pub mod jobs;
 pub mod lifecycle;
 pub mod list;
 pub mod migrate;
@@ -157,7 +159,13 @@ pub async fn probe_now(
         .ok();
     let (state, score, why) = crate::monitor::assess(reading.as_ref());
     ctx.store
-        .set_instance_health(&row.name, state.as_str(), score.into(), ctx.clock.now())
+        .set_instance_health(
+            &row.name,
+            state.as_str(),
+            score.into(),
+            &why.join(", "),
+            ctx.clock.now(),
+        )
         .await?;
     Ok(Probe {
         reading,

@@ -70,17 +70,23 @@ impl Reboot {
         cloud.reboot(&server).await?;
         let host = cloud.host(&row.name, &server, row.ipv4.as_deref());
         let mut pause = Duration::from_millis(200);
-        let (state, score) = loop {
+        let (state, score, why) = loop {
             let reading = host.probe().await.ok();
-            let (state, score, _) = monitor::assess(reading.as_ref());
+            let (state, score, why) = monitor::assess(reading.as_ref());
             if state == HealthState::Healthy || started.elapsed() + pause > COME_BACK {
-                break (state, score);
+                break (state, score, why);
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(5));
         };
         ctx.store
-            .set_instance_health(&row.name, state.as_str(), score.into(), ctx.clock.now())
+            .set_instance_health(
+                &row.name,
+                state.as_str(),
+                score.into(),
+                &why.join(", "),
+                ctx.clock.now(),
+            )
             .await?;
         let head = if state == HealthState::Healthy {
             format!("✓ {} rebooted", row.name)

@@ -232,9 +232,15 @@ async fn restart_one(ctx: &Ctx, row: &InstanceRow) -> Result<String, OpsError> {
         .host(&row.name, server_id, row.ipv4.as_deref());
     host.restart_gateway().await?;
     let reading = host.probe().await.ok();
-    let (state, score, _) = monitor::assess(reading.as_ref());
+    let (state, score, why) = monitor::assess(reading.as_ref());
     ctx.store
-        .set_instance_health(&row.name, state.as_str(), score.into(), ctx.clock.now())
+        .set_instance_health(
+            &row.name,
+            state.as_str(),
+            score.into(),
+            &why.join(", "),
+            ctx.clock.now(),
+        )
         .await?;
     Ok(format!("{} ({score}/100)", state.as_str()))
 }
