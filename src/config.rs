@@ -97,6 +97,113 @@ pub struct Config {
     pub jobs: Vec<JobConfig>,
     #[serde(default)]
     pub watch: WatchConfig,
+    /// Where what nobody asked for goes (`[[ops_channels]]`), on any surface.
+    #[serde(default)]
+    pub ops_channels: Vec<OpsChannel>,
+}
+
+/// What an ops channel gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Feed {
+    /// Start-up notes (interrupted deploys, plans resumed or rolled back) and the results
+    /// of resumed plans.
+    Notes,
+    Alerts,
+    Escalations,
+    Briefings,
+    Pairing,
+}
+
+impl Feed {
+    pub const ALL: [Feed; 5] = [
+        Feed::Notes,
+        Feed::Alerts,
+        Feed::Escalations,
+        Feed::Briefings,
+        Feed::Pairing,
+    ];
+}
+
+/// A chat or channel id: Telegram's are numbers (negative for groups), Discord's are
+/// snowflakes; the config may write either as a number or a string.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ChatRef {
+    Number(i64),
+    Text(String),
+}
+
+impl ChatRef {
+    /// The id as a number (Telegram), when it is one.
+    pub fn number(&self) -> Option<i64> {
+        match self {
+            ChatRef::Number(n) => Some(*n),
+            ChatRef::Text(t) => t.trim().parse().ok(),
+        }
+    }
+}
+
+/// `[[ops_channels]]`: one chat that gets alerts, escalations, briefings, pairing requests
+/// and start-up notes (all of them unless `gets` says otherwise), whatever the surface.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsChannel {
+    pub platform: Platform,
+    pub chat_id: ChatRef,
+    #[serde(default = "all_feeds")]
+    pub gets: Vec<Feed>,
+    /// "22:00-07:00": messages arrive without a notification sound in these hours
+    /// (escalations excepted, when they come).
+    #[serde(default)]
+    pub quiet_hours: Option<String>,
+    /// The zone `quiet_hours` is read in.
+    #[serde(default = "default_zone")]
+    pub zone: String,
+}
+
+fn all_feeds() -> Vec<Feed> {
+    Feed::ALL.to_vec()
+}
+
+/// Quiet hours: a daily window of local time in a zone.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuietHours {
+    pub from: chrono::NaiveTime,
+    pub until: chrono::NaiveTime,
+    pub zone: chrono_tz::Tz,
+}
+
+impl QuietHours {
+    /// "22:00-07:00" in `zone`.
+    pub fn parse(text: &str, zone: &str) -> Result<QuietHours, String> {
+        let bad = || format!("{text:?} is not a window of hours: write it like \"22:00-07:00\"");
+        let (a, b) = text.split_once('-').ok_or_else(bad)?;
+        let time =
+            |s: &str| chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| bad());
+        Ok(QuietHours {
+            from: time(a)?,
+            until: time(b)?,
+            zone: crate::schedule::zone(zone).map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// Whether `at` falls in the window (which may run over midnight).
+    pub fn contains(&self, at: chrono::DateTime<chrono::Utc>) -> bool {
+        let t = at.with_timezone(&self.zone).time();
+        if self.from <= self.until {
+            self.from <= t && t < self.until
+        } else {
+            t >= self.from || t < self.until
+        }
+    }
+}
+
+impl OpsChannel {
+    /// Its quiet hours, if it has valid ones.
+    pub fn quiet(&self) -> Option<QuietHours> {
+        QuietHours::parse(self.quiet_hours.as_deref()?, &self.zone).ok()
+    }
 }
 
 /// `[[jobs]]`: one job clawops runs on its own, as the system. A job named here replaces
@@ -246,9 +353,9 @@ pub struct TelegramConfig {
     /// Group chats where operators may use the bot (DMs always work for operators).
     #[serde(default)]
     pub allowed_chats: Vec<i64>,
-    /// Chats that receive what nobody asked for: alerts, briefings, start-up notes.
+    /// Replaced by `[[ops_channels]]`; kept only to say so to an old config.
     #[serde(default)]
-    pub ops_chats: Vec<i64>,
+    pub ops_chats: Option<Vec<i64>>,
 }
 
 impl std::fmt::Debug for TelegramConfig {
@@ -259,7 +366,6 @@ impl std::fmt::Debug for TelegramConfig {
             .field("token", &self.token.as_ref().map(|_| "<secret>"))
             .field("api_url", &self.api_url)
             .field("allowed_chats", &self.allowed_chats)
-            .field("ops_chats", &self.ops_chats)
             .finish()
     }
 }
@@ -739,6 +845,7 @@ impl Config {
                 "is under 10s: nobody can read and press in time; use e.g. \"5m\"".into(),
             ));
         }
+        self.validate_ops_channels(&invalid)?;
         if let Some(tg) = self.telegram.as_ref().filter(|t| t.enabled) {
             self.validate_telegram(tg, origin)?;
         }
@@ -777,6 +884,72 @@ impl Config {
             }
         }
         jobs
+    }
+
+    /// The ops channels on `platform` that get `feed`.
+    pub fn ops_channels(&self, platform: Platform, feed: Feed) -> Vec<&OpsChannel> {
+        self.ops_channels
+            .iter()
+            .filter(|c| c.platform == platform && c.gets.contains(&feed))
+            .collect()
+    }
+
+    fn validate_ops_channels(
+        &self,
+        invalid: &dyn Fn(&str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        if let Some(old) = self.telegram.as_ref().and_then(|t| t.ops_chats.as_ref()) {
+            let example = old
+                .iter()
+                .map(|id| format!("[[ops_channels]]\nplatform = \"telegram\"\nchat_id = {id}"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            return Err(invalid(
+                "telegram.ops_chats",
+                format!(
+                    "has moved: ops chats are now surface-neutral. Remove ops_chats and write one block per chat:\n{example}"
+                ),
+            ));
+        }
+        for (i, c) in self.ops_channels.iter().enumerate() {
+            let key = |k: &str| format!("ops_channels[{i}].{k}");
+            if c.platform == Platform::Console {
+                return Err(invalid(
+                    &key("platform"),
+                    "is console: the console shows everything already; ops channels are telegram or discord chats".into(),
+                ));
+            }
+            if c.platform == Platform::Discord {
+                return Err(invalid(
+                    &key("platform"),
+                    "is discord: this version has no Discord surface yet, so the channel would get nothing; use a telegram chat for now".into(),
+                ));
+            }
+            if c.platform == Platform::Telegram && c.chat_id.number().is_none() {
+                return Err(invalid(
+                    &key("chat_id"),
+                    format!(
+                        "{:?} is not a Telegram chat id (a number, negative for groups)",
+                        c.chat_id
+                    ),
+                ));
+            }
+            if c.gets.is_empty() {
+                return Err(invalid(
+                    &key("gets"),
+                    "is empty: name what it gets (notes, alerts, escalations, briefings, pairing), or remove the channel".into(),
+                ));
+            }
+            if let Err(e) = crate::schedule::zone(&c.zone) {
+                return Err(invalid(&key("zone"), e.to_string()));
+            }
+            if let Some(q) = &c.quiet_hours
+                && let Err(e) = QuietHours::parse(q, &c.zone)
+            {
+                return Err(invalid(&key("quiet_hours"), e));
+            }
+        }
+        Ok(())
     }
 
     fn validate_jobs(
@@ -953,6 +1126,60 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_old_ops_chats_says_where_it_moved() {
+        let err = Config::parse(
+            "[store]\npath = \"x.db\"\n[telegram]\nops_chats = [111]\n",
+            "old.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("telegram.ops_chats"), "{err}");
+        assert!(
+            err.contains("[[ops_channels]]") && err.contains("chat_id = 111"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn ops_channels_are_checked_and_quiet_hours_run_over_midnight() {
+        let c = Config::parse(
+            "[store]\npath = \"x.db\"\n[providers.sim]\nenabled = true\n[[ops_channels]]\nplatform = \"telegram\"\nchat_id = -100123\nquiet_hours = \"22:00-07:00\"\nzone = \"Europe/Berlin\"\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(c.ops_channels(Platform::Telegram, Feed::Notes).len(), 1);
+        let q = c.ops_channels[0].quiet().unwrap();
+        let at = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+        };
+        // 23:30 and 06:30 Berlin (winter, UTC+1) are quiet; 12:00 is not.
+        assert!(q.contains(at("2026-12-02T22:30:00Z")));
+        assert!(q.contains(at("2026-12-02T05:30:00Z")));
+        assert!(!q.contains(at("2026-12-02T11:00:00Z")));
+        for (bad, says) in [
+            ("quiet_hours = \"late\"", "window of hours"),
+            ("gets = []", "is empty"),
+        ] {
+            let err = Config::parse(
+                &format!("[store]\npath = \"x.db\"\n[[ops_channels]]\nplatform = \"telegram\"\nchat_id = 1\n{bad}\n"),
+                "t",
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(says), "{err}");
+        }
+        let err = Config::parse(
+            "[store]\npath = \"x.db\"\n[[ops_channels]]\nplatform = \"discord\"\nchat_id = \"123\"\n",
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("no Discord surface yet"), "{err}");
+    }
 
     #[test]
     fn example_config_is_valid() {

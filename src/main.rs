@@ -174,7 +174,11 @@ async fn serve(path: &Option<PathBuf>, all_surfaces: bool) -> anyhow::Result<Exi
     let mut telegram = None;
     if telegram_on && let Some(tg) = app.telegram() {
         let tg = tg.context("cannot start the Telegram surface")?;
-        let ops = tg.ops_chats();
+        let channels = app.config.ops_channels(
+            clawops::config::Platform::Telegram,
+            clawops::config::Feed::Notes,
+        );
+        let ops = tg.ops_chats(&channels);
         for note in &notes {
             ops.send(note.clone()).await;
         }

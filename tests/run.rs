@@ -24,8 +24,9 @@ async fn run_serves_telegram_and_tells_the_ops_chat_about_interrupted_deploys() 
     let fake = FakeTelegram::start().await;
     let text = std::fs::read_to_string(&cfg).unwrap();
     let text = format!(
-        "{text}\n[console]\nenabled = false\n[telegram]\napi_url = \"{}\"\nops_chats = [111]\n",
-        fake.url
+        "{text}\n[console]\nenabled = false\n[telegram]\napi_url = \"{}\"\n[[ops_channels]]\nplatform = \"telegram\"\nchat_id = 111\ngets = [\"notes\"]\nquiet_hours = \"{}\"\nzone = \"Europe/Berlin\"\n",
+        fake.url,
+        quiet_now()
     );
     std::fs::write(&cfg, text).unwrap();
     let mut child = Command::new(bin())
@@ -43,6 +44,8 @@ async fn run_serves_telegram_and_tells_the_ops_chat_about_interrupted_deploys() 
             c.method == "sendmessage"
                 && c.body["chat_id"] == 111
                 && c.body.to_string().contains("interrupted at step 3/11")
+                // In the channel's quiet hours: without a sound.
+                && c.body["disable_notification"] == true
         })
     })
     .await;
@@ -103,4 +106,15 @@ fn sigterm_stops_a_deploy_at_a_step_boundary_and_records_it() {
         out.contains("Last deploy: interrupted at step wait-running"),
         "{out}"
     );
+}
+
+/// Quiet hours around now in Berlin: from an hour ago to an hour ahead.
+fn quiet_now() -> String {
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Berlin);
+    let at = |h: i64| {
+        (now + chrono::Duration::hours(h))
+            .format("%H:%M")
+            .to_string()
+    };
+    format!("{}-{}", at(-1), at(1))
 }

@@ -50,8 +50,10 @@ role = "operator"
 [telegram]
 token = "{TOKEN}"
 api_url = "{url}"
-ops_chats = [{OPERATOR}]
 allowed_chats = [-100500]
+[[ops_channels]]
+platform = "telegram"
+chat_id = {OPERATOR}
 [providers.sim]
 boot_time = "0s"
 step_time = "{step_time}"

@@ -88,14 +88,18 @@ impl Telegram {
         })
     }
 
-    /// What sends to the ops chats: alerts, briefings and start-up notes.
-    pub fn ops_chats(&self) -> OpsChats {
+    /// What sends to `channels` (the Telegram ops channels of one feed), each quiet in
+    /// its quiet hours.
+    pub fn ops_chats(&self, channels: &[&crate::config::OpsChannel]) -> OpsChats {
         OpsChats {
-            chats: self
-                .config
-                .ops_chats
+            chats: channels
                 .iter()
-                .map(|id| ChatOut::new(self.api.clone(), ChatId(*id)))
+                .filter_map(|c| {
+                    let id = c.chat_id.number()?;
+                    let mut out = ChatOut::new(self.api.clone(), ChatId(id));
+                    out.quiet = c.quiet();
+                    Some(out)
+                })
                 .collect(),
         }
     }
@@ -339,6 +343,8 @@ pub struct ChatOut {
     api: teloxide::Bot,
     chat: ChatId,
     progress: Arc<tokio::sync::Mutex<HashMap<u64, Live>>>,
+    /// An ops channel's quiet hours: messages then arrive without a sound.
+    quiet: Option<crate::config::QuietHours>,
 }
 
 /// A progress message being edited in place.
@@ -354,6 +360,7 @@ impl ChatOut {
             api,
             chat,
             progress: Arc::new(tokio::sync::Mutex::new(HashMap::new())),
+            quiet: None,
         }
     }
 
@@ -365,6 +372,7 @@ impl ChatOut {
         keyboard: Option<InlineKeyboardMarkup>,
     ) -> Option<MessageId> {
         let last = parts.len().saturating_sub(1);
+        let silent = self.quiet.is_some_and(|q| q.contains(chrono::Utc::now()));
         let mut sent = None;
         for (i, part) in parts.into_iter().enumerate() {
             let markup = if i == last { keyboard.clone() } else { None };
@@ -372,7 +380,8 @@ impl ChatOut {
                 let mut r = self
                     .api
                     .send_message(self.chat, part.clone())
-                    .parse_mode(ParseMode::Html);
+                    .parse_mode(ParseMode::Html)
+                    .disable_notification(silent);
                 if let Some(k) = &markup {
                     r = r.reply_markup(k.clone());
                 }
@@ -476,7 +485,8 @@ impl Replier for ChatOut {
     }
 }
 
-/// Sends to every ops chat: what nobody asked for (alerts, briefings, start-up notes).
+/// Sends to every ops chat of one feed: what nobody asked for (today start-up notes and
+/// resumed plans' results).
 #[derive(Clone)]
 pub struct OpsChats {
     chats: Vec<ChatOut>,

@@ -180,6 +180,21 @@ async fn last_sweep(ctx: &Ctx, now: DateTime<Utc>) -> Result<String, OpsError> {
     )
 }
 
+/// How fresh the health a selector matched on is: "health as of the last sweep, 40s ago
+/// (12:01 UTC)", or that no sweep has run.
+pub async fn as_of(ctx: &Ctx) -> Result<String, OpsError> {
+    let runs = ctx.store.last_job_runs().await?;
+    Ok(
+        match runs.iter().find(|r| r.job == JobKind::HealthSweep.name()) {
+            Some(r) => format!(
+                "Health as of the last sweep, {}.",
+                since(&r.started_at, ctx.clock.now())
+            ),
+            None => "Health as of each instance's last probe: no sweep has run.".into(),
+        },
+    )
+}
+
 /// A line of bars, one per score (0-100).
 pub fn trend(scores: &[i64]) -> String {
     scores

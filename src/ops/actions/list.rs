@@ -81,8 +81,9 @@ impl List {
                 table,
             )
             .para(format!(
-                "{n} instance{} · {cost} per month",
-                if n == 1 { "" } else { "s" }
+                "{n} instance{} · {cost} per month · {}",
+                if n == 1 { "" } else { "s" },
+                super::health::as_of(ctx).await?
             )))
     }
 }

@@ -145,7 +145,12 @@ impl Restart {
     /// The instances restarted and their end users (who lose their bot for a moment).
     pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
         let targets = self.targets(ctx).await?;
+        let mut details = Vec::new();
+        if self.selector.status.is_some() {
+            details.push(super::health::as_of(ctx).await?);
+        }
         Ok(BlastRadius {
+            details,
             end_users: targets.iter().map(|t| t.end_users.max(0) as u32).sum(),
             instances: targets.iter().map(|t| (t.name.clone(), place(t))).collect(),
             monthly_cents: 0,
@@ -156,7 +161,6 @@ impl Restart {
             press: self
                 .late
                 .then(|| "these instances matched only after the question you confirmed".into()),
-            ..BlastRadius::default()
         })
     }
 
