@@ -46,6 +46,60 @@ pub struct Readiness {
     pub failing: Vec<Value>,
     #[serde(default)]
     pub uptime_ms: Option<u64>,
+    #[serde(default)]
+    pub event_loop: Option<EventLoop>,
+}
+
+/// `/readyz`'s view of the gateway's event loop.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct EventLoop {
+    #[serde(default)]
+    pub degraded: bool,
+}
+
+/// The channel accounts `channels.status` shows stopped: every object in the reply with a
+/// boolean `running` (an account) that is enabled and either not running or not
+/// connected, as `channel:account`.
+pub fn stopped_channels(status: &Value) -> Vec<String> {
+    fn walk(v: &Value, parent: &str, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(running) = map.get("running").and_then(Value::as_bool) {
+                    let enabled = map.get("enabled").and_then(Value::as_bool) != Some(false)
+                        && map.get("configured").and_then(Value::as_bool) != Some(false);
+                    let connected = map.get("connected").and_then(Value::as_bool) != Some(false);
+                    if enabled && (!running || !connected) {
+                        let channel = map.get("channel").and_then(Value::as_str).unwrap_or(parent);
+                        let account = map
+                            .get("accountId")
+                            .and_then(Value::as_str)
+                            .unwrap_or("default");
+                        out.push(format!("{channel}:{account}"));
+                    }
+                    return;
+                }
+                for (k, child) in map {
+                    let name = if matches!(k.as_str(), "accounts" | "channels") {
+                        parent
+                    } else {
+                        k.as_str()
+                    };
+                    walk(child, name, out);
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    walk(item, parent, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(status, "channel", &mut out);
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Both HTTP probes at once.
@@ -419,6 +473,12 @@ impl Rpc {
     }
 
     /// Pending pairing requests on `channel`.
+    /// `channels.status`: each channel account's state, as the gateway gives it.
+    pub async fn channels_status(&mut self) -> Result<Value, GatewayError> {
+        self.call_value("channels.status", serde_json::json!({}))
+            .await
+    }
+
     pub async fn pairing_list(&mut self, channel: &str) -> Result<PairingList, GatewayError> {
         self.call("channels.pairing.list", json!({ "channel": channel }))
             .await
@@ -439,6 +499,28 @@ fn json_frame(frame: &Frame) -> Option<Value> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_channel_account_that_stopped_is_named() {
+        use serde_json::json;
+        let status = json!({
+            "channels": {
+                "telegram": {"accounts": [
+                    {"accountId": "default", "running": true, "connected": true},
+                    {"accountId": "support", "running": true, "connected": false}
+                ]},
+                "discord": {"accounts": [{"accountId": "default", "running": false}]},
+                "slack": {"accounts": [{"accountId": "default", "running": false, "enabled": false}]}
+            }
+        });
+        assert_eq!(
+            super::stopped_channels(&status),
+            ["discord:default", "telegram:support"]
+        );
+        assert!(super::stopped_channels(&json!({"channels": {}})).is_empty());
+        let flat = json!([{"channel": "telegram", "accountId": "a", "running": false}]);
+        assert_eq!(super::stopped_channels(&flat), ["telegram:a"]);
+    }
     use super::*;
 
     #[test]

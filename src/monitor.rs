@@ -30,17 +30,30 @@ impl HealthState {
 }
 
 /// The score of a reading and the reasons for each deduction.
-pub fn score(r: &Reading) -> (u8, Vec<&'static str>) {
+pub fn score(r: &Reading) -> (u8, Vec<String>) {
     let mut score: i32 = 100;
     let mut why = Vec::new();
-    let mut deduct = |points: i32, cond: bool, reason: &'static str| {
+    let mut deduct = |points: i32, cond: bool, reason: &str| {
         if cond {
             score -= points;
-            why.push(reason);
+            why.push(reason.to_string());
         }
     };
     deduct(40, !r.gateway_up, "gateway down");
-    deduct(20, r.gateway_up && !r.gateway_ready, "gateway not ready");
+    let not_ready = if r.failing.is_empty() {
+        "gateway not ready".to_string()
+    } else {
+        format!("gateway not ready (failing: {})", r.failing.join(", "))
+    };
+    deduct(20, r.gateway_up && !r.gateway_ready, &not_ready);
+    deduct(
+        20,
+        r.gateway_up && r.event_loop_degraded,
+        "gateway event loop degraded",
+    );
+    // The process is up but a channel stopped: its end users get no answers.
+    let stopped = format!("channel stopped: {}", r.channels_stopped.join(", "));
+    deduct(40, r.gateway_up && !r.channels_stopped.is_empty(), &stopped);
     deduct(20, !r.docker_up, "docker down");
     deduct(10, r.cpu_percent > 90.0, "CPU over 90%");
     deduct(10, r.memory_percent > 85.0, "memory over 85%");
@@ -51,9 +64,9 @@ pub fn score(r: &Reading) -> (u8, Vec<&'static str>) {
 }
 
 /// The state of an instance from a probe: `None` when the host did not answer.
-pub fn assess(reading: Option<&Reading>) -> (HealthState, u8, Vec<&'static str>) {
+pub fn assess(reading: Option<&Reading>) -> (HealthState, u8, Vec<String>) {
     let Some(r) = reading else {
-        return (HealthState::Unreachable, 0, vec!["host unreachable"]);
+        return (HealthState::Unreachable, 0, vec!["host unreachable".into()]);
     };
     let (score, why) = score(r);
     let state = if !r.gateway_up {

@@ -65,6 +65,7 @@ impl Host for StandIn {
             disk_percent: 20.0,
             openclaw_version: Some("2026.9.6".into()),
             uptime_secs: Some(1),
+            ..Reading::default()
         })
     }
     async fn logs(&self, _: u32) -> Result<Vec<LogLine>, RemoteError> {

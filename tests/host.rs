@@ -536,7 +536,15 @@ async fn a_real_host_is_deployed_operated_and_removed() {
             let mut rpc = Rpc::connect(&addr, &token).await.unwrap();
             let pairing = rpc.pairing_list("telegram").await.unwrap();
             assert!(pairing.requests.is_empty(), "{pairing:?}");
+            let channels = rpc.channels_status().await.unwrap();
+            println!("figure: channels.status with a polling Telegram channel: {channels}");
             rpc.close().await;
+            // A sweep reads the channel over RPC: polling, so nothing is stopped.
+            let said = fx.say("/jobs run health-sweep").await;
+            assert!(
+                said.contains("1 probed") && said.contains("1 HEALTHY"),
+                "{said}"
+            );
             let db = std::fs::read(fx._dir.path().join("fleet.db")).unwrap_or_default();
             let wal = std::fs::read(fx._dir.path().join("fleet.db-wal")).unwrap_or_default();
             for bytes in [&db, &wal] {

@@ -17,13 +17,14 @@ async fn fleet() -> Fx {
         "[[operators]]\nplatform = \"telegram\"\nuser_id = \"222\"\nrole = \"viewer\"\n[providers.sim]\nboot_time = \"0s\"\nstep_time = \"0s\"\n",
     )
     .await;
-    for name in ["ok-bot", "down-bot", "gone-bot", "full-bot"] {
+    for name in ["ok-bot", "down-bot", "gone-bot", "full-bot", "mute-bot"] {
         let (said, _) = fx.say_as(OPERATOR, &format!("/deploy {name} nbg1")).await;
         assert!(said.contains(&format!("✓ {name} is ready")), "{said}");
     }
     knob(&fx, "down-bot", "gateway_down").await;
     knob(&fx, "gone-bot", "unreachable").await;
     knob(&fx, "full-bot", "disk_full").await;
+    knob(&fx, "mute-bot", "channel_stopped").await;
     fx
 }
 
@@ -49,8 +50,8 @@ async fn a_sweep_turns_each_fault_into_its_state_and_reasons() {
 
     let (said, _) = fx.say_as(OPERATOR, "/jobs run health-sweep").await;
     assert!(
-        said.contains("✓ health-sweep: 4 probed")
-            && said.contains("1 HEALTHY, 1 DEGRADED, 1 OFFLINE, 1 UNREACHABLE"),
+        said.contains("✓ health-sweep: 5 probed")
+            && said.contains("1 HEALTHY, 2 DEGRADED, 1 OFFLINE, 1 UNREACHABLE"),
         "{said}"
     );
     let state = |name: &'static str| {
@@ -76,11 +77,15 @@ async fn a_sweep_turns_each_fault_into_its_state_and_reasons() {
     let (h, why, _) = state("full-bot").await;
     assert_eq!(h, "DEGRADED");
     assert!(why.contains("disk full"), "{why}");
+    // The process is up, but its channel stopped: end users get no answers.
+    let (h, why, _) = state("mute-bot").await;
+    assert_eq!(h, "DEGRADED");
+    assert!(why.contains("channel stopped: telegram:default"), "{why}");
 
     // "What's down?": worst first, with reasons, since when, and the sweep's age.
     let (said, _) = fx.say_as(VIEWER, "/health").await;
     assert!(
-        said.contains("3 of 4 ready instances not HEALTHY"),
+        said.contains("4 of 5 ready instances not HEALTHY"),
         "{said}"
     );
     let (gone, down, full) = (
@@ -91,7 +96,7 @@ async fn a_sweep_turns_each_fault_into_its_state_and_reasons() {
     assert!(gone < down && down < full, "worst first: {said}");
     assert!(!said.contains("ok-bot"), "{said}");
     assert!(
-        said.contains("Last sweep") && said.contains("4 probed"),
+        said.contains("Last sweep") && said.contains("5 probed"),
         "{said}"
     );
 
@@ -135,7 +140,7 @@ async fn a_viewer_sees_the_jobs_but_may_not_run_one() {
     assert!(said.contains("there is no job \"nightly-party\""), "{said}");
     fx.say_as(OPERATOR, "/jobs run health-sweep").await;
     let (said, _) = fx.say_as(VIEWER, "/jobs").await;
-    assert!(said.contains("ok: 4 probed"), "{said}");
+    assert!(said.contains("ok: 5 probed"), "{said}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,7 +155,7 @@ async fn a_scheduled_run_is_one_audit_row() {
         .unwrap();
     let said = door.run_job(&run, "system").await.unwrap();
     drop(run);
-    assert!(said.contains("4 probed"), "{said}");
+    assert!(said.contains("5 probed"), "{said}");
     let rows = fx.app.store.audit_tail(1000).await.unwrap();
     assert_eq!(rows.len(), before + 1, "one row for the run, none per host");
     let last = rows.iter().max_by_key(|r| r.seq).unwrap();
@@ -162,7 +167,7 @@ async fn a_scheduled_run_is_one_audit_row() {
         ),
         ("system", "done", "job health-sweep")
     );
-    assert!(last.detail.contains("4 probed"), "{}", last.detail);
+    assert!(last.detail.contains("5 probed"), "{}", last.detail);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -310,6 +310,9 @@ pub struct SimHostState {
     /// For demos and tests: the disk is full.
     #[serde(default)]
     pub disk_full: bool,
+    /// For demos and tests: the gateway runs but its Telegram channel stopped polling.
+    #[serde(default)]
+    pub channel_stopped: bool,
     /// Stopped by /suspend until /resume.
     #[serde(default)]
     pub suspended: bool,
@@ -514,10 +517,16 @@ impl Host for SimHost {
             memory_percent: mem,
             disk_percent: disk,
             openclaw_version: state.openclaw_version.clone(),
+            channels_stopped: if state.channel_stopped && up {
+                vec!["telegram:default".into()]
+            } else {
+                Vec::new()
+            },
             uptime_secs: state
                 .gateway_started_at
                 .filter(|_| up)
                 .map(|t| (self.clock.now() - t).num_seconds().max(0) as u64),
+            ..Reading::default()
         })
     }
 

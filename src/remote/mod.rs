@@ -98,6 +98,13 @@ pub struct Reading {
     pub openclaw_version: Option<String>,
     /// Seconds since the gateway last started.
     pub uptime_secs: Option<u64>,
+    /// The gateway's own readiness checks that fail (`/readyz` `failing`).
+    pub failing: Vec<String>,
+    /// The gateway says its event loop is degraded (`/readyz` `eventLoop.degraded`).
+    pub event_loop_degraded: bool,
+    /// Channel accounts that stopped while the gateway is up (RPC `channels.status`:
+    /// not running, or not connected), as `channel:account`.
+    pub channels_stopped: Vec<String>,
 }
 
 /// One host, as the deploy and the lifecycle commands see it.

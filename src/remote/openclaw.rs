@@ -440,14 +440,62 @@ impl Host for OpenclawHost {
         let tunnel = self.tunnel().await?;
         let probe = gateway::probe(&tunnel.local.to_string()).await;
         let ready = probe.readiness.as_ref().is_some_and(|r| r.ready);
+        // A channel that stopped while the process is up, from the gateway's own RPC.
+        let channels_stopped = if probe.live {
+            match self.rpc().await {
+                Ok((_tunnel, mut rpc)) => {
+                    let status = rpc.channels_status().await;
+                    rpc.close().await;
+                    match status {
+                        Ok(v) => gateway::stopped_channels(&v),
+                        Err(e) => {
+                            tracing::debug!(instance = %self.instance, error = %e, "channels.status");
+                            Vec::new()
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(instance = %self.instance, error = %e, "no RPC for channels.status");
+                    Vec::new()
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        let version = text
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix("version="))
+            .filter(|v| !v.is_empty())
+            .map(str::to_string);
+        let readiness = probe.readiness.as_ref();
         Ok(Reading {
+            failing: readiness
+                .map(|r| {
+                    r.failing
+                        .iter()
+                        .map(|f| match f {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other
+                                .get("name")
+                                .or_else(|| other.get("id"))
+                                .and_then(|n| n.as_str())
+                                .map(str::to_string)
+                                .unwrap_or_else(|| other.to_string()),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            event_loop_degraded: readiness
+                .and_then(|r| r.event_loop.as_ref())
+                .is_some_and(|e| e.degraded),
+            channels_stopped,
             gateway_up: probe.live,
             gateway_ready: ready,
             docker_up: !text.contains("docker=down"),
             cpu_percent: (field("load").unwrap_or(0.0) / cores * 100.0) as f32,
             memory_percent: memory as f32,
             disk_percent: field("disk").unwrap_or(0.0) as f32,
-            openclaw_version: self.installed_version().await?,
+            openclaw_version: version,
             uptime_secs: probe
                 .readiness
                 .and_then(|r| r.uptime_ms)

@@ -142,7 +142,7 @@ pub struct Probe {
     pub state: crate::monitor::HealthState,
     pub score: u8,
     /// The reasons for the deductions.
-    pub why: Vec<&'static str>,
+    pub why: Vec<String>,
 }
 
 /// Probes the host of `row` (on `server_id`) now and records the health in the store.

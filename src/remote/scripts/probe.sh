@@ -1,4 +1,5 @@
-# probe: load, memory, disk and Docker, one line each as key=value. Args: none.
+# probe: load, memory, disk, Docker and the installed OpenClaw version, as key=value.
+# Args: none. One exec per sweep: no Node start (the version is read from package.json).
 cores=$(nproc 2>/dev/null || echo 1)
 echo "load=$(cut -d' ' -f1 /proc/loadavg) cores=$cores"
 awk '/^MemTotal:/{t=$2} /^MemAvailable:/{a=$2} END{print "mem_total=" t " mem_avail=" a}' /proc/meminfo
@@ -11,4 +12,8 @@ elif command -v dockerd >/dev/null 2>&1; then
   echo "docker=down"
 else
   echo "docker=absent"
+fi
+pkg="$D/openclaw/lib/node_modules/openclaw/package.json"
+if [ -r "$pkg" ]; then
+  echo "version=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$pkg" | head -n 1)"
 fi
