@@ -58,8 +58,10 @@ pub struct EventLoop {
 }
 
 /// The channel accounts `channels.status` shows stopped: every object in the reply with a
-/// boolean `running` (an account) that is enabled and either not running or not
-/// connected, as `channel:account`.
+/// boolean `running` (an account, under `channelAccounts`, or a channel under `channels`)
+/// that is enabled and configured but not running, or whose lifecycle says it stopped or
+/// failed, as `channel:account`. `connected` is not used: a polling Telegram account says
+/// `connected: false` while it starts, and long polling holds no connection between polls.
 pub fn stopped_channels(status: &Value) -> Vec<String> {
     fn walk(v: &Value, parent: &str, out: &mut Vec<String>) {
         match v {
@@ -67,8 +69,11 @@ pub fn stopped_channels(status: &Value) -> Vec<String> {
                 if let Some(running) = map.get("running").and_then(Value::as_bool) {
                     let enabled = map.get("enabled").and_then(Value::as_bool) != Some(false)
                         && map.get("configured").and_then(Value::as_bool) != Some(false);
-                    let connected = map.get("connected").and_then(Value::as_bool) != Some(false);
-                    if enabled && (!running || !connected) {
+                    let broken = map
+                        .get("lifecycle")
+                        .and_then(Value::as_str)
+                        .is_some_and(|l| matches!(l, "stopped" | "error" | "failed" | "crashed"));
+                    if enabled && (!running || broken) {
                         let channel = map.get("channel").and_then(Value::as_str).unwrap_or(parent);
                         let account = map
                             .get("accountId")
@@ -79,7 +84,8 @@ pub fn stopped_channels(status: &Value) -> Vec<String> {
                     return;
                 }
                 for (k, child) in map {
-                    let name = if matches!(k.as_str(), "accounts" | "channels") {
+                    let name = if matches!(k.as_str(), "accounts" | "channels" | "channelAccounts")
+                    {
                         parent
                     } else {
                         k.as_str()
@@ -503,15 +509,19 @@ mod tests {
     #[test]
     fn a_channel_account_that_stopped_is_named() {
         use serde_json::json;
+        // The shape OpenClaw 2026.9.6 gives (trimmed): a polling account that is starting
+        // is fine; one that stopped, or whose lifecycle failed, is named.
         let status = json!({
-            "channels": {
-                "telegram": {"accounts": [
-                    {"accountId": "default", "running": true, "connected": true},
-                    {"accountId": "support", "running": true, "connected": false}
-                ]},
-                "discord": {"accounts": [{"accountId": "default", "running": false}]},
-                "slack": {"accounts": [{"accountId": "default", "running": false, "enabled": false}]}
-            }
+            "channelAccounts": {
+                "telegram": [
+                    {"accountId": "default", "enabled": true, "configured": true, "running": true, "connected": false, "lifecycle": "starting"},
+                    {"accountId": "support", "enabled": true, "configured": true, "running": true, "lifecycle": "error"}
+                ],
+                "discord": [{"accountId": "default", "running": false}],
+                "slack": [{"accountId": "default", "running": false, "enabled": false}]
+            },
+            "channels": {"telegram": {"configured": true, "running": true, "mode": "polling"}},
+            "eventLoop": {"degraded": true}
         });
         assert_eq!(
             super::stopped_channels(&status),

@@ -46,8 +46,9 @@ pub fn score(r: &Reading) -> (u8, Vec<String>) {
         format!("gateway not ready (failing: {})", r.failing.join(", "))
     };
     deduct(20, r.gateway_up && !r.gateway_ready, &not_ready);
+    // Often passing (a busy host, a start); with other findings it tips the state.
     deduct(
-        20,
+        10,
         r.gateway_up && r.event_loop_degraded,
         "gateway event loop degraded",
     );

@@ -471,6 +471,48 @@ async fn a_real_host_is_deployed_operated_and_removed() {
         .await;
 
     phases
+        .run("figures: host CPU of one probe beside one CLI health call", async {
+            // Figures only (no timed assertion): the CPU the host spends on the sweep's one
+            // exec, and on one `openclaw health --json` (a Node start), as the user.
+            let target = Target::parse(&ssh).unwrap();
+            let password = Credential::Password(env.get("CLAWOPS_TEST_PASSWORD").to_string());
+            let session = Session::connect(&target, &password, None).await.unwrap();
+            let script = format!(
+                "{}\n{}",
+                include_str!("../src/remote/scripts/prelude.sh"),
+                include_str!("../src/remote/scripts/probe.sh")
+            );
+            let cpu = |out: &str| -> f64 {
+                out.split_whitespace()
+                    .filter_map(|v| v.parse::<f64>().ok())
+                    .sum()
+            };
+            let probe = session
+                .run(
+                    "bash -c '{ TIMEFORMAT=\"%3U %3S\"; time bash -s >/dev/null 2>&1; } 2>&1'",
+                    Some(script.as_bytes()),
+                    Duration::from_secs(60),
+                )
+                .await
+                .unwrap();
+            let cli = session
+                .run(
+                    "bash -c '{ TIMEFORMAT=\"%3U %3S\"; read -r T; export PATH=$HOME/.clawops/node/bin:$HOME/.clawops/openclaw/bin:$PATH; time OPENCLAW_GATEWAY_TOKEN=$T openclaw health --json >/dev/null 2>&1; } 2>&1'",
+                    Some(format!("{token}\n").as_bytes()),
+                    Duration::from_secs(120),
+                )
+                .await
+                .unwrap();
+            session.close().await;
+            println!(
+                "figure: host CPU per probe exec {:.3}s, per `openclaw health --json` {:.3}s",
+                cpu(&probe.stdout_text()),
+                cpu(&cli.stdout_text())
+            );
+        })
+        .await;
+
+    phases
         .run("config", async {
             // Config: secrets masked; a value OpenClaw rejects leaves the previous file in place.
             let said = fx.say("/config e2e-bot get gateway.auth").await;

@@ -25,6 +25,7 @@ const OPENCLAW: &str = include_str!("scripts/openclaw.sh");
 const SERVICE: &str = include_str!("scripts/service.sh");
 const PROBE: &str = include_str!("scripts/probe.sh");
 const REMOVE: &str = include_str!("scripts/remove.sh");
+const BACKUP: &str = include_str!("scripts/backup.sh");
 const FORGET_KEY: &str = include_str!("scripts/forget-key.sh");
 
 /// How long a short command may take.
@@ -596,9 +597,8 @@ impl Host for OpenclawHost {
     }
 
     async fn backup(&self, sink: &mut (dyn std::io::Write + Send)) -> Result<u64, RemoteError> {
-        let body = "cd \"$HOME\" && tar czf - --exclude=.openclaw/logs --exclude=.openclaw/cache --exclude=.openclaw/tmp .openclaw";
         let command = self.command_for(&[], !self.as_root())?;
-        let script = format!("{PRELUDE}\n{body}");
+        let script = format!("{PRELUDE}\n{BACKUP}");
         let mut counted = Counted {
             inner: sink,
             bytes: 0,
