@@ -21,7 +21,8 @@ CREATE TABLE readings (
     reasons       TEXT NOT NULL,             -- comma-separated
     cpu           REAL,
     memory        REAL,
-    disk          REAL
+    disk          REAL,
+    restarts      INTEGER                    -- the service's own restarts of the gateway, so far
 );
 CREATE INDEX readings_instance_at ON readings(instance, at);
 CREATE INDEX readings_at ON readings(at);

@@ -467,6 +467,13 @@ async fn a_real_host_is_deployed_operated_and_removed() {
                 said.contains("e2e-bot — HEALTHY") && said.contains("2 readings"),
                 "{said}"
             );
+            // clawops' own restarts are planned: the service counts none.
+            assert!(
+                said.contains(
+                    "Restarts of the gateway by its service: 0 so far, 0 in the last 2 h"
+                ),
+                "{said}"
+            );
         })
         .await;
 

@@ -131,5 +131,9 @@ async fn read(ctx: &Ctx, row: &InstanceRow, at: &str) -> ReadingRow {
         cpu: reading.as_ref().map(|r| f64::from(r.cpu_percent)),
         memory: reading.as_ref().map(|r| f64::from(r.memory_percent)),
         disk: reading.as_ref().map(|r| f64::from(r.disk_percent)),
+        restarts: reading
+            .as_ref()
+            .and_then(|r| r.service_restarts)
+            .map(|n| n as i64),
     }
 }

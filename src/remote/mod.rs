@@ -103,8 +103,11 @@ pub struct Reading {
     /// The gateway says its event loop is degraded (`/readyz` `eventLoop.degraded`).
     pub event_loop_degraded: bool,
     /// Channel accounts that stopped while the gateway is up (RPC `channels.status`:
-    /// not running, or not connected), as `channel:account`.
+    /// not running, or a stopped or failed lifecycle), as `channel:account`.
     pub channels_stopped: Vec<String>,
+    /// How often the service (systemd unit or clawops' supervisor) restarted the gateway
+    /// on its own; compared between readings, a growing count is a crash loop.
+    pub service_restarts: Option<u64>,
 }
 
 /// One host, as the deploy and the lifecycle commands see it.

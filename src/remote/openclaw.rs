@@ -470,6 +470,7 @@ impl Host for OpenclawHost {
             .map(str::to_string);
         let readiness = probe.readiness.as_ref();
         Ok(Reading {
+            service_restarts: field("restarts").map(|n| n as u64),
             failing: readiness
                 .map(|r| {
                     r.failing

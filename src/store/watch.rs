@@ -30,6 +30,7 @@ pub struct ReadingRow {
     pub cpu: Option<f64>,
     pub memory: Option<f64>,
     pub disk: Option<f64>,
+    pub restarts: Option<i64>,
 }
 
 /// One hour of readings of one instance.
@@ -108,7 +109,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         for r in readings {
             sqlx::query(
-                "INSERT INTO readings (instance, at, state, score, reasons, cpu, memory, disk) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO readings (instance, at, state, score, reasons, cpu, memory, disk, restarts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&r.instance)
             .bind(&r.at)
@@ -118,6 +119,7 @@ impl Store {
             .bind(r.cpu)
             .bind(r.memory)
             .bind(r.disk)
+            .bind(r.restarts)
             .execute(&mut *tx)
             .await?;
             let hour = format!("{}:00:00.000Z", r.at.get(..13).unwrap_or(&r.at));

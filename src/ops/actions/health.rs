@@ -148,6 +148,13 @@ impl Health {
                 })
                 .collect();
             m = m.table(&["at", "health", "why"], recent);
+            let restarts: Vec<i64> = readings.iter().filter_map(|r| r.restarts).collect();
+            if let (Some(first), Some(last)) = (restarts.first(), restarts.last()) {
+                m = m.para(format!(
+                    "Restarts of the gateway by its service: {last} so far, {} in the last 2 h.",
+                    (last - first).max(0)
+                ));
+            }
         }
         let hours = ctx
             .store

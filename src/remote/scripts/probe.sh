@@ -1,4 +1,5 @@
-# probe: load, memory, disk, Docker and the installed OpenClaw version, as key=value.
+# probe: load, memory, disk, Docker, the gateway service's state and restart count, and
+# the installed OpenClaw version, as key=value.
 # Args: none. One exec per sweep: no Node start (the version is read from package.json).
 cores=$(nproc 2>/dev/null || echo 1)
 echo "load=$(cut -d' ' -f1 /proc/loadavg) cores=$cores"
@@ -17,3 +18,20 @@ pkg="$D/openclaw/lib/node_modules/openclaw/package.json"
 if [ -r "$pkg" ]; then
   echo "version=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$pkg" | head -n 1)"
 fi
+# The gateway service: a systemd user unit, or clawops' supervisor (which logs each
+# restart it makes in gateway.out).
+restarts=""
+if command -v systemctl >/dev/null 2>&1 && systemctl --user show-environment >/dev/null 2>&1 \
+  && [ -f "$HOME/.config/systemd/user/openclaw-gateway.service" ]; then
+  state=$(systemctl --user is-active openclaw-gateway.service 2>/dev/null) || true
+  restarts=$(systemctl --user show -p NRestarts --value openclaw-gateway.service 2>/dev/null) || true
+else
+  state=inactive
+  if [ -s "$D/gateway.pid" ] && kill -0 "$(cat "$D/gateway.pid")" 2>/dev/null; then
+    state=active
+  fi
+  if [ -e "$D/gateway.out" ]; then
+    restarts=$(grep -c 'gateway exited' "$D/gateway.out" 2>/dev/null) || true
+  fi
+fi
+echo "service=${state:-unknown} restarts=${restarts:-0}"
