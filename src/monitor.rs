@@ -27,6 +27,18 @@ impl HealthState {
             HealthState::Unreachable => "UNREACHABLE",
         }
     }
+
+    /// The state named `s` (as stored).
+    pub fn parse(s: &str) -> Option<HealthState> {
+        [
+            HealthState::Healthy,
+            HealthState::Degraded,
+            HealthState::Offline,
+            HealthState::Unreachable,
+        ]
+        .into_iter()
+        .find(|h| h.as_str() == s)
+    }
 }
 
 /// The score of a reading and the reasons for each deduction.

@@ -74,11 +74,11 @@ pub async fn sweep(ctx: &Ctx) -> Result<SweepReport, OpsError> {
         .collect()
         .await;
     for r in &readings {
-        match r.state.as_str() {
-            "HEALTHY" => report.healthy += 1,
-            "DEGRADED" => report.degraded += 1,
-            "OFFLINE" => report.offline += 1,
-            _ => report.unreachable += 1,
+        match HealthState::parse(&r.state) {
+            Some(HealthState::Healthy) => report.healthy += 1,
+            Some(HealthState::Degraded) => report.degraded += 1,
+            Some(HealthState::Offline) => report.offline += 1,
+            Some(HealthState::Unreachable) | None => report.unreachable += 1,
         }
     }
     report.probed = readings.len();

@@ -10,6 +10,7 @@ use super::existing;
 use crate::chat::Message;
 use crate::config::Role;
 use crate::jobs::JobKind;
+use crate::monitor::HealthState;
 use crate::ops::OpsError;
 use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
@@ -58,7 +59,9 @@ impl Health {
         let mut bad: Vec<&InstanceRow> = fleet
             .iter()
             .filter(|r| r.status == InstanceStatus::Ready)
-            .filter(|r| r.health.as_deref() != Some("HEALTHY"))
+            .filter(|r| {
+                r.health.as_deref().and_then(HealthState::parse) != Some(HealthState::Healthy)
+            })
             .collect();
         bad.sort_by_key(|r| (r.health_score.unwrap_or(-1), r.name.clone()));
         let idle: Vec<String> = fleet
