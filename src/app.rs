@@ -461,6 +461,8 @@ fn secrets(config: &Config) -> Vec<String> {
     if let Some(llm) = &config.llm {
         all.extend(llm.api_key.clone());
     }
+    // A heartbeat ping URL lets anyone ping (or silence) the operator's dead-man's switch.
+    all.extend(config.watch.heartbeat_url.clone());
     for (_, account) in config.providers.clouds() {
         all.extend(account.token.clone());
         all.extend(account.secret_key.clone());

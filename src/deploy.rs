@@ -723,10 +723,16 @@ pub fn cloud_init(host_key: Option<&russh::keys::PrivateKey>) -> String {
 }
 
 fn clip(s: &str) -> String {
-    if s.len() <= OUTPUT_LIMIT {
+    clip_to(s, OUTPUT_LIMIT)
+}
+
+/// `s` cut to at most `limit` bytes (at a character boundary), with `…` when cut: what a
+/// step log keeps of a step's output.
+pub(crate) fn clip_to(s: &str, limit: usize) -> String {
+    if s.len() <= limit {
         return s.to_string();
     }
-    let mut end = OUTPUT_LIMIT;
+    let mut end = limit;
     while !s.is_char_boundary(end) {
         end -= 1;
     }

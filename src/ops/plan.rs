@@ -516,12 +516,5 @@ pub async fn recover(ctx: &Ctx) -> Result<Recovered, OpsError> {
 }
 
 fn clip(s: &str) -> String {
-    if s.len() <= OUTPUT_LIMIT {
-        return s.to_string();
-    }
-    let mut end = OUTPUT_LIMIT;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
+    crate::deploy::clip_to(s, OUTPUT_LIMIT)
 }
