@@ -271,3 +271,26 @@ async fn metrics_are_scraped_and_the_heartbeat_is_pinged_after_a_sweep() {
     assert!(said.contains("* * * * * (off)"), "{said}");
     fx.app.shutdown.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_learns_nothing_from_health_or_jobs_and_runs_nothing() {
+    let fx = fleet().await;
+    for line in [
+        "/health",
+        "/health down-bot",
+        "/jobs",
+        "/jobs run health-sweep",
+    ] {
+        let (said, _) = fx.say_as("555", line).await;
+        assert!(said.contains("private operations bot"), "{line}: {said}");
+        assert!(
+            !said.contains("bot —") && !said.contains("probed"),
+            "{line}: {said}"
+        );
+    }
+    // No sweep ran for the stranger.
+    let runs = fx.app.store.last_job_runs().await.unwrap();
+    assert!(runs.is_empty(), "{runs:?}");
+    let row = fx.app.store.instance("down-bot").await.unwrap().unwrap();
+    assert_ne!(row.health.as_deref(), Some("OFFLINE"), "not swept");
+}

@@ -132,8 +132,9 @@ impl Health {
         } else {
             let scores: Vec<i64> = readings.iter().map(|r| r.score).collect();
             m = m.para(format!(
-                "Last 2 h, {} readings: {} (min {}, now {})",
+                "Last 2 h, {} reading{}: {} (min {}, now {})",
                 scores.len(),
+                if scores.len() == 1 { "" } else { "s" },
                 trend(&scores),
                 scores.iter().min().copied().unwrap_or_default(),
                 scores.last().copied().unwrap_or_default()
