@@ -137,6 +137,7 @@ impl App {
             locks: Default::default(),
             jobs,
             metrics: Default::default(),
+            postboxes: Default::default(),
         });
         if let Some(said) = door.audit().upgrade().await.map_err(OpsError::from)? {
             notes
@@ -167,13 +168,18 @@ impl App {
     }
 
     /// The Telegram surface, when `[telegram]` is configured and enabled.
+    /// The Telegram surface, when configured; alerts to Telegram ops channels go
+    /// through it from now on.
     pub fn telegram(&self) -> Option<Result<Telegram, TelegramError>> {
         let tg = self.config.telegram.as_ref().filter(|t| t.enabled)?;
-        Some(Telegram::new(
-            self.bot.clone(),
-            tg.clone(),
-            self.tasks.clone(),
-        ))
+        let surface = Telegram::new(self.bot.clone(), tg.clone(), self.tasks.clone());
+        if let Ok(surface) = &surface {
+            self.bot.door().ctx().postboxes.attach(
+                crate::config::Platform::Telegram,
+                Arc::new(surface.postbox()),
+            );
+        }
+        Some(surface)
     }
 
     /// Runs the console on this process's standard input and output until the input

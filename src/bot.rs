@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::agent::Agent;
-use crate::chat::{Inbound, Message, Outbound, Replier};
+use crate::chat::{Inbound, Message, MessageRef, Outbound, Replier};
 use crate::command::{self, ParseError};
 use crate::ops::{Actor, Door, Outcome};
 
@@ -72,7 +72,7 @@ impl Bot {
             }
             Err(e) => {
                 out.send(Outbound::Message(Message::text(parse_error(&e))))
-                    .await
+                    .await;
             }
         }
     }
@@ -86,6 +86,9 @@ impl Bot {
     /// surfaces that show refusals differently (Telegram: a toast). Progress still goes
     /// to `out`.
     pub async fn press(&self, actor: &Actor, data: &str, out: &dyn Replier) -> Outcome {
+        if let Some((button, alert)) = crate::chat::alert_pressed(data) {
+            return self.door.press_alert(actor, button, alert, out).await;
+        }
         let Some((confirm, id)) = crate::chat::pressed(data) else {
             return Outcome::Refused(Message::text("That button is not one of mine."));
         };
@@ -102,7 +105,7 @@ impl Bot {
             }
             Err(e) => {
                 out.send(Outbound::Message(Message::text(format!("✗ {e}"))))
-                    .await
+                    .await;
             }
         }
     }
@@ -114,10 +117,10 @@ pub struct Redacting<'a>(pub &'a dyn Replier);
 
 #[async_trait::async_trait]
 impl Replier for Redacting<'_> {
-    async fn send(&self, out: Outbound) {
+    async fn send(&self, out: Outbound) -> Option<MessageRef> {
         self.0
             .send(out.map_text(&crate::secrets::redact_known))
-            .await;
+            .await
     }
 }
 

@@ -233,6 +233,7 @@ mod tests {
                 all: false,
                 asked: None,
                 late: false,
+                alert: None,
             })
         );
         assert_eq!(
@@ -247,6 +248,7 @@ mod tests {
                 all: false,
                 asked: None,
                 late: false,
+                alert: None,
             })
         );
         assert_eq!(

@@ -97,6 +97,8 @@ pub struct Config {
     pub jobs: Vec<JobConfig>,
     #[serde(default)]
     pub watch: WatchConfig,
+    #[serde(default)]
+    pub alerts: AlertsConfig,
     /// Where what nobody asked for goes (`[[ops_channels]]`), on any surface.
     #[serde(default)]
     pub ops_channels: Vec<OpsChannel>,
@@ -135,6 +137,14 @@ pub enum ChatRef {
 }
 
 impl ChatRef {
+    /// The id as text (as kept in message references).
+    pub fn text(&self) -> String {
+        match self {
+            ChatRef::Number(n) => n.to_string(),
+            ChatRef::Text(t) => t.trim().to_string(),
+        }
+    }
+
     /// The id as a number (Telegram), when it is one.
     pub fn number(&self) -> Option<i64> {
         match self {
@@ -278,6 +288,50 @@ impl Default for WatchConfig {
             keep_hourly: default_keep_hourly(),
             heartbeat_url: None,
             metrics_listen: None,
+        }
+    }
+}
+
+/// `[alerts]`: when a bad reading becomes an alert, and how long an alert nobody answers
+/// keeps asking.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Readings in a row before a change of state counts (both ways): the flap guard.
+    #[serde(default = "default_flap_guard")]
+    pub flap_guard: u32,
+    /// More incidents than this opened by one sweep arrive as one grouped message.
+    #[serde(default = "default_group_over")]
+    pub group_over: usize,
+    /// An unacknowledged critical incident (OFFLINE, UNREACHABLE) says "still down" again
+    /// this often.
+    #[serde(default = "default_repeat_every", with = "humantime_serde")]
+    pub repeat_every: Duration,
+    /// ...and goes to the escalation channels after this long.
+    #[serde(default = "default_escalate_after", with = "humantime_serde")]
+    pub escalate_after: Duration,
+}
+
+fn default_flap_guard() -> u32 {
+    2
+}
+fn default_group_over() -> usize {
+    3
+}
+fn default_repeat_every() -> Duration {
+    Duration::from_secs(30 * 60)
+}
+fn default_escalate_after() -> Duration {
+    Duration::from_secs(15 * 60)
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            flap_guard: default_flap_guard(),
+            group_over: default_group_over(),
+            repeat_every: default_repeat_every(),
+            escalate_after: default_escalate_after(),
         }
     }
 }
@@ -805,6 +859,21 @@ impl Config {
             return Err(invalid(
                 "store.path",
                 "is empty: name a SQLite file, e.g. \"data/clawops.db\"".into(),
+            ));
+        }
+        if self.alerts.flap_guard == 0 || self.alerts.flap_guard > 60 {
+            return Err(invalid(
+                "alerts.flap_guard",
+                format!(
+                    "is {}: give the readings in a row that make a change count, 1 to 60 (2 is usual)",
+                    self.alerts.flap_guard
+                ),
+            ));
+        }
+        if self.alerts.repeat_every < Duration::from_secs(60) {
+            return Err(invalid(
+                "alerts.repeat_every",
+                "is under a minute: give e.g. \"30m\"".into(),
             ));
         }
         for (i, op) in self.operators.iter().enumerate() {

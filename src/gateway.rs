@@ -315,6 +315,9 @@ pub struct Rpc {
     next: u64,
     /// The gateway's version, from its hello.
     pub server_version: Option<String>,
+    /// The revision of the config the running gateway applied (an opaque hash, only
+    /// comparable with itself), from its hello.
+    pub config_rev: Option<String>,
 }
 
 impl std::fmt::Debug for Rpc {
@@ -346,6 +349,7 @@ impl Rpc {
             ws,
             next: 0,
             server_version: None,
+            config_rev: None,
         };
         rpc.wait_challenge().await?;
         let hello = rpc
@@ -376,6 +380,10 @@ impl Rpc {
             .pointer("/server/version")
             .and_then(Value::as_str)
             .map(str::to_string);
+        rpc.config_rev = hello
+            .pointer("/snapshot/appliedConfigHash")
+            .and_then(Value::as_str)
+            .map(|h| h.rsplit(':').next().unwrap_or(h).chars().take(12).collect());
         Ok(rpc)
     }
 

@@ -38,6 +38,8 @@ pub struct Metrics {
     job_failures: Family<JobLabel, Counter>,
     jobs_skipped: Family<JobLabel, Counter>,
     jobs_running: Gauge,
+    alerts_sent: Counter,
+    incidents_open: Gauge,
 }
 
 impl Default for Metrics {
@@ -87,7 +89,21 @@ impl Metrics {
         );
         let jobs_running = Gauge::default();
         registry.register("jobs_running", "Job runs in progress", jobs_running.clone());
+        let alerts_sent = Counter::default();
+        registry.register(
+            "alerts_sent",
+            "Alert messages sent (one incident, or a group)",
+            alerts_sent.clone(),
+        );
+        let incidents_open = Gauge::default();
+        registry.register(
+            "incidents_open",
+            "Incidents not resolved yet",
+            incidents_open.clone(),
+        );
         Metrics {
+            alerts_sent,
+            incidents_open,
             registry,
             instances,
             sweep_seconds,
@@ -128,6 +144,16 @@ impl Metrics {
         RunningJob {
             metrics: self.clone(),
         }
+    }
+
+    /// One alert message went out.
+    pub fn alert_sent(&self) {
+        self.alerts_sent.inc();
+    }
+
+    /// Incidents open after an alert pass.
+    pub fn incidents(&self, open: usize) {
+        self.incidents_open.set(open as i64);
     }
 
     pub fn job_failed(&self, job: &str) {

@@ -39,6 +39,21 @@ impl HealthState {
         .into_iter()
         .find(|h| h.as_str() == s)
     }
+
+    /// How bad it is: HEALTHY 0 up to UNREACHABLE 3.
+    pub fn rank(self) -> u8 {
+        match self {
+            HealthState::Healthy => 0,
+            HealthState::Degraded => 1,
+            HealthState::Offline => 2,
+            HealthState::Unreachable => 3,
+        }
+    }
+
+    /// End users get no answers at all: an alert for it repeats and escalates.
+    pub fn critical(self) -> bool {
+        matches!(self, HealthState::Offline | HealthState::Unreachable)
+    }
 }
 
 /// The score of a reading and the reasons for each deduction.

@@ -237,6 +237,7 @@ image = "img-487zeit5"
         locks: Default::default(),
         jobs: clawops::jobs::Jobs::none(),
         metrics: Default::default(),
+        postboxes: Default::default(),
     });
     Fx {
         bot: Bot::new(door),

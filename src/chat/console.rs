@@ -88,7 +88,7 @@ pub fn printable(text: &str) -> String {
 
 #[async_trait]
 impl<W: AsyncWrite + Unpin + Send> Replier for ConsoleOut<W> {
-    async fn send(&self, out: Outbound) {
+    async fn send(&self, out: Outbound) -> Option<super::MessageRef> {
         let mut state = self.inner.lock().await;
         match out {
             Outbound::Message(m) => {
@@ -113,6 +113,8 @@ impl<W: AsyncWrite + Unpin + Send> Replier for ConsoleOut<W> {
                 }
             }
         }
+        // A terminal keeps nothing that could be edited later.
+        None
     }
 }
 

@@ -17,6 +17,7 @@ pub use message::{Block, Button, Message, Outbound, ProgressStep, ProgressView, 
 use async_trait::async_trait;
 
 use crate::actor::Actor;
+use crate::config::Platform;
 
 /// What an actor sent.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,11 +28,36 @@ pub enum Inbound {
     Press { actor: Actor, data: String },
 }
 
+/// Where one message is, on its surface: kept in the store so that an alert or a request
+/// can be edited or answered later, also after a restart of clawops.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MessageRef {
+    pub platform: Platform,
+    /// The chat (Telegram chat id, Discord channel id).
+    pub chat: String,
+    /// The message within it.
+    pub message: String,
+}
+
 /// Where replies to one inbound go: the chat it came from.
 #[async_trait]
 pub trait Replier: Send + Sync {
-    /// Sends (or, for a progress view, edits in place) one outbound.
-    async fn send(&self, out: Outbound);
+    /// Sends (or, for a progress view, edits in place) one outbound. Returns where the
+    /// message is (the last part of a long one; the first chat's, when it went to
+    /// several), or `None` when it was not delivered or the surface keeps no messages.
+    async fn send(&self, out: Outbound) -> Option<MessageRef>;
+}
+
+/// A surface's ops chats, as the watch uses them: a post to one chat, and an edit of or a
+/// reply to a message posted before (found by its reference, also after a restart).
+#[async_trait]
+pub trait Postbox: Send + Sync {
+    /// Posts `out` to `chat`; `silent` delivers it without a notification sound.
+    async fn post(&self, chat: &str, out: Outbound, silent: bool) -> Option<MessageRef>;
+    /// Replaces the text and buttons of the message at `at` (no buttons in `out`: none).
+    async fn edit(&self, at: &MessageRef, out: Outbound) -> bool;
+    /// Posts `out` as a reply to the message at `at`.
+    async fn reply(&self, at: &MessageRef, out: Outbound, silent: bool) -> Option<MessageRef>;
 }
 
 /// Payload prefixes of confirmation buttons.
@@ -53,6 +79,58 @@ pub fn confirmation(id: String, message: Message) -> Outbound {
             },
         ],
     }
+}
+
+/// Payload prefix of the buttons under an alert, which any operator may press.
+const ALERT: &str = "al:";
+
+/// What a button under an alert does: each press goes through the door as the presser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertButton {
+    Acknowledge,
+    /// Silence the alert's instances for an hour.
+    Silence,
+    Restart,
+}
+
+impl AlertButton {
+    const ALL: [AlertButton; 3] = [
+        AlertButton::Acknowledge,
+        AlertButton::Silence,
+        AlertButton::Restart,
+    ];
+
+    fn code(self) -> &'static str {
+        match self {
+            AlertButton::Acknowledge => "ack",
+            AlertButton::Silence => "sil",
+            AlertButton::Restart => "rst",
+        }
+    }
+
+    /// The button's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            AlertButton::Acknowledge => "Acknowledge",
+            AlertButton::Silence => "Silence 1h",
+            AlertButton::Restart => "Restart",
+        }
+    }
+
+    /// The button, bound to alert `id`.
+    pub fn button(self, id: i64) -> Button {
+        Button {
+            label: self.label().into(),
+            data: format!("{ALERT}{}:{id}", self.code()),
+        }
+    }
+}
+
+/// What an alert button's payload says: which button, and the alert's id.
+pub fn alert_pressed(data: &str) -> Option<(AlertButton, i64)> {
+    let (code, id) = data.strip_prefix(ALERT)?.split_once(':')?;
+    let button = AlertButton::ALL.into_iter().find(|b| b.code() == code)?;
+    Some((button, id.parse().ok()?))
 }
 
 /// What a confirmation button's payload says: confirm (true) or cancel, and the id.

@@ -18,7 +18,7 @@ use teloxide::payloads::{
 use teloxide::requests::{Request, Requester};
 use teloxide::types::{
     AllowedUpdate, BotCommand, CallbackQuery, ChatId, InlineKeyboardButton, InlineKeyboardMarkup,
-    MessageId, ParseMode, UpdateKind, User,
+    MessageId, ParseMode, ReplyParameters, UpdateKind, User,
 };
 use teloxide::{ApiError, RequestError};
 use thiserror::Error;
@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::render::{escape_html, html_chunks, progress_lines, split};
-use super::{Inbound, Outbound, ProgressView, Replier};
+use super::{Inbound, MessageRef, Outbound, Postbox, ProgressView, Replier};
 use crate::bot::Bot as Core;
 use crate::config::{Platform, TelegramConfig};
 use crate::ops::{Actor, Outcome, catalogue};
@@ -101,6 +101,14 @@ impl Telegram {
                     Some(out)
                 })
                 .collect(),
+        }
+    }
+
+    /// The ops chats as the watch posts to them: alerts, and later edits of and replies to
+    /// them.
+    pub fn postbox(&self) -> TelegramPostbox {
+        TelegramPostbox {
+            api: self.api.clone(),
         }
     }
 
@@ -264,6 +272,12 @@ impl Telegram {
         if toast.is_some() {
             return;
         }
+        if crate::chat::alert_pressed(&data).is_some() {
+            // The alert's own message is brought up to date by the watch; the outcome
+            // goes under it.
+            crate::bot::send_outcome(&out, outcome).await;
+            return;
+        }
         let verdict = if crate::chat::pressed(&data).is_some_and(|(confirm, _)| confirm) {
             "Confirmed"
         } else {
@@ -371,11 +385,24 @@ impl ChatOut {
         parts: Vec<String>,
         keyboard: Option<InlineKeyboardMarkup>,
     ) -> Option<MessageId> {
-        let last = parts.len().saturating_sub(1);
         let silent = self.quiet.is_some_and(|q| q.contains(chrono::Utc::now()));
+        self.post_as(parts, keyboard, silent, None).await
+    }
+
+    /// Sends HTML chunks, the first as a reply to `to` when given (sent anyway if that
+    /// message is gone).
+    async fn post_as(
+        &self,
+        parts: Vec<String>,
+        keyboard: Option<InlineKeyboardMarkup>,
+        silent: bool,
+        to: Option<MessageId>,
+    ) -> Option<MessageId> {
+        let last = parts.len().saturating_sub(1);
         let mut sent = None;
         for (i, part) in parts.into_iter().enumerate() {
             let markup = if i == last { keyboard.clone() } else { None };
+            let reply = to.filter(|_| i == 0);
             let request = || {
                 let mut r = self
                     .api
@@ -384,6 +411,9 @@ impl ChatOut {
                     .disable_notification(silent);
                 if let Some(k) = &markup {
                     r = r.reply_markup(k.clone());
+                }
+                if let Some(id) = reply {
+                    r = r.reply_parameters(ReplyParameters::new(id).allow_sending_without_reply());
                 }
                 r.send()
             };
@@ -398,41 +428,68 @@ impl ChatOut {
     }
 
     /// Replaces a message's text (and removes its keyboard).
-    async fn edit(&self, message: MessageId, text: &str) {
+    async fn edit(&self, message: MessageId, text: &str) -> bool {
+        self.edit_with(message, text, None).await
+    }
+
+    /// Replaces a message's text, and its keyboard with `keyboard` (none: removed).
+    async fn edit_with(
+        &self,
+        message: MessageId,
+        text: &str,
+        keyboard: Option<InlineKeyboardMarkup>,
+    ) -> bool {
         let text: String = text.chars().take(MAX_TEXT).collect();
         let request = || {
-            self.api
+            let mut r = self
+                .api
                 .edit_message_text(self.chat, message, text.clone())
-                .parse_mode(ParseMode::Html)
-                .send()
+                .parse_mode(ParseMode::Html);
+            if let Some(k) = &keyboard {
+                r = r.reply_markup(k.clone());
+            }
+            r.send()
         };
-        if let Err(e) = call(request).await {
-            tracing::error!(chat = self.chat.0, error = %e, "telegram: a message could not be edited");
+        match call(request).await {
+            Ok(_) => true,
+            // Telegram refuses an edit that changes nothing: the message already says it.
+            Err(RequestError::Api(ApiError::MessageNotModified)) => true,
+            Err(e) => {
+                tracing::error!(chat = self.chat.0, error = %e, "telegram: a message could not be edited");
+                false
+            }
+        }
+    }
+
+    fn reference(&self, id: MessageId) -> MessageRef {
+        MessageRef {
+            platform: Platform::Telegram,
+            chat: self.chat.0.to_string(),
+            message: id.0.to_string(),
         }
     }
 
     /// Posts a progress view, or edits its message: at most one edit per `EDIT_GAP`,
     /// except the final state, which is always shown.
-    async fn progress(&self, view: ProgressView) {
+    async fn progress(&self, view: ProgressView) -> Option<MessageId> {
         let text = progress_html(&view);
         let mut live = self.progress.lock().await;
         let Some(entry) = live.get_mut(&view.key) else {
             drop(live);
-            if let Some(id) = self.post(split(&text, MAX_TEXT), None).await {
-                self.progress.lock().await.insert(
-                    view.key,
-                    Live {
-                        message: id,
-                        last_edit: Instant::now(),
-                        last_text: text,
-                    },
-                );
-            }
-            return;
+            let id = self.post(split(&text, MAX_TEXT), None).await?;
+            self.progress.lock().await.insert(
+                view.key,
+                Live {
+                    message: id,
+                    last_edit: Instant::now(),
+                    last_text: text,
+                },
+            );
+            return Some(id);
         };
         let finished = view.finished.is_some();
         if entry.last_text == text || (!finished && entry.last_edit.elapsed() < EDIT_GAP) {
-            return;
+            return Some(entry.message);
         }
         if finished {
             let wait = EDIT_GAP.saturating_sub(entry.last_edit.elapsed());
@@ -446,6 +503,7 @@ impl ChatOut {
         }
         drop(live);
         self.edit(id, &text).await;
+        Some(id)
     }
 }
 
@@ -471,17 +529,75 @@ fn keyboard(buttons: &[super::Button]) -> InlineKeyboardMarkup {
 
 #[async_trait]
 impl Replier for ChatOut {
-    async fn send(&self, out: Outbound) {
-        match out {
-            Outbound::Message(m) => {
-                self.post(html_chunks(&m, MAX_TEXT), None).await;
-            }
+    async fn send(&self, out: Outbound) -> Option<MessageRef> {
+        let id = match out {
+            Outbound::Message(m) => self.post(html_chunks(&m, MAX_TEXT), None).await,
             Outbound::Buttons { message, buttons } => {
                 self.post(html_chunks(&message, MAX_TEXT), Some(keyboard(&buttons)))
-                    .await;
+                    .await
             }
             Outbound::Progress(view) => self.progress(view).await,
+        }?;
+        Some(self.reference(id))
+    }
+}
+
+/// The HTML parts and keyboard of an outbound sent as a plain post (a progress view is
+/// shown as it stands).
+fn parts(out: Outbound) -> (Vec<String>, Option<InlineKeyboardMarkup>) {
+    match out {
+        Outbound::Message(m) => (html_chunks(&m, MAX_TEXT), None),
+        Outbound::Buttons { message, buttons } => {
+            (html_chunks(&message, MAX_TEXT), Some(keyboard(&buttons)))
         }
+        Outbound::Progress(view) => (split(&progress_html(&view), MAX_TEXT), None),
+    }
+}
+
+/// The Telegram ops chats as the watch posts to them.
+#[derive(Clone)]
+pub struct TelegramPostbox {
+    api: teloxide::Bot,
+}
+
+impl TelegramPostbox {
+    fn chat(&self, chat: &str) -> Option<ChatOut> {
+        let id = chat.trim().parse().ok()?;
+        Some(ChatOut::new(self.api.clone(), ChatId(id)))
+    }
+
+    fn message(at: &MessageRef) -> Option<MessageId> {
+        (at.platform == Platform::Telegram)
+            .then(|| at.message.parse().ok().map(MessageId))
+            .flatten()
+    }
+}
+
+#[async_trait]
+impl Postbox for TelegramPostbox {
+    async fn post(&self, chat: &str, out: Outbound, silent: bool) -> Option<MessageRef> {
+        let chat = self.chat(chat)?;
+        let (parts, keyboard) = parts(out);
+        let id = chat.post_as(parts, keyboard, silent, None).await?;
+        Some(chat.reference(id))
+    }
+
+    async fn edit(&self, at: &MessageRef, out: Outbound) -> bool {
+        let (Some(chat), Some(id)) = (self.chat(&at.chat), Self::message(at)) else {
+            return false;
+        };
+        let (parts, keyboard) = parts(out);
+        // An edit holds one message: the text is cut to fit.
+        let text = parts.join("\n");
+        chat.edit_with(id, &text, keyboard).await
+    }
+
+    async fn reply(&self, at: &MessageRef, out: Outbound, silent: bool) -> Option<MessageRef> {
+        let chat = self.chat(&at.chat)?;
+        let to = Self::message(at)?;
+        let (parts, keyboard) = parts(out);
+        let id = chat.post_as(parts, keyboard, silent, Some(to)).await?;
+        Some(chat.reference(id))
     }
 }
 
@@ -494,10 +610,13 @@ pub struct OpsChats {
 
 #[async_trait]
 impl Replier for OpsChats {
-    async fn send(&self, out: Outbound) {
+    async fn send(&self, out: Outbound) -> Option<MessageRef> {
+        let mut first = None;
         for chat in &self.chats {
-            chat.send(out.clone()).await;
+            let sent = chat.send(out.clone()).await;
+            first = first.or(sent);
         }
+        first
     }
 }
 

@@ -10,6 +10,7 @@ use thiserror::Error;
 
 use super::Action;
 use super::actions::{
+    alerts::{Ack, Alerts, Silence, Unsilence},
     audit::AuditTail,
     backup::{Backup, Restore},
     cost::Cost,
@@ -225,6 +226,10 @@ catalogue! {
     Migrate => Migrate,
     Reboot => Reboot,
     Jobs => Jobs,
+    Alerts => Alerts,
+    Ack => Ack,
+    Silence => Silence,
+    Unsilence => Unsilence,
 }
 
 /// Every action's entry, in the order `/help` shows them.
@@ -482,6 +487,10 @@ impl Action {
                     }
                 }
             }
+        }
+        // Set only by the door, never an argument: where a button press came from.
+        if let Some(alert) = fields.get("alert").and_then(serde_json::Value::as_i64) {
+            s.push_str(&format!(" (alert {alert})"));
         }
         s
     }

@@ -70,6 +70,8 @@ pub struct Ctx {
     pub jobs: crate::jobs::Jobs,
     /// The figures for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Where alerts go: each surface attaches its ops chats when it starts.
+    pub postboxes: super::alerts::Postboxes,
 }
 
 impl Ctx {
@@ -438,16 +440,7 @@ impl Door {
             .map_err(|e| e.to_string())?;
         let _running = self.ctx.metrics.job_started(name);
         let result = match run.kind {
-            crate::jobs::JobKind::HealthSweep => match super::sweep::sweep(&self.ctx).await {
-                Ok(report) => {
-                    self.ctx.metrics.sweep(&report);
-                    if let Some(url) = &self.ctx.config.watch.heartbeat_url {
-                        crate::metrics::heartbeat(url).await;
-                    }
-                    Ok(report.to_string())
-                }
-                Err(e) => Err(e.to_string()),
-            },
+            crate::jobs::JobKind::HealthSweep => self.sweep().await,
         };
         if result.is_err() {
             self.ctx.metrics.job_failed(name);
@@ -468,6 +461,66 @@ impl Door {
             tracing::warn!(job = name, %summary, "job failed");
         }
         result
+    }
+
+    /// One health sweep, then the alert pass over what it saw; the heartbeat once both
+    /// went through.
+    async fn sweep(&self) -> Result<String, String> {
+        let report = super::sweep::sweep(&self.ctx)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.ctx.metrics.sweep(&report);
+        let pass = super::alerts::after_sweep(&self.ctx)
+            .await
+            .map_err(|e| format!("{report}; the alert pass failed: {e}"))?;
+        if let Ok(open) = self.ctx.store.open_incidents().await {
+            self.ctx.metrics.incidents(open.len());
+        }
+        if let Some(url) = &self.ctx.config.watch.heartbeat_url {
+            crate::metrics::heartbeat(url).await;
+        }
+        let pass = pass.to_string();
+        Ok(if pass.is_empty() {
+            report.to_string()
+        } else {
+            format!("{report}; {pass}")
+        })
+    }
+
+    /// A press of a button under an alert, by any operator: it becomes the action it
+    /// stands for, through the gate as the presser (Acknowledge for every role, Silence
+    /// and Restart for operators; a Restart of many asks as a bulk restart does).
+    pub async fn press_alert(
+        &self,
+        actor: &Actor,
+        button: crate::chat::AlertButton,
+        alert: i64,
+        out: &dyn Replier,
+    ) -> Outcome {
+        let open = match super::alerts::open_of(&self.ctx, alert).await {
+            Ok(open) => open,
+            Err(e) => return Outcome::Failed(Message::text(format!("✗ {e}"))),
+        };
+        if self.role_of(actor).is_none() {
+            return match self
+                .refuse(
+                    &actor.audit_name(),
+                    &format!("press alert {alert}"),
+                    &Refusal::Stranger,
+                )
+                .await
+            {
+                Ok(outcome) => outcome,
+                Err(e) => Outcome::Failed(Message::text(format!("✗ {e}"))),
+            };
+        }
+        if open.is_empty() {
+            return Outcome::Refused(Message::text(
+                "Everything in that alert has ended already: nothing to do.",
+            ));
+        }
+        let action = super::actions::alerts::for_button(button, alert, &open);
+        self.submit(actor, action, out).await
     }
 
     /// `/jobs`: the list, or one run now by the person who asked.
@@ -547,7 +600,11 @@ impl Door {
             | Action::Sizes(_)
             | Action::Cost(_)
             | Action::Usage(_)
-            | Action::Forget(_) => Ok(BlastRadius {
+            | Action::Forget(_)
+            | Action::Alerts(_)
+            | Action::Ack(_)
+            | Action::Silence(_)
+            | Action::Unsilence(_) => Ok(BlastRadius {
                 reversible: true,
                 ..BlastRadius::default()
             }),
@@ -632,6 +689,10 @@ impl Door {
             Action::Reconcile(a) => a.run(ctx).await,
             Action::Migrate(a) => a.run(ctx, &actor.audit_name(), out).await,
             Action::Reboot(a) => a.run(ctx).await,
+            Action::Alerts(a) => a.run(ctx).await,
+            Action::Ack(a) => a.run(ctx, &actor.audit_name()).await,
+            Action::Silence(a) => a.run(ctx, &actor.audit_name()).await,
+            Action::Unsilence(a) => a.run(ctx).await,
         }
     }
 

@@ -5,6 +5,7 @@
 //! hand them to the one `Door`. Nothing else in the crate changes the fleet.
 
 pub mod actions;
+pub mod alerts;
 mod catalogue;
 pub mod door;
 pub mod gate;
@@ -52,6 +53,10 @@ pub enum Action {
     Migrate(actions::migrate::Migrate),
     Reboot(actions::reboot::Reboot),
     Jobs(actions::jobs::Jobs),
+    Alerts(actions::alerts::Alerts),
+    Ack(actions::alerts::Ack),
+    Silence(actions::alerts::Silence),
+    Unsilence(actions::alerts::Unsilence),
 }
 
 /// What an action does to the fleet, shown before a confirmation is pressed.

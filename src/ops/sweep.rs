@@ -135,5 +135,8 @@ async fn read(ctx: &Ctx, row: &InstanceRow, at: &str) -> ReadingRow {
             .as_ref()
             .and_then(|r| r.service_restarts)
             .map(|n| n as i64),
+        version: reading.as_ref().and_then(|r| r.openclaw_version.clone()),
+        config_rev: reading.as_ref().and_then(|r| r.config_rev.clone()),
+        boot_id: reading.as_ref().and_then(|r| r.boot_id.clone()),
     }
 }

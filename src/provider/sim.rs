@@ -526,6 +526,9 @@ impl Host for SimHost {
                 .gateway_started_at
                 .filter(|_| up)
                 .map(|t| (self.clock.now() - t).num_seconds().max(0) as u64),
+            config_rev: up.then(|| sim_rev(&state.config)),
+            // A reboot gives the server a new boot time, as a real host a new boot id.
+            boot_id: Some(row.boots_at.chars().filter(char::is_ascii_digit).collect()),
             ..Reading::default()
         })
     }
@@ -627,4 +630,10 @@ impl Host for SimHost {
         self.save(&state).await?;
         Ok("gateway service and data removed (simulated)".into())
     }
+}
+
+/// The sim's config revision: a short hash of the config, as the gateway's own is opaque.
+fn sim_rev(config: &serde_json::Value) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(config.to_string().as_bytes()))[..12].to_string()
 }

@@ -108,6 +108,10 @@ pub struct Reading {
     /// How often the service (systemd unit or clawops' supervisor) restarted the gateway
     /// on its own; compared between readings, a growing count is a crash loop.
     pub service_restarts: Option<u64>,
+    /// The revision of the config the gateway runs with (its own opaque hash, shortened).
+    pub config_rev: Option<String>,
+    /// The host's boot: another id after every reboot.
+    pub boot_id: Option<String>,
 }
 
 /// One host, as the deploy and the lifecycle commands see it.

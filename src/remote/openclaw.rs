@@ -442,9 +442,11 @@ impl Host for OpenclawHost {
         let probe = gateway::probe(&tunnel.local.to_string()).await;
         let ready = probe.readiness.as_ref().is_some_and(|r| r.ready);
         // A channel that stopped while the process is up, from the gateway's own RPC.
+        let mut config_rev = None;
         let channels_stopped = if probe.live {
             match self.rpc().await {
                 Ok((_tunnel, mut rpc)) => {
+                    config_rev = rpc.config_rev.take();
                     let status = rpc.channels_status().await;
                     rpc.close().await;
                     match status {
@@ -469,7 +471,14 @@ impl Host for OpenclawHost {
             .filter(|v| !v.is_empty())
             .map(str::to_string);
         let readiness = probe.readiness.as_ref();
+        let boot_id = text
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix("boot="))
+            .filter(|v| !v.is_empty())
+            .map(str::to_string);
         Ok(Reading {
+            config_rev,
+            boot_id,
             service_restarts: field("restarts").map(|n| n as u64),
             failing: readiness
                 .map(|r| {

@@ -29,10 +29,13 @@ pub struct InstanceRow {
     pub health_reasons: Option<String>,
     /// Since when the instance has been in its current health state.
     pub health_since: Option<String>,
+    /// How many readings in a row found the instance in its current health state.
+    pub health_streak: i64,
 }
 
 /// An instance's health after a probe; its `health_since` moves only when the state does.
 pub(super) const SET_HEALTH: &str = "UPDATE instances SET
+       health_streak = CASE WHEN health IS ? THEN health_streak + 1 ELSE 1 END,
        health_since = CASE WHEN health IS ? THEN COALESCE(health_since, ?) ELSE ? END,
        health = ?, health_score = ?, health_reasons = ?, probed_at = ?, updated_at = ?
      WHERE name = ?";
@@ -251,6 +254,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(SET_HEALTH)
+            .bind(state)
             .bind(state)
             .bind(ts(now))
             .bind(ts(now))

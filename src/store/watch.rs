@@ -31,6 +31,9 @@ pub struct ReadingRow {
     pub memory: Option<f64>,
     pub disk: Option<f64>,
     pub restarts: Option<i64>,
+    pub version: Option<String>,
+    pub config_rev: Option<String>,
+    pub boot_id: Option<String>,
 }
 
 /// One hour of readings of one instance.
@@ -109,7 +112,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         for r in readings {
             sqlx::query(
-                "INSERT INTO readings (instance, at, state, score, reasons, cpu, memory, disk, restarts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO readings (instance, at, state, score, reasons, cpu, memory, disk, restarts, version, config_rev, boot_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&r.instance)
             .bind(&r.at)
@@ -120,6 +123,9 @@ impl Store {
             .bind(r.memory)
             .bind(r.disk)
             .bind(r.restarts)
+            .bind(&r.version)
+            .bind(&r.config_rev)
+            .bind(&r.boot_id)
             .execute(&mut *tx)
             .await?;
             let hour = format!("{}:00:00.000Z", r.at.get(..13).unwrap_or(&r.at));
@@ -146,6 +152,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             sqlx::query(SET_HEALTH)
+                .bind(&r.state)
                 .bind(&r.state)
                 .bind(&r.at)
                 .bind(&r.at)

@@ -59,10 +59,15 @@ impl Fx {
     }
 
     pub async fn start_in(dir: tempfile::TempDir, extra: &str) -> Fx {
+        Fx::start_with(dir, extra, Clock::system()).await
+    }
+
+    /// clawops on `config(dir, extra)` whose time is `clock`.
+    pub async fn start_with(dir: tempfile::TempDir, extra: &str, clock: Clock) -> Fx {
         let toml = config(dir.path(), extra);
         let app = App::start(
             Config::parse(&toml, "test").unwrap(),
-            Clock::system(),
+            clock,
             CancellationToken::new(),
             &Recorder::new(),
         )

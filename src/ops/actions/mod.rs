@@ -1,6 +1,7 @@
 //! One file per action: its arguments, its catalogue entry (help, risk, role) and its
 //! execution. The `Action` enum only dispatches.
 
+pub mod alerts;
 pub mod audit;
 pub mod backup;
 pub mod cost;

@@ -28,6 +28,10 @@ pub struct Restart {
     /// Set on the follow-up question for instances that matched only after the press.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub late: bool,
+    /// Set by the door when the Restart button under an alert was pressed: the instances
+    /// are the alert's (in `asked`), never more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<i64>,
 }
 
 const PARAMS: [Param; 6] = [
@@ -111,6 +115,29 @@ impl Restart {
             .collect())
     }
 
+    /// The restart the Restart button under alert `alert` asks for: its open incidents'
+    /// instances.
+    pub fn for_alert(alert: i64, names: Vec<String>) -> Restart {
+        match names.as_slice() {
+            [one] => Restart {
+                instance: Some(one.clone()),
+                selector: Selector::default(),
+                all: false,
+                asked: None,
+                late: false,
+                alert: Some(alert),
+            },
+            _ => Restart {
+                instance: None,
+                selector: Selector::default(),
+                all: false,
+                asked: Some(names),
+                late: false,
+                alert: Some(alert),
+            },
+        }
+    }
+
     /// This restart bound to the instances a question showed.
     pub fn bound(&self, radius: &BlastRadius) -> Restart {
         if self.instance.is_some() {
@@ -125,7 +152,11 @@ impl Restart {
     /// After a bound restart ran: a restart of the instances that match now but were not
     /// in the question, to be asked about on their own.
     pub async fn newcomers(&self, ctx: &Ctx) -> Result<Option<Restart>, OpsError> {
-        let Some(asked) = self.asked.as_ref().filter(|_| !self.late) else {
+        let Some(asked) = self
+            .asked
+            .as_ref()
+            .filter(|_| !self.late && self.alert.is_none())
+        else {
             return Ok(None);
         };
         let new: Vec<String> = self

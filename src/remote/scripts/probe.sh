@@ -35,3 +35,5 @@ else
   fi
 fi
 echo "service=${state:-unknown} restarts=${restarts:-0}"
+# The host's boot: a new id after every reboot (what changed before an incident).
+echo "boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null | tr -d '-' | cut -c1-12)"
