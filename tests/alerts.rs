@@ -144,7 +144,7 @@ async fn one_alert_per_incident_after_the_flap_guard_and_a_reply_on_recovery() {
         "one bad reading is not an alert yet"
     );
     let said = w.sweep().await;
-    assert!(said.contains("1 incidents opened, 1 alerts sent"), "{said}");
+    assert!(said.contains("1 incident opened, 1 alert sent"), "{said}");
     let posted = w.posts.take();
     let alerts = posts_in(&posted, ALERTS_CHAT);
     assert_eq!(alerts.len(), 1, "{posted:?}");
@@ -445,7 +445,7 @@ async fn quiet_hours_hold_what_is_not_critical_and_summarise_it_when_they_end() 
     assert_eq!(summary.len(), 1);
     let text = summary[0].text();
     assert!(
-        text.starts_with("🌙 While this chat was quiet: 1 alerts held back, 1 still open"),
+        text.starts_with("🌙 While this chat was quiet: 1 alert held back, 1 still open"),
         "{text}"
     );
     assert!(

@@ -522,3 +522,91 @@ async fn hardening_23_a_stop_waits_for_running_steps_and_records_the_rest() {
     ));
     store.close().await;
 }
+
+/// Turns on a fault of the simulated host of `name`.
+async fn knob(app: &App, name: &str, knob: &str, on: bool) {
+    let row = app.store.instance(name).await.unwrap().unwrap();
+    let id: i64 = row.server_id.unwrap().parse().unwrap();
+    let server = app.store.sim_server(id).await.unwrap().unwrap();
+    let mut host: serde_json::Value = serde_json::from_str(&server.host).unwrap();
+    host[knob] = on.into();
+    app.store.sim_set_host(id, &host.to_string()).await.unwrap();
+}
+
+/// One health sweep and its alert pass, now.
+async fn sweep(app: &App) -> String {
+    let door = app.bot.door();
+    let run = door
+        .ctx()
+        .jobs
+        .claim(clawops::jobs::JobKind::HealthSweep, chrono::Utc::now())
+        .expect("no sweep is running");
+    door.run_job(&run, "system").await.unwrap()
+}
+
+#[tokio::test]
+async fn a_gateway_down_is_an_alert_whose_restart_button_brings_a_recovery_reply() {
+    let bot = start("0s").await;
+    bot.fake.text_from(OPERATOR, "/deploy alice-bot nbg1");
+    bot.fake
+        .wait_until(LIMIT, "the deploy", |c| {
+            has(c, "sendmessage", "alice-bot is ready")
+        })
+        .await;
+    knob(&bot.app, "alice-bot", "gateway_down", true).await;
+    sweep(&bot.app).await;
+    let said = sweep(&bot.app).await;
+    assert!(said.contains("1 alert sent"), "{said}");
+    let alert = bot
+        .fake
+        .find_message(OPERATOR, "alice-bot is OFFLINE")
+        .expect("the alert reached the ops chat");
+    let text = bot.fake.message(OPERATOR, alert).unwrap();
+    assert!(text.starts_with("<b>🔴 alice-bot is OFFLINE</b>"), "{text}");
+    let buttons = bot.fake.buttons(OPERATOR, alert);
+    let labels: Vec<&str> = buttons.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(labels, ["Acknowledge", "Silence 1h", "Restart"]);
+
+    bot.fake
+        .press(OPERATOR, OTHER_OPERATOR, alert, &buttons[2].1);
+    bot.fake
+        .wait_until(LIMIT, "the restart's outcome", |c| {
+            has(c, "sendmessage", "Restarted alice-bot")
+        })
+        .await;
+    assert!(has(
+        &bot.fake.calls("answercallbackquery"),
+        "answercallbackquery",
+        ""
+    ));
+    sweep(&bot.app).await;
+    sweep(&bot.app).await;
+    let replies: Vec<Call> = bot
+        .fake
+        .calls("sendmessage")
+        .into_iter()
+        .filter(|c| c.body["reply_parameters"]["message_id"] == alert)
+        .collect();
+    assert_eq!(replies.len(), 1, "one recovery reply to the alert");
+    assert!(
+        replies[0].body["text"]
+            .as_str()
+            .unwrap()
+            .contains("alice-bot recovered at"),
+        "{}",
+        replies[0].body
+    );
+    let now = bot.fake.message(OPERATOR, alert).unwrap();
+    assert!(now.contains("✓ Recovered at"), "{now}");
+    assert!(
+        bot.fake.buttons(OPERATOR, alert).is_empty(),
+        "the buttons gave way to the outcome"
+    );
+    let rows = bot.app.store.audit_tail(20).await.unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.actor == format!("telegram:{OTHER_OPERATOR}")
+                && r.action.starts_with("/restart alice-bot (alert")),
+        "the press is audited as the presser's"
+    );
+}

@@ -75,24 +75,33 @@ impl std::fmt::Display for Pass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut parts = Vec::new();
         if self.opened > 0 {
-            parts.push(format!("{} incidents opened", self.opened));
+            parts.push(format!("{} opened", count(self.opened, "incident")));
         }
         if self.alerts > 0 {
-            parts.push(format!("{} alerts sent", self.alerts));
+            parts.push(format!("{} sent", count(self.alerts, "alert")));
         }
         if self.recovered > 0 {
             parts.push(format!("{} recovered", self.recovered));
         }
         if self.repeats > 0 {
-            parts.push(format!("{} repeated", self.repeats));
+            parts.push(format!("{} repeated", count(self.repeats, "alert")));
         }
         if self.escalations > 0 {
-            parts.push(format!("{} escalated", self.escalations));
+            parts.push(format!("{} escalated", count(self.escalations, "alert")));
         }
         if self.summaries > 0 {
-            parts.push(format!("{} quiet-hours summaries", self.summaries));
+            parts.push(count(self.summaries, "quiet-hours summary"));
         }
         write!(f, "{}", parts.join(", "))
+    }
+}
+
+/// "1 alert", "2 alerts".
+fn count(n: usize, what: &str) -> String {
+    match (n, what.strip_suffix('y')) {
+        (1, _) => format!("1 {what}"),
+        (n, Some(stem)) => format!("{n} {stem}ies"),
+        (n, None) => format!("{n} {what}s"),
     }
 }
 
@@ -650,10 +659,25 @@ pub async fn refresh(ctx: &Ctx, alert: i64) -> Result<(), OpsError> {
     } else {
         Outbound::Message(message)
     };
-    for at in references(ctx, alert).await? {
-        if let Some(postbox) = ctx.postboxes.get(at.platform) {
-            postbox.edit(&at, out.clone()).await;
-        }
+    let escalated = format!("⏫ Escalated — {text}");
+    let escalated = if open {
+        with_buttons(alert_message(escalated.trim_end()), alert)
+    } else {
+        Outbound::Message(alert_message(escalated.trim_end()))
+    };
+    for row in ctx.store.alert_messages(alert).await? {
+        let Some(at) = row.reference() else {
+            continue;
+        };
+        let Some(postbox) = ctx.postboxes.get(at.platform) else {
+            continue;
+        };
+        let what = if row.kind == "escalation" {
+            escalated.clone()
+        } else {
+            out.clone()
+        };
+        postbox.edit(&at, what).await;
     }
     Ok(())
 }
@@ -876,8 +900,8 @@ async fn summarise_quiet(ctx: &Ctx, now: DateTime<Utc>, pass: &mut Pass) -> Resu
             }
         }
         let head = format!(
-            "🌙 While this chat was quiet: {} alerts held back, {still_open} still open",
-            held.len()
+            "🌙 While this chat was quiet: {} held back, {still_open} still open",
+            count(held.len(), "alert")
         );
         lines.push("/alerts lists what is open; /ack ID acknowledges.".into());
         let out = Outbound::Message(Message::default().heading(head).para(lines.join("\n")));

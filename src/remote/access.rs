@@ -32,7 +32,16 @@ pub struct Access {
     pub clock: Clock,
     pub bootstrap: Option<Bootstrap>,
     pub(super) sessions: Mutex<HashMap<String, Arc<Session>>>,
+    /// Hosts a sweep could not reach: how many times in a row, and when a sweep may try
+    /// again (a person's action always tries).
+    backoff: std::sync::Mutex<HashMap<String, (u32, chrono::DateTime<chrono::Utc>)>>,
 }
+
+/// The first wait after a host could not be reached by a sweep; it doubles with each
+/// failure in a row.
+const FIRST_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// The longest wait between a sweep's tries of one host.
+const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl Access {
     pub fn new(store: Store, vault: Vault, clock: Clock, bootstrap: Option<Bootstrap>) -> Access {
@@ -42,7 +51,41 @@ impl Access {
             clock,
             bootstrap,
             sessions: Mutex::new(HashMap::new()),
+            backoff: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether a sweep should leave `target` alone for now: `Some((failures, until))`
+    /// while its back-off runs.
+    pub fn backing_off(&self, target: &Target) -> Option<(u32, chrono::DateTime<chrono::Utc>)> {
+        let now = self.clock.now();
+        self.backoff
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&target.url())
+            .copied()
+            .filter(|(_, until)| *until > now)
+    }
+
+    /// A sweep could not reach `target`: it waits 30 s, then twice as long after each
+    /// failure in a row, at most 5 min.
+    pub fn unreached(&self, target: &Target) {
+        let now = self.clock.now();
+        let mut backoff = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = backoff.entry(target.url()).or_insert((0, now));
+        entry.0 += 1;
+        let wait = FIRST_WAIT
+            .saturating_mul(1 << (entry.0 - 1).min(16))
+            .min(LONGEST_WAIT);
+        entry.1 = now + chrono::Duration::from_std(wait).unwrap_or_default();
+    }
+
+    /// `target` answered: no more waiting.
+    pub fn reached(&self, target: &Target) {
+        self.backoff
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&target.url());
     }
 
     /// The bootstrap credential, when `target` is one of `bootstrap_hosts`.
@@ -214,4 +257,46 @@ const HOST_KEY: &str = "host-key";
 
 pub(super) fn state(e: crate::store::StoreError) -> RemoteError {
     RemoteError::State(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    }
+
+    #[tokio::test]
+    async fn a_host_that_does_not_answer_is_tried_again_after_a_growing_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("fleet.db")).await.unwrap();
+        let clock = Clock::manual(at("2026-12-02T12:00:00Z"));
+        let access = Access::new(store, Vault::new([3; 32]), clock.clone(), None);
+        let host = Target::parse("ssh://root@127.0.0.1:2222").unwrap();
+        let other = Target::parse("ssh://root@127.0.0.2:2222").unwrap();
+        assert_eq!(access.backing_off(&host), None);
+        let mut waits = Vec::new();
+        for _ in 0..6 {
+            access.unreached(&host);
+            let (_, until) = access.backing_off(&host).unwrap();
+            waits.push((until - clock.now()).num_seconds());
+            clock.advance((until - clock.now()).to_std().unwrap());
+            assert_eq!(
+                access.backing_off(&host),
+                None,
+                "tried again once it ran out"
+            );
+        }
+        assert_eq!(waits, [30, 60, 120, 240, 300, 300]);
+        assert_eq!(access.backing_off(&other), None, "per host");
+        access.unreached(&host);
+        access.reached(&host);
+        assert_eq!(access.backing_off(&host), None, "an answer ends it");
+        access.unreached(&host);
+        let (failures, _) = access.backing_off(&host).unwrap();
+        assert_eq!(failures, 1, "and starts the count again");
+    }
 }

@@ -426,7 +426,24 @@ impl Host for OpenclawHost {
     }
 
     async fn probe(&self) -> Result<Reading, RemoteError> {
-        let facts = self.script(PROBE, &[], SHORT).await?;
+        // A host that did not answer the last sweeps is tried again only after its
+        // back-off: a fleet with a dead region does not spend every sweep on timeouts.
+        if let Some((failures, until)) = self.access.backing_off(&self.target) {
+            return Err(RemoteError::Unreachable(format!(
+                "not tried again before {}: the last {failures} connections failed",
+                until.format("%H:%M:%S UTC")
+            )));
+        }
+        let facts = match self.script(PROBE, &[], SHORT).await {
+            Ok(facts) => {
+                self.access.reached(&self.target);
+                facts
+            }
+            Err(e) => {
+                self.access.unreached(&self.target);
+                return Err(e);
+            }
+        };
         let text = facts.stdout_text();
         let field = |name: &str| -> Option<f64> {
             text.split_whitespace()

@@ -34,6 +34,8 @@ struct Inner {
     calls: Vec<Call>,
     next_message: i64,
     messages: HashMap<(i64, i64), String>,
+    /// The inline keyboard under each message (JSON; null when none).
+    keyboards: HashMap<(i64, i64), Value>,
     /// Per method (lowercase): answers to give instead of the normal one.
     faults: HashMap<String, VecDeque<Fault>>,
     /// Every update ever queued, to deliver again as Telegram does when the bot died
@@ -211,6 +213,26 @@ impl FakeTelegram {
             .max()
     }
 
+    /// The labels and payloads of the buttons under message `id` in `chat` now.
+    pub fn buttons(&self, chat: i64, id: i64) -> Vec<(String, String)> {
+        let inner = self.lock();
+        let Some(k) = inner.keyboards.get(&(chat, id)) else {
+            return Vec::new();
+        };
+        k["inline_keyboard"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+            .map(|b| {
+                (
+                    b["text"].as_str().unwrap_or("").to_string(),
+                    b["callback_data"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+
     /// The text of the message `id` in `chat` as it stands now.
     pub fn message(&self, chat: i64, id: i64) -> Option<String> {
         self.lock().messages.get(&(chat, id)).cloned()
@@ -351,9 +373,19 @@ fn send_message(fake: &FakeTelegram, body: &Value) -> Response {
     };
     let chat = body["chat_id"].as_i64().unwrap_or(0);
     let mut inner = fake.lock();
+    // A reply names a message of this chat; unless told to send anyway, one that does
+    // not exist is refused.
+    if let Some(to) = body["reply_parameters"]["message_id"].as_i64()
+        && !inner.messages.contains_key(&(chat, to))
+        && body["reply_parameters"]["allow_sending_without_reply"] != true
+    {
+        return err(400, "Bad Request: message to be replied not found", None);
+    }
+    let keyboard = body["reply_markup"].clone();
     let id = inner.next_message;
     inner.next_message += 1;
     inner.messages.insert((chat, id), text.clone());
+    inner.keyboards.insert((chat, id), keyboard);
     ok(message_json(chat, id, &text))
 }
 
@@ -365,11 +397,18 @@ fn edit_message(fake: &FakeTelegram, body: &Value) -> Response {
     let chat = body["chat_id"].as_i64().unwrap_or(0);
     let id = body["message_id"].as_i64().unwrap_or(0);
     let mut inner = fake.lock();
+    let keyboard = body["reply_markup"].clone();
+    let same_keyboard = inner.keyboards.get(&(chat, id)) == Some(&keyboard);
     match inner.messages.get_mut(&(chat, id)) {
         None => err(400, "Bad Request: message to edit not found", None),
-        Some(old) if *old == text => err(400, "Bad Request: message is not modified", None),
+        Some(old) if *old == text && same_keyboard => err(
+            400,
+            "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+            None,
+        ),
         Some(old) => {
             *old = text.clone();
+            inner.keyboards.insert((chat, id), keyboard);
             ok(message_json(chat, id, &text))
         }
     }
