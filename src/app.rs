@@ -138,6 +138,7 @@ impl App {
             jobs,
             metrics: Default::default(),
             postboxes: Default::default(),
+            heals: Default::default(),
         });
         if let Some(said) = door.audit().upgrade().await.map_err(OpsError::from)? {
             notes
@@ -292,6 +293,7 @@ impl App {
 async fn scheduler(config: &Config, store: &Store, clock: &Clock) -> Result<Jobs, StartError> {
     let now = clock.now();
     store.close_dead_job_runs(now).await?;
+    store.close_dead_heals(now).await?;
     let mut last = std::collections::HashMap::new();
     for run in store.last_job_runs().await? {
         if let (Some(kind), Ok(t)) = (

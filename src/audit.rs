@@ -127,6 +127,9 @@ pub struct Audit {
     clock: Clock,
     key: [u8; 32],
     witness: Option<PathBuf>,
+    /// The newest row the witness names: rows appended at once (a sweep's job row and a
+    /// heal's step) write it one at a time, and never back to an older row.
+    witnessed: std::sync::Arc<std::sync::Mutex<i64>>,
 }
 
 impl std::fmt::Debug for Audit {
@@ -144,6 +147,7 @@ impl Audit {
             clock,
             key,
             witness,
+            witnessed: Default::default(),
         }
     }
 
@@ -187,10 +191,17 @@ impl Audit {
             seq: row.seq,
             hash: row.hash.clone(),
         };
+        let mut witnessed = self.witnessed.lock().unwrap_or_else(|p| p.into_inner());
+        if *witnessed >= row.seq {
+            // A newer row is witnessed already.
+            return Ok(());
+        }
         write_witness(path, &head).map_err(|source| AuditError::Witness {
             path: path.clone(),
             source,
-        })
+        })?;
+        *witnessed = row.seq;
+        Ok(())
     }
 
     /// Re-seals a trail written before the chain was keyed, once its old chain is checked
@@ -443,5 +454,43 @@ mod tests {
         a.action = "/restart alice".into();
         a.detail = "-bot".into();
         assert_ne!(seal(&a, &KEY), original);
+    }
+}
+
+#[cfg(test)]
+mod concurrency {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn rows_appended_at_once_in_one_process_all_land_and_the_witness_names_the_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("fleet.db");
+        let store = Store::open(&db).await.unwrap();
+        let witness = witness_path(&db);
+        let audit = Audit::new(
+            store.clone(),
+            Clock::system(),
+            [7; 32],
+            Some(witness.clone()),
+        );
+        let mut tasks = Vec::new();
+        for i in 0..32 {
+            let audit = audit.clone();
+            tasks.push(tokio::spawn(async move {
+                audit
+                    .record("system", Event::Done, &format!("job {i}"), "")
+                    .await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().expect("every append lands");
+        }
+        let head = read_witness(&witness).unwrap().unwrap();
+        assert_eq!(head.seq, 32, "the witness names the newest row");
+        let verdict = verify(&store, &[7; 32], Some(&witness)).await.unwrap();
+        assert!(
+            matches!(verdict, Verdict::Intact { rows: 32, .. }),
+            "{verdict:?}"
+        );
     }
 }

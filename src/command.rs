@@ -234,6 +234,7 @@ mod tests {
                 asked: None,
                 late: false,
                 alert: None,
+                hard: false,
             })
         );
         assert_eq!(
@@ -249,6 +250,7 @@ mod tests {
                 asked: None,
                 late: false,
                 alert: None,
+                hard: false,
             })
         );
         assert_eq!(

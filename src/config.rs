@@ -99,6 +99,8 @@ pub struct Config {
     pub watch: WatchConfig,
     #[serde(default)]
     pub alerts: AlertsConfig,
+    #[serde(default)]
+    pub heal: HealConfig,
     /// Where what nobody asked for goes (`[[ops_channels]]`), on any surface.
     #[serde(default)]
     pub ops_channels: Vec<OpsChannel>,
@@ -333,6 +335,87 @@ impl Default for AlertsConfig {
             repeat_every: default_repeat_every(),
             escalate_after: default_escalate_after(),
         }
+    }
+}
+
+/// What the watch does about an instance in trouble.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum HealMode {
+    /// Nothing: no alerts, no heals (the readings are still kept).
+    Off,
+    /// Alerts only.
+    Notify,
+    /// The heal ladder first, then alerts for what it could not mend.
+    Heal,
+}
+
+/// `[heal]`: whether and how far the system mends instances on its own.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HealConfig {
+    #[serde(default = "default_heal_mode")]
+    pub mode: HealMode,
+    /// Heal steps one instance may take per `window`.
+    #[serde(default = "default_heal_budget")]
+    pub budget: u32,
+    #[serde(default = "default_heal_window", with = "humantime_serde")]
+    pub window: Duration,
+    /// "08:00-22:00": heals run only in these hours (local to `zone`); alerts at any time.
+    #[serde(default)]
+    pub hours: Option<String>,
+    #[serde(default = "default_zone")]
+    pub zone: String,
+    /// Heals running at once, fleet-wide.
+    #[serde(default = "default_heal_concurrent")]
+    pub max_concurrent: usize,
+    /// The brake: when more than this share of the instances a sweep probed turn
+    /// UNREACHABLE at once (and at least `brake_min`), clawops itself may have lost its
+    /// network: no heal runs, and one alert says so.
+    #[serde(default = "default_brake_share")]
+    pub brake_share: f64,
+    #[serde(default = "default_brake_min")]
+    pub brake_min: usize,
+}
+
+fn default_heal_mode() -> HealMode {
+    HealMode::Notify
+}
+fn default_heal_budget() -> u32 {
+    3
+}
+fn default_heal_window() -> Duration {
+    Duration::from_secs(3600)
+}
+fn default_heal_concurrent() -> usize {
+    3
+}
+fn default_brake_share() -> f64 {
+    0.3
+}
+fn default_brake_min() -> usize {
+    3
+}
+
+impl Default for HealConfig {
+    fn default() -> Self {
+        HealConfig {
+            mode: default_heal_mode(),
+            budget: default_heal_budget(),
+            window: default_heal_window(),
+            hours: None,
+            zone: default_zone(),
+            max_concurrent: default_heal_concurrent(),
+            brake_share: default_brake_share(),
+            brake_min: default_brake_min(),
+        }
+    }
+}
+
+impl HealConfig {
+    /// The hours heals may act in, when limited.
+    pub fn hours(&self) -> Option<QuietHours> {
+        QuietHours::parse(self.hours.as_deref()?, &self.zone).ok()
     }
 }
 
@@ -867,6 +950,20 @@ impl Config {
                 format!(
                     "is {}: give the readings in a row that make a change count, 1 to 60 (2 is usual)",
                     self.alerts.flap_guard
+                ),
+            ));
+        }
+        if let Some(hours) = &self.heal.hours
+            && let Err(e) = QuietHours::parse(hours, &self.heal.zone)
+        {
+            return Err(invalid("heal.hours", e));
+        }
+        if !(0.0..=1.0).contains(&self.heal.brake_share) || self.heal.brake_share == 0.0 {
+            return Err(invalid(
+                "heal.brake_share",
+                format!(
+                    "is {}: give the share of instances, above 0 and at most 1 (0.3 = 30 %)",
+                    self.heal.brake_share
                 ),
             ));
         }

@@ -117,6 +117,9 @@ pub struct Probe {
     pub readiness: Option<Readiness>,
 }
 
+/// How long one probe request (`/health`, `/readyz`) may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The most a probe reply may hold.
 const PROBE_BODY_CAP: usize = 64 << 10;
 /// The most one RPC frame may hold (a config, a log tail).
@@ -135,6 +138,13 @@ pub async fn probe(addr: &str) -> Probe {
         .ok()
         .and_then(|body| serde_json::from_slice::<Value>(&body).ok())
         .is_some_and(|v| v.get("ok") == Some(&Value::Bool(true)));
+    if !live {
+        // A gateway that does not answer /health (down, or hung) has no readiness to ask.
+        return Probe {
+            live,
+            readiness: None,
+        };
+    }
     let readiness = http_get(&client, addr, "/readyz")
         .await
         .ok()
@@ -177,6 +187,9 @@ async fn http_get(
     };
     let mut reply = client
         .get(format!("http://{addr}{path}"))
+        // A live gateway answers in milliseconds; a hung one must read as such well
+        // within a sweep's probe deadline.
+        .timeout(PROBE_TIMEOUT)
         .header("accept", "application/json")
         // One request per connection: a kept-alive connection through the tunnel would
         // hold up the gateway's drain when it stops.
@@ -187,7 +200,7 @@ async fn http_get(
             if e.is_timeout() {
                 GatewayError::Timeout {
                     what: path.into(),
-                    secs: CALL_TIMEOUT.as_secs(),
+                    secs: PROBE_TIMEOUT.as_secs(),
                 }
             } else {
                 down(e.to_string())

@@ -66,7 +66,15 @@ pub fn score(r: &Reading) -> (u8, Vec<String>) {
             why.push(reason.to_string());
         }
     };
-    deduct(40, !r.gateway_up, "gateway down");
+    // A process its service says runs, that does not answer, hangs: a polite stop will
+    // not end it (the heal kills it).
+    let hung = !r.gateway_up && r.service_active == Some(true);
+    deduct(
+        40,
+        hung,
+        "gateway hung (its process runs but does not answer)",
+    );
+    deduct(40, !r.gateway_up && !hung, "gateway down");
     let not_ready = if r.failing.is_empty() {
         "gateway not ready".to_string()
     } else {

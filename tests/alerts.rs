@@ -9,129 +9,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clawops::chat::recorder::{Posted, Postings, Recorder};
-use clawops::clock::Clock;
 use clawops::config::Platform;
 use clawops::ops::Outcome;
 
 #[path = "common/door_fx.rs"]
 mod door_fx;
-use door_fx::{Fx, OPERATOR, person};
-
-const VIEWER: &str = "222";
-const ALERTS_CHAT: &str = "-100100";
-const ESCALATIONS_CHAT: &str = "-100200";
-
-/// A Monday noon, UTC.
-fn noon() -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339("2026-12-07T12:00:00Z")
-        .unwrap()
-        .with_timezone(&chrono::Utc)
-}
-
-struct Watch {
-    fx: Fx,
-    posts: Arc<Postings>,
-    clock: Clock,
-}
-
-fn config(extra: &str) -> String {
-    format!(
-        "[[operators]]\nplatform = \"telegram\"\nuser_id = \"{VIEWER}\"\nrole = \"viewer\"\n\
-         [providers.sim]\nboot_time = \"0s\"\nstep_time = \"0s\"\n\
-         [[ops_channels]]\nplatform = \"telegram\"\nchat_id = {ALERTS_CHAT}\ngets = [\"alerts\"]\n\
-         [[ops_channels]]\nplatform = \"telegram\"\nchat_id = {ESCALATIONS_CHAT}\ngets = [\"escalations\"]\n\
-         {extra}"
-    )
-}
-
-/// clawops at `start` with `names` deployed in nbg1 and an ops surface that records.
-async fn watch_at(start: chrono::DateTime<chrono::Utc>, extra: &str, names: &[String]) -> Watch {
-    let clock = Clock::manual(start);
-    let dir = tempfile::tempdir().unwrap();
-    let fx = Fx::start_with(dir, &config(extra), clock.clone()).await;
-    for name in names {
-        let (said, _) = fx.say_as(OPERATOR, &format!("/deploy {name} nbg1")).await;
-        assert!(said.contains(&format!("✓ {name} is ready")), "{said}");
-    }
-    let posts = Arc::new(Postings::new());
-    fx.app
-        .bot
-        .door()
-        .ctx()
-        .postboxes
-        .attach(Platform::Telegram, posts.clone());
-    Watch { fx, posts, clock }
-}
-
-async fn watch(names: &[&str]) -> Watch {
-    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    watch_at(noon(), "", &names).await
-}
-
-impl Watch {
-    /// One scheduled sweep (and its alert pass), a minute after the last.
-    async fn sweep(&self) -> String {
-        self.clock.advance(Duration::from_secs(60));
-        let door = self.fx.app.bot.door();
-        let run = door
-            .ctx()
-            .jobs
-            .claim(clawops::jobs::JobKind::HealthSweep, self.clock.now())
-            .expect("no sweep is running");
-        door.run_job(&run, "system").await.unwrap()
-    }
-
-    async fn knob(&self, name: &str, knob: &str, value: serde_json::Value) {
-        let store = &self.fx.app.store;
-        let row = store.instance(name).await.unwrap().unwrap();
-        let id: i64 = row.server_id.unwrap().parse().unwrap();
-        let server = store.sim_server(id).await.unwrap().unwrap();
-        let mut host: serde_json::Value = serde_json::from_str(&server.host).unwrap();
-        host[knob] = value;
-        store.sim_set_host(id, &host.to_string()).await.unwrap();
-    }
-
-    /// Presses a button under alert `alert` as `who`.
-    async fn press(&self, who: &str, code: &str, alert: &str) -> Outcome {
-        self.fx
-            .app
-            .bot
-            .press(
-                &person(who),
-                &format!("al:{code}:{alert}"),
-                &Recorder::new(),
-            )
-            .await
-    }
-}
-
-fn posts_in(posted: &[Posted], chat: &str) -> Vec<Posted> {
-    posted
-        .iter()
-        .filter(|p| matches!(p, Posted::Post { chat: c, .. } if c == chat))
-        .cloned()
-        .collect()
-}
-
-fn replies(posted: &[Posted]) -> Vec<Posted> {
-    posted
-        .iter()
-        .filter(|p| matches!(p, Posted::Reply { .. }))
-        .cloned()
-        .collect()
-}
-
-/// The alert id behind the buttons of a post.
-fn alert_of(post: &Posted) -> String {
-    let Posted::Post {
-        out: clawops::chat::Outbound::Buttons { buttons, .. },
-        ..
-    } = post
-    else {
-        panic!("no buttons: {post:?}")
-    };
-    buttons[0].data.rsplit(':').next().unwrap().to_string()
-}
+#[path = "common/watch_fx.rs"]
+mod watch_fx;
+use door_fx::{Fx, OPERATOR};
+use watch_fx::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_alert_per_incident_after_the_flap_guard_and_a_reply_on_recovery() {

@@ -238,6 +238,7 @@ image = "img-487zeit5"
         jobs: clawops::jobs::Jobs::none(),
         metrics: Default::default(),
         postboxes: Default::default(),
+        heals: Default::default(),
     });
     Fx {
         bot: Bot::new(door),

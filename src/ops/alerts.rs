@@ -105,14 +105,18 @@ fn count(n: usize, what: &str) -> String {
     }
 }
 
-/// The pass after a sweep.
-pub async fn after_sweep(ctx: &Ctx) -> Result<Pass, OpsError> {
+/// The pass after a sweep; `braked`: the brake holds, and unreachable instances open no
+/// incidents (one alert has said clawops may have lost its network).
+pub async fn after_sweep(ctx: &Ctx, braked: bool) -> Result<Pass, OpsError> {
     let now = ctx.clock.now();
+    let mut pass = Pass::default();
+    if ctx.config.heal.mode == crate::config::HealMode::Off {
+        return Ok(pass);
+    }
     let fleet = ctx.store.fleet().await?;
     let silences = ctx.store.silences(now).await?;
-    let mut pass = Pass::default();
     let still_open = settle(ctx, &fleet, now, &mut pass).await?;
-    open_new(ctx, &fleet, &still_open, now, &mut pass).await?;
+    open_new(ctx, &fleet, &still_open, braked, now, &mut pass).await?;
     tell_untold(ctx, &silences, now, &mut pass).await?;
     keep_asking(ctx, &silences, now, &mut pass).await?;
     summarise_quiet(ctx, now, &mut pass).await?;
@@ -180,6 +184,7 @@ async fn open_new(
     ctx: &Ctx,
     fleet: &[InstanceRow],
     open: &HashSet<String>,
+    braked: bool,
     now: DateTime<Utc>,
     pass: &mut Pass,
 ) -> Result<(), OpsError> {
@@ -193,6 +198,8 @@ async fn open_new(
             || row.health_streak < guard
             || open.contains(&row.name)
             || ctx.locks.holder(&row.name).is_some()
+            || ctx.heals.healing(&row.name)
+            || (braked && state == HealthState::Unreachable)
         {
             continue;
         }
@@ -213,6 +220,21 @@ async fn open_new(
         pass.opened += 1;
     }
     Ok(())
+}
+
+/// Posts `out` to every ops channel that gets `feed`, on any surface (silently in a
+/// channel's quiet hours when `critical` is false).
+pub async fn announce(ctx: &Ctx, feed: Feed, out: Outbound, critical: bool) {
+    let now = ctx.clock.now();
+    for channel in channels(ctx, feed) {
+        let Some(postbox) = ctx.postboxes.get(channel.platform) else {
+            continue;
+        };
+        let silent = !critical && channel.quiet().is_some_and(|q| q.contains(now));
+        postbox
+            .post(&channel.chat_id.text(), out.clone(), silent)
+            .await;
+    }
 }
 
 /// Whether a silence in force covers `incident`.
@@ -383,6 +405,11 @@ async fn single_message(ctx: &Ctx, incident: &IncidentRow, now: DateTime<Utc>) -
         lines.push(format!("Why: {}", incident.reasons));
     }
     lines.push(changed(ctx, incident).await);
+    if let Some(tried) =
+        super::heal::tried_since(ctx, &incident.instance, &incident.opened_at).await
+    {
+        lines.push(tried);
+    }
     lines.extend(gateway_errors(ctx, &incident.instance).await);
     Message::default()
         .heading(lines.remove(0))

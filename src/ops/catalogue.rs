@@ -492,6 +492,12 @@ impl Action {
         if let Some(alert) = fields.get("alert").and_then(serde_json::Value::as_i64) {
             s.push_str(&format!(" (alert {alert})"));
         }
+        if fields.get("hard") == Some(&serde_json::Value::Bool(true)) {
+            s.push_str(" (the service, killed and started)");
+        }
+        if fields.get("rollback") == Some(&serde_json::Value::Bool(true)) {
+            s.push_str(" (roll-back after a crash loop)");
+        }
         s
     }
 }

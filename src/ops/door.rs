@@ -72,6 +72,8 @@ pub struct Ctx {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Where alerts go: each surface attaches its ops chats when it starts.
     pub postboxes: super::alerts::Postboxes,
+    /// The heals running now.
+    pub heals: super::heal::Heals,
 }
 
 impl Ctx {
@@ -440,7 +442,7 @@ impl Door {
             .map_err(|e| e.to_string())?;
         let _running = self.ctx.metrics.job_started(name);
         let result = match run.kind {
-            crate::jobs::JobKind::HealthSweep => self.sweep().await,
+            crate::jobs::JobKind::HealthSweep => self.sweep_boxed().await,
         };
         if result.is_err() {
             self.ctx.metrics.job_failed(name);
@@ -463,6 +465,15 @@ impl Door {
         result
     }
 
+    /// The sweep behind a box: a heal it starts acts through the door, which can run a
+    /// sweep (`/jobs run`), and the box ends that cycle of future types.
+    fn sweep_boxed(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + '_>>
+    {
+        Box::pin(self.sweep())
+    }
+
     /// One health sweep, then the alert pass over what it saw; the heartbeat once both
     /// went through.
     async fn sweep(&self) -> Result<String, String> {
@@ -470,21 +481,32 @@ impl Door {
             .await
             .map_err(|e| e.to_string())?;
         self.ctx.metrics.sweep(&report);
-        let pass = super::alerts::after_sweep(&self.ctx)
+        let braked = super::heal::brake(&self.ctx, &report)
+            .await
+            .map_err(|e| format!("{report}; the brake failed: {e}"))?;
+        let pass = super::alerts::after_sweep(&self.ctx, braked)
             .await
             .map_err(|e| format!("{report}; the alert pass failed: {e}"))?;
+        let heals = super::heal::start(self, braked)
+            .await
+            .map_err(|e| format!("{report}; the heal pass failed: {e}"))?;
         if let Ok(open) = self.ctx.store.open_incidents().await {
             self.ctx.metrics.incidents(open.len());
         }
         if let Some(url) = &self.ctx.config.watch.heartbeat_url {
             crate::metrics::heartbeat(url).await;
         }
+        let mut said = report.to_string();
         let pass = pass.to_string();
-        Ok(if pass.is_empty() {
-            report.to_string()
-        } else {
-            format!("{report}; {pass}")
-        })
+        if !pass.is_empty() {
+            said.push_str(&format!("; {pass}"));
+        }
+        if heals.braked {
+            said.push_str("; the brake holds: no heals");
+        } else if heals.started > 0 {
+            said.push_str(&format!("; {} heal(s) started", heals.started));
+        }
+        Ok(said)
     }
 
     /// A press of a button under an alert, by any operator: it becomes the action it

@@ -9,6 +9,7 @@ pub mod alerts;
 mod catalogue;
 pub mod door;
 pub mod gate;
+pub mod heal;
 pub mod locks;
 pub mod plan;
 pub mod sweep;

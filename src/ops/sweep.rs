@@ -105,13 +105,21 @@ async fn read(ctx: &Ctx, row: &InstanceRow, at: &str) -> ReadingRow {
                 row.server_id.as_deref().unwrap_or_default(),
                 row.ipv4.as_deref(),
             );
-            match tokio::time::timeout(ctx.config.watch.probe_timeout, host.probe()).await {
-                Ok(Ok(reading)) => Some(reading),
-                Ok(Err(e)) => {
-                    tracing::debug!(instance = %row.name, error = %e, "probe failed");
-                    None
+            if let Some(why) = host.sweep_waits() {
+                tracing::debug!(instance = %row.name, %why, "host left alone");
+                None
+            } else {
+                let probed =
+                    tokio::time::timeout(ctx.config.watch.probe_timeout, host.probe()).await;
+                host.sweep_reached(matches!(probed, Ok(Ok(_))));
+                match probed {
+                    Ok(Ok(reading)) => Some(reading),
+                    Ok(Err(e)) => {
+                        tracing::debug!(instance = %row.name, error = %e, "probe failed");
+                        None
+                    }
+                    Err(_) => None,
                 }
-                Err(_) => None,
             }
         }
         Err(_) => None,

@@ -222,6 +222,8 @@ impl Cloud for SimCloud {
         };
         let (_, mut state) = host.state().await.map_err(|e| self.api(e))?;
         if state.openclaw_version.is_some() && !state.suspended {
+            state.needs_reboot = false;
+            state.hung = false;
             state.start(boots_at, "gateway started with the server (reboot)");
             host.save(&state).await.map_err(|e| self.api(e))?;
         }
@@ -313,6 +315,20 @@ pub struct SimHostState {
     /// For demos and tests: the gateway runs but its Telegram channel stopped polling.
     #[serde(default)]
     pub channel_stopped: bool,
+    /// For demos and tests: the gateway hangs; a polite restart does not mend it, its
+    /// service killed and started does.
+    #[serde(default)]
+    pub hung: bool,
+    /// For demos and tests: only a reboot of the server mends the gateway.
+    #[serde(default)]
+    pub needs_reboot: bool,
+    /// For demos and tests: the gateway crashes as soon as it starts (on this version);
+    /// an update to another version ends it.
+    #[serde(default)]
+    pub crash_loop: bool,
+    /// The service's own restarts of the gateway so far.
+    #[serde(default)]
+    pub restarts: u64,
     /// Stopped by /suspend until /resume.
     #[serde(default)]
     pub suspended: bool,
@@ -490,6 +506,16 @@ impl Host for SimHost {
         Ok("openclaw-gateway.service restarted (simulated)".into())
     }
 
+    async fn restart_service(&self) -> Result<String, RemoteError> {
+        let said = self.restart_gateway().await?;
+        let (_, mut state) = self.state().await?;
+        state.hung = false;
+        self.save(&state).await?;
+        Ok(format!(
+            "{said}; the service was killed and started (simulated)"
+        ))
+    }
+
     async fn probe(&self) -> Result<Reading, RemoteError> {
         let (row, state) = self.state().await?;
         if !self.booted(&row).await? {
@@ -500,7 +526,12 @@ impl Host for SimHost {
                 "no answer (simulated: unreachable)".into(),
             ));
         }
-        let up = state.gateway_started_at.is_some() && !state.gateway_down && !state.suspended;
+        let up = state.gateway_started_at.is_some()
+            && !state.gateway_down
+            && !state.suspended
+            && !state.hung
+            && !state.needs_reboot
+            && !state.crash_loop;
         let (cpu, mem, mut disk) = if state.pressure {
             (95.0, 91.0, 88.0)
         } else {
@@ -527,6 +558,14 @@ impl Host for SimHost {
                 .filter(|_| up)
                 .map(|t| (self.clock.now() - t).num_seconds().max(0) as u64),
             config_rev: up.then(|| sim_rev(&state.config)),
+            service_restarts: Some(state.restarts),
+            service_active: Some(
+                state.gateway_started_at.is_some()
+                    && !state.gateway_down
+                    && !state.suspended
+                    && !state.crash_loop
+                    && !state.needs_reboot,
+            ),
             // A reboot gives the server a new boot time, as a real host a new boot id.
             boot_id: Some(row.boots_at.chars().filter(char::is_ascii_digit).collect()),
             ..Reading::default()
@@ -556,6 +595,7 @@ impl Host for SimHost {
         self.work().await;
         let (_, mut state) = self.ready_state().await?;
         let before = state.openclaw_version.replace(version.to_string());
+        state.crash_loop = false;
         state.start(
             self.clock.now(),
             &format!("gateway restarted on {version} (simulated)"),

@@ -112,6 +112,9 @@ pub struct Reading {
     pub config_rev: Option<String>,
     /// The host's boot: another id after every reboot.
     pub boot_id: Option<String>,
+    /// Whether the gateway's service says its process runs (systemd unit active, or the
+    /// supervisor's gateway process alive); with no answer from the gateway, it hangs.
+    pub service_active: Option<bool>,
 }
 
 /// One host, as the deploy and the lifecycle commands see it.
@@ -125,8 +128,20 @@ pub trait Host: Send + Sync {
     async fn apply_step(&self, step: HostStep, plan: &HostPlan) -> Result<String, RemoteError>;
     /// Restarts the gateway service; returns its output.
     async fn restart_gateway(&self) -> Result<String, RemoteError>;
+    /// Kills the gateway and starts its service again without asking it to stop (a hung
+    /// process ignores a polite stop); returns its output.
+    async fn restart_service(&self) -> Result<String, RemoteError> {
+        self.restart_gateway().await
+    }
     /// Looks at the host and its gateway.
     async fn probe(&self) -> Result<Reading, RemoteError>;
+    /// For the sweep: why this host is not tried now (its back-off after sweeps that
+    /// could not reach it), if so. A person's command always tries.
+    fn sweep_waits(&self) -> Option<String> {
+        None
+    }
+    /// For the sweep: whether its probe reached the host (ends or grows the back-off).
+    fn sweep_reached(&self, _reached: bool) {}
     /// The newest `lines` lines of the gateway's log, oldest first (not yet redacted).
     async fn logs(&self, lines: u32) -> Result<Vec<crate::gateway::LogLine>, RemoteError>;
     /// The OpenClaw version installed, and the one the running gateway reports.

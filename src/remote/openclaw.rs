@@ -425,25 +425,31 @@ impl Host for OpenclawHost {
         self.start_and_wait("restart").await
     }
 
-    async fn probe(&self) -> Result<Reading, RemoteError> {
-        // A host that did not answer the last sweeps is tried again only after its
-        // back-off: a fleet with a dead region does not spend every sweep on timeouts.
-        if let Some((failures, until)) = self.access.backing_off(&self.target) {
-            return Err(RemoteError::Unreachable(format!(
-                "not tried again before {}: the last {failures} connections failed",
-                until.format("%H:%M:%S UTC")
-            )));
+    async fn restart_service(&self) -> Result<String, RemoteError> {
+        self.start_and_wait("hard-restart").await
+    }
+
+    fn sweep_waits(&self) -> Option<String> {
+        self.access
+            .backing_off(&self.target)
+            .map(|(failures, until)| {
+                format!(
+                    "not tried again before {}: the last {failures} sweeps could not reach it",
+                    until.format("%H:%M:%S UTC")
+                )
+            })
+    }
+
+    fn sweep_reached(&self, reached: bool) {
+        if reached {
+            self.access.reached(&self.target);
+        } else {
+            self.access.unreached(&self.target);
         }
-        let facts = match self.script(PROBE, &[], SHORT).await {
-            Ok(facts) => {
-                self.access.reached(&self.target);
-                facts
-            }
-            Err(e) => {
-                self.access.unreached(&self.target);
-                return Err(e);
-            }
-        };
+    }
+
+    async fn probe(&self) -> Result<Reading, RemoteError> {
+        let facts = self.script(PROBE, &[], SHORT).await?;
         let text = facts.stdout_text();
         let field = |name: &str| -> Option<f64> {
             text.split_whitespace()
@@ -493,9 +499,18 @@ impl Host for OpenclawHost {
             .find_map(|kv| kv.strip_prefix("boot="))
             .filter(|v| !v.is_empty())
             .map(str::to_string);
+        let service_active = text
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix("service="))
+            .and_then(|s| match s {
+                "active" => Some(true),
+                "unknown" | "" => None,
+                _ => Some(false),
+            });
         Ok(Reading {
             config_rev,
             boot_id,
+            service_active,
             service_restarts: field("restarts").map(|n| n as u64),
             failing: readiness
                 .map(|r| {

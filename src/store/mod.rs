@@ -7,6 +7,7 @@
 mod audit_rows;
 mod confirmations;
 mod deploys;
+mod heals;
 mod hosts;
 mod incidents;
 mod instances;
@@ -20,6 +21,7 @@ mod watch;
 pub use audit_rows::AuditRow;
 pub use confirmations::{ConfirmationRow, PressResult};
 pub use deploys::{DeployRow, StepRow};
+pub use heals::{HealRunRow, HealStepRow};
 pub use hosts::{BackupRow, HostKeyRow, KeyRow};
 pub use incidents::{AlertMark, AlertMessageRow, AlertRow, IncidentRow, NewIncident, SilenceRow};
 pub use instances::{InstanceRow, NewInstance};
@@ -172,6 +174,15 @@ impl Store {
         .bind(ts(now))
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Forgets a kept surface value.
+    pub async fn clear_surface_value(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM surface_state WHERE key = ?")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -190,6 +190,10 @@ pub struct Update {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Set only by a heal: back to the version the instance ran before a crash loop
+    /// began (the one update the system may make).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rollback: bool,
 }
 
 impl Command for Update {
@@ -214,6 +218,15 @@ impl Command for Update {
 }
 
 impl Update {
+    /// The heal's roll-back of `name` to `version`.
+    pub fn roll_back(name: &str, version: &str) -> Update {
+        Update {
+            name: name.to_string(),
+            version: Some(version.to_string()),
+            rollback: true,
+        }
+    }
+
     pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
         one(ctx, &self.name).await
     }

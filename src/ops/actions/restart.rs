@@ -32,6 +32,9 @@ pub struct Restart {
     /// are the alert's (in `asked`), never more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert: Option<i64>,
+    /// Set only by a heal: the service killed and started, not asked to stop.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hard: bool,
 }
 
 const PARAMS: [Param; 6] = [
@@ -115,6 +118,20 @@ impl Restart {
             .collect())
     }
 
+    /// The restart a heal takes: the gateway of `name`, or (`hard`) its service killed
+    /// and started.
+    pub fn healing(name: &str, hard: bool) -> Restart {
+        Restart {
+            instance: Some(name.to_string()),
+            selector: Selector::default(),
+            all: false,
+            asked: None,
+            late: false,
+            alert: None,
+            hard,
+        }
+    }
+
     /// The restart the Restart button under alert `alert` asks for: its open incidents'
     /// instances.
     pub fn for_alert(alert: i64, names: Vec<String>) -> Restart {
@@ -126,6 +143,7 @@ impl Restart {
                 asked: None,
                 late: false,
                 alert: Some(alert),
+                hard: false,
             },
             _ => Restart {
                 instance: None,
@@ -134,6 +152,7 @@ impl Restart {
                 asked: Some(names),
                 late: false,
                 alert: Some(alert),
+                hard: false,
             },
         }
     }
@@ -225,7 +244,7 @@ impl Restart {
             } else {
                 None
             };
-            let result = restart_one(ctx, t).await;
+            let result = restart_one(ctx, t, self.hard).await;
             if result.is_err() {
                 failures += 1;
             }
@@ -256,7 +275,7 @@ impl Restart {
     }
 }
 
-async fn restart_one(ctx: &Ctx, row: &InstanceRow) -> Result<String, OpsError> {
+async fn restart_one(ctx: &Ctx, row: &InstanceRow, hard: bool) -> Result<String, OpsError> {
     let server_id = row
         .server_id
         .as_deref()
@@ -265,7 +284,11 @@ async fn restart_one(ctx: &Ctx, row: &InstanceRow) -> Result<String, OpsError> {
         .providers
         .get(&row.provider)?
         .host(&row.name, server_id, row.ipv4.as_deref());
-    host.restart_gateway().await?;
+    if hard {
+        host.restart_service().await?;
+    } else {
+        host.restart_gateway().await?;
+    }
     let reading = host.probe().await.ok();
     let (state, score, why) = monitor::assess(reading.as_ref());
     ctx.store

@@ -1,6 +1,6 @@
 # The gateway service: a systemd user unit where systemd runs for this user, otherwise a
 # supervised process that restarts the gateway with back-off. Args: ACTION PORT
-# ACTION: start | restart | stop | status | remove
+# ACTION: start | restart | hard-restart | stop | status | remove
 action="$1"; port="${2:-18789}"
 unit_dir="$HOME/.config/systemd/user"
 unit="openclaw-gateway.service"
@@ -77,6 +77,10 @@ case "$mode:$action" in
     loginctl enable-linger "$(id -un)" 2>/dev/null || true
     echo "systemd user unit $unit active" ;;
   systemd:restart) write_unit; systemctl --user daemon-reload; systemctl --user restart "$unit"; echo "$unit restarted" ;;
+  systemd:hard-restart)
+    write_unit; systemctl --user daemon-reload
+    systemctl --user kill -s KILL "$unit" 2>/dev/null || true
+    systemctl --user restart "$unit"; echo "$unit killed and restarted" ;;
   systemd:stop) systemctl --user disable --now "$unit"; echo "$unit stopped and disabled" ;;
   systemd:status)
     active=no; systemctl --user is-active --quiet "$unit" && active=yes
@@ -104,6 +108,18 @@ case "$mode:$action" in
       nohup setsid sh "$D/supervise.sh" </dev/null >/dev/null 2>&1 &
       echo "supervised gateway started"
     fi ;;
+  supervisor:hard-restart)
+    write_supervisor
+    if alive "$D/gateway.pid"; then
+      g=$(cat "$D/gateway.pid")
+      touch "$D/restart"
+      kill -KILL -- "-$g" 2>/dev/null || kill -KILL "$g" 2>/dev/null || true
+    fi
+    if ! alive "$D/supervisor.pid"; then
+      rm -f "$D/suspended" "$D/restart"
+      nohup setsid sh "$D/supervise.sh" </dev/null >/dev/null 2>&1 &
+    fi
+    echo "gateway killed and restarted by its supervisor" ;;
   supervisor:stop|supervisor:remove)
     mkdir -p "$D"; touch "$D/suspended"; stop_gateway
     i=0; while alive "$D/supervisor.pid" && [ "$i" -lt 20 ]; do sleep 0.5; i=$((i + 1)); done
