@@ -133,18 +133,16 @@ pub async fn probe(addr: &str) -> Probe {
             readiness: None,
         };
     };
-    let live = http_get(&client, addr, "/health")
-        .await
-        .ok()
-        .and_then(|body| serde_json::from_slice::<Value>(&body).ok())
-        .is_some_and(|v| v.get("ok") == Some(&Value::Bool(true)));
-    if !live {
-        // A gateway that does not answer /health (down, or hung) has no readiness to ask.
+    let Ok(health) = http_get(&client, addr, "/health").await else {
+        // A gateway that does not answer at all (down, or hung) has no readiness to ask.
         return Probe {
-            live,
+            live: false,
             readiness: None,
         };
-    }
+    };
+    let live = serde_json::from_slice::<Value>(&health)
+        .ok()
+        .is_some_and(|v| v.get("ok") == Some(&Value::Bool(true)));
     let readiness = http_get(&client, addr, "/readyz")
         .await
         .ok()

@@ -234,6 +234,8 @@ models = ["openai/gpt-4.1-mini", "anthropic/claude-sonnet-4-5"]
 [providers.ssh]
 bootstrap_key_file = "{key}"
 bootstrap_hosts = ["127.0.0.1"]
+[heal]
+mode = "heal"
 "#,
         dir = dir.path().display(),
         openclaw = env.get("CLAWOPS_TEST_OPENCLAW_VERSION"),
@@ -603,6 +605,47 @@ async fn a_real_host_is_deployed_operated_and_removed() {
                         .any(|w| w == BOT_TOKEN.as_bytes())
                 );
             }
+        })
+        .await;
+
+    phases
+        .run("a hung gateway is healed by the ladder", async {
+            // SIGSTOP: the process lives (its supervisor sees nothing wrong) but answers
+            // nothing. A sweep sees it hung, the ladder kills and starts it.
+            let pid = std::fs::read_to_string(home.join(".clawops/gateway.pid"))
+                .expect("the supervisor's gateway pid")
+                .trim()
+                .to_string();
+            let started = std::time::Instant::now();
+            let stopped = std::process::Command::new("kill")
+                .args(["-STOP", &pid])
+                .status()
+                .unwrap();
+            assert!(stopped.success());
+            let said = fx.say("/jobs run health-sweep").await;
+            assert!(
+                said.contains("1 OFFLINE") && said.contains("1 heal(s) started"),
+                "{said}"
+            );
+            let seen = started.elapsed();
+            fx.app.bot.door().ctx().heals.settled().await;
+            let healed = started.elapsed();
+            let row = fx.app.store.instance("e2e-bot").await.unwrap().unwrap();
+            assert_eq!(row.health.as_deref(), Some("HEALTHY"), "{row:?}");
+            let (run, steps) = fx.app.store.last_heal("e2e-bot").await.unwrap().unwrap();
+            assert_eq!(run.outcome.as_deref(), Some("healed"), "{run:?} {steps:?}");
+            assert!(run.reasons_before.contains("gateway hung"), "{run:?}");
+            assert_eq!(steps.len(), 1, "{steps:?}");
+            assert_eq!(steps[0].rung, "restart-service");
+            assert!(
+                !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+                "the hung process is gone"
+            );
+            println!(
+                "figure: hung gateway (SIGSTOP) seen by a sweep in {:.1}s, HEALTHY again after {:.1}s",
+                seen.as_secs_f64(),
+                healed.as_secs_f64()
+            );
         })
         .await;
 
