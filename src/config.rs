@@ -266,6 +266,13 @@ pub struct WatchConfig {
     /// when absent. Keep it on loopback.
     #[serde(default)]
     pub metrics_listen: Option<String>,
+    /// How long `/reboot` (and a heal's reboot) waits for the gateway to come back.
+    #[serde(default = "default_reboot_wait", with = "humantime_serde")]
+    pub reboot_wait: Duration,
+}
+
+fn default_reboot_wait() -> Duration {
+    Duration::from_secs(10 * 60)
 }
 
 fn default_sweep_concurrency() -> usize {
@@ -290,6 +297,7 @@ impl Default for WatchConfig {
             keep_hourly: default_keep_hourly(),
             heartbeat_url: None,
             metrics_listen: None,
+            reboot_wait: default_reboot_wait(),
         }
     }
 }

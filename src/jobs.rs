@@ -26,14 +26,17 @@ pub const MAX_CATCH_UP: Duration = Duration::from_secs(6 * 3600);
 pub enum JobKind {
     /// Probe every ready instance and keep the readings.
     HealthSweep,
+    /// Put each active primary's latest state onto its standby, without the channel.
+    StandbySync,
 }
 
 impl JobKind {
-    pub const ALL: &[JobKind] = &[JobKind::HealthSweep];
+    pub const ALL: &[JobKind] = &[JobKind::HealthSweep, JobKind::StandbySync];
 
     pub fn name(self) -> &'static str {
         match self {
             JobKind::HealthSweep => "health-sweep",
+            JobKind::StandbySync => "standby-sync",
         }
     }
 
@@ -45,19 +48,31 @@ impl JobKind {
     pub fn about(self) -> &'static str {
         match self {
             JobKind::HealthSweep => "probes every ready instance, keeps the readings",
+            JobKind::StandbySync => {
+                "puts each active primary's state onto its standby (never its channel)"
+            }
         }
     }
 }
 
 /// The jobs clawops runs when the config names none.
 pub fn built_in() -> Vec<JobConfig> {
-    vec![JobConfig {
-        name: JobKind::HealthSweep.name().into(),
-        schedule: "* * * * *".into(),
-        zone: "UTC".into(),
-        enabled: true,
-        catch_up: None,
-    }]
+    vec![
+        JobConfig {
+            name: JobKind::HealthSweep.name().into(),
+            schedule: "* * * * *".into(),
+            zone: "UTC".into(),
+            enabled: true,
+            catch_up: None,
+        },
+        JobConfig {
+            name: JobKind::StandbySync.name().into(),
+            schedule: "30 3 * * *".into(),
+            zone: "UTC".into(),
+            enabled: true,
+            catch_up: None,
+        },
+    ]
 }
 
 /// One job as the scheduler holds it.

@@ -72,7 +72,15 @@ pub fn read_skill_tool() -> Value {
 const CHAT_ONLY: &[&str] = &["help", "forget", "jobs"];
 /// Tools only the modes that name them get (`tools: all` leaves them out, which keeps the
 /// commander's prompt within its token budget).
-const NAMED_ONLY: &[&str] = &["health", "alerts", "ack", "silence", "unsilence"];
+const NAMED_ONLY: &[&str] = &[
+    "health",
+    "alerts",
+    "ack",
+    "silence",
+    "unsilence",
+    "failover",
+    "failback",
+];
 
 /// The tools a mode offers to someone with `role`: never more than the role may run.
 pub fn tools_for(role: Role, allowed: Option<&[String]>) -> Vec<Value> {

@@ -16,6 +16,7 @@ use super::actions::{
     cost::Cost,
     deploy::Deploy,
     destroy::Destroy,
+    failover::{Failback, Failover},
     forget::Forget,
     health::Health,
     help::Help,
@@ -230,6 +231,8 @@ catalogue! {
     Ack => Ack,
     Silence => Silence,
     Unsilence => Unsilence,
+    Failover => Failover,
+    Failback => Failback,
 }
 
 /// Every action's entry, in the order `/help` shows them.
@@ -436,6 +439,8 @@ impl Action {
             Action::Restore(a) => one(&a.name),
             Action::Migrate(a) => one(&a.name),
             Action::Reboot(a) => one(&a.name),
+            Action::Failover(a) => a.held(),
+            Action::Failback(a) => a.held(),
             Action::Restart(a) => a.instance.iter().cloned().collect(),
             _ => Vec::new(),
         }

@@ -443,6 +443,9 @@ impl Door {
         let _running = self.ctx.metrics.job_started(name);
         let result = match run.kind {
             crate::jobs::JobKind::HealthSweep => self.sweep_boxed().await,
+            crate::jobs::JobKind::StandbySync => {
+                super::actions::failover::sync_all(&self.ctx).await
+            }
         };
         if result.is_err() {
             self.ctx.metrics.job_failed(name);
@@ -481,6 +484,7 @@ impl Door {
             .await
             .map_err(|e| e.to_string())?;
         self.ctx.metrics.sweep(&report);
+        super::actions::failover::fence(&self.ctx).await;
         let braked = super::heal::brake(&self.ctx, &report)
             .await
             .map_err(|e| format!("{report}; the brake failed: {e}"))?;
@@ -609,6 +613,8 @@ impl Door {
             Action::Reconcile(a) => a.radius(ctx).await,
             Action::Migrate(a) => a.radius(ctx).await,
             Action::Reboot(a) => a.radius(ctx).await,
+            Action::Failover(a) => a.radius(ctx).await,
+            Action::Failback(a) => a.radius(ctx).await,
             Action::Backup(_)
             | Action::Logs(_)
             | Action::Version(_)
@@ -715,6 +721,8 @@ impl Door {
             Action::Ack(a) => a.run(ctx, &actor.audit_name()).await,
             Action::Silence(a) => a.run(ctx, &actor.audit_name()).await,
             Action::Unsilence(a) => a.run(ctx).await,
+            Action::Failover(a) => a.run(ctx).await,
+            Action::Failback(a) => a.run(ctx).await,
         }
     }
 

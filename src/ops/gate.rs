@@ -41,7 +41,8 @@ impl Refusal {
 pub fn system_may(action: &Action) -> Result<(), Refusal> {
     let allowed = action.spec().risk == Risk::Read
         || matches!(action, Action::Restart(_) | Action::Reboot(_))
-        || matches!(action, Action::Update(u) if u.rollback);
+        || matches!(action, Action::Update(u) if u.rollback)
+        || matches!(action, Action::Failover(_));
     if allowed {
         Ok(())
     } else {

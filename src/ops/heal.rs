@@ -45,6 +45,8 @@ pub enum Rung {
     RestartService,
     /// The server rebooted at its cloud.
     Reboot,
+    /// The channel moved to the instance's standby.
+    Failover,
 }
 
 impl Rung {
@@ -55,6 +57,7 @@ impl Rung {
             Rung::RestartGateway => "restarted the gateway",
             Rung::RestartService => "killed and restarted the gateway's service",
             Rung::Reboot => "rebooted the server",
+            Rung::Failover => "moved the channel to its standby",
         }
     }
 
@@ -64,6 +67,7 @@ impl Rung {
             Rung::RestartGateway => "restart",
             Rung::RestartService => "restart-service",
             Rung::Reboot => "reboot",
+            Rung::Failover => "failover",
         }
     }
 }
@@ -291,6 +295,20 @@ async fn ladder(ctx: &Ctx, row: &InstanceRow) -> Result<Vec<(Rung, Action)>, Ops
             }),
         ));
     }
+    let standby = ctx
+        .store
+        .standbys_of(&row.name)
+        .await?
+        .into_iter()
+        .any(|s| s.status == InstanceStatus::Ready);
+    if standby && row.standby_of.is_none() {
+        steps.push((
+            Rung::Failover,
+            Action::Failover(super::actions::failover::Failover {
+                name: row.name.clone(),
+            }),
+        ));
+    }
     Ok(steps)
 }
 
@@ -387,6 +405,23 @@ async fn heal(door: &Door, name: &str) -> Result<(), OpsError> {
         }
         let result = door.submit(&Actor::System, action, &Quiet).await;
         let ran = matches!(result, Outcome::Done(_));
+        if ran && rung == Rung::Failover {
+            // The channel lives elsewhere now: the standby answers for this instance.
+            let standby = ctx
+                .store
+                .instance(name)
+                .await?
+                .and_then(|r| r.standby_of)
+                .unwrap_or_default();
+            let said = format!("{} {standby}", rung.said());
+            ctx.store
+                .add_heal_step(run, name, rung.id(), &said, ctx.clock.now())
+                .await?;
+            done.push(said);
+            after = probe_after(ctx, &standby).await?;
+            outcome = "failed over";
+            break;
+        }
         after = probe_after(ctx, name).await?;
         let said = if ran {
             format!("{} → {} {}", rung.said(), after.0, after.1)
@@ -472,6 +507,18 @@ impl Report<'_> {
             "Heal budget left: {} of {} steps this window.",
             self.left, self.budget
         );
+        if self.outcome == "failed over" {
+            let head = format!(
+                "🩹 {} failed over: its channel is answered by its standby ({} {}/100)",
+                self.name, self.after.0, self.after.1
+            );
+            return (
+                Feed::Alerts,
+                Message::default()
+                    .heading(head)
+                    .para(format!("{was}\n{tried}\n{budget}\n/failback {} brings the channel home once it is mended.", self.name)),
+            );
+        }
         if self.outcome == "healed" {
             let head = format!(
                 "🩹 {} healed: {state} → {} ({score} → {}/100) in {} s",

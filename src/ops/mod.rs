@@ -58,6 +58,8 @@ pub enum Action {
     Ack(actions::alerts::Ack),
     Silence(actions::alerts::Silence),
     Unsilence(actions::alerts::Unsilence),
+    Failover(actions::failover::Failover),
+    Failback(actions::failover::Failback),
 }
 
 /// What an action does to the fleet, shown before a confirmation is pressed.

@@ -406,6 +406,11 @@ impl SimHost {
         if !self.booted(&row).await? {
             return Err(RemoteError::Unreachable("the server is booting".into()));
         }
+        if state.unreachable {
+            return Err(RemoteError::Unreachable(
+                "no answer (simulated: unreachable)".into(),
+            ));
+        }
         if state.openclaw_version.is_none() {
             return Err(RemoteError::Refused(
                 "OpenClaw is not installed on this host: finish its deploy first".into(),
@@ -444,6 +449,11 @@ impl Host for SimHost {
         if !self.booted(&row).await? {
             return Err(RemoteError::Unreachable(
                 "the server is still booting".into(),
+            ));
+        }
+        if state.unreachable {
+            return Err(RemoteError::Unreachable(
+                "no answer (simulated: unreachable)".into(),
             ));
         }
         if self.config.fail_once_at.as_deref() == Some(step.id())
@@ -620,6 +630,14 @@ impl Host for SimHost {
         Ok(format!("{key} set (simulated; the gateway reloads it)"))
     }
 
+    async fn drop_channel(&self) -> Result<String, RemoteError> {
+        let (_, mut state) = self.ready_state().await?;
+        crate::remote::openclaw::strip_channel(&mut state.config);
+        state.note(self.clock.now(), "channel taken off");
+        self.save(&state).await?;
+        Ok("channel taken off (simulated)".into())
+    }
+
     async fn suspend(&self) -> Result<String, RemoteError> {
         self.work().await;
         let (_, mut state) = self.ready_state().await?;
@@ -649,9 +667,19 @@ impl Host for SimHost {
 
     async fn restore(&self, archive: &[u8]) -> Result<String, RemoteError> {
         let (_, mut state) = self.ready_state().await?;
-        let config: serde_json::Value = serde_json::from_slice(archive).map_err(|_| {
+        let mut config: serde_json::Value = serde_json::from_slice(archive).map_err(|_| {
             RemoteError::Refused("this backup was not made on the simulated cloud".into())
         })?;
+        // As on a real host: this instance's own gateway settings and bot token (or none),
+        // never the source's.
+        let own = state.config.pointer("/channels/telegram/botToken").cloned();
+        if let Some(gateway) = state.config.get("gateway").cloned() {
+            config["gateway"] = gateway;
+        }
+        match own {
+            Some(token) => config["channels"]["telegram"]["botToken"] = token,
+            None => crate::remote::openclaw::strip_channel(&mut config),
+        }
         state.config = config;
         state.start(
             self.clock.now(),

@@ -154,6 +154,10 @@ pub trait Host: Send + Sync {
     /// Sets one dotted key of the gateway's config; the previous file is restored when the
     /// gateway rejects the result.
     async fn set_config(&self, key: &str, value: serde_json::Value) -> Result<String, RemoteError>;
+    /// Takes the Telegram channel off this instance: its kept bot token forgotten, the
+    /// token out of the config and the channel disabled, the gateway restarted when it
+    /// runs. Two gateways must never poll one bot.
+    async fn drop_channel(&self) -> Result<String, RemoteError>;
     /// Stops the gateway and keeps it stopped (data kept): the kill switch.
     async fn suspend(&self) -> Result<String, RemoteError>;
     /// Starts a suspended gateway again and waits until it is ready.

@@ -50,7 +50,7 @@ mod steps;
 
 pub use super::access::{Access, Bootstrap, cloud_host_key};
 pub use crate::config::NodeSource;
-pub use config::{get_dotted, managed_key, node_supported, set_dotted};
+pub use config::{get_dotted, managed_key, node_supported, set_dotted, strip_channel};
 
 /// What every host gets installed, from `[deploy]`.
 #[derive(Debug, Clone)]
@@ -682,13 +682,37 @@ impl Host for OpenclawHost {
         )
         .await?;
         // The restored config carries the old instance's port and token: put this one's back.
+        // Its bot token too: this instance's own, or none — never the source's (two
+        // gateways must never poll one bot).
         let (home, current) = self.read_config().await?;
-        let config = self.managed_config(&home, current.clone()).await?;
+        let mut config = self.managed_config(&home, current.clone()).await?;
+        if self.bot_token().await?.is_none() {
+            config::strip_channel(&mut config);
+        }
         self.write_config(&config, current.as_ref()).await?;
         let ready = self.start_and_wait("start").await?;
         Ok(format!(
             "restored (the previous state is kept in ~/.openclaw.before-restore); {ready}"
         ))
+    }
+
+    async fn drop_channel(&self) -> Result<String, RemoteError> {
+        self.access
+            .store
+            .forget_instance_secret(&self.instance, "telegram-token")
+            .await
+            .map_err(state)?;
+        let (home, current) = self.read_config().await?;
+        let mut config = self.managed_config(&home, current.clone()).await?;
+        config::strip_channel(&mut config);
+        self.write_config(&config, current.as_ref()).await?;
+        match self.service_status().await? {
+            (true, false) => Ok(format!(
+                "channel taken off; {}",
+                self.start_and_wait("restart").await?
+            )),
+            _ => Ok("channel taken off; the gateway is stopped".into()),
+        }
     }
 
     async fn remove(&self) -> Result<String, RemoteError> {

@@ -71,6 +71,20 @@ impl Store {
             })
     }
 
+    /// Forgets one secret of an instance.
+    pub async fn forget_instance_secret(
+        &self,
+        instance: &str,
+        name: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM instance_secrets WHERE instance = ? AND name = ?")
+            .bind(instance)
+            .bind(name)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Forgets an instance's key and secrets (after a destroy).
     pub async fn forget_instance_secrets(&self, instance: &str) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;

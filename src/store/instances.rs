@@ -151,6 +151,33 @@ impl Store {
         Ok(())
     }
 
+    /// `active` becomes the primary and `standby` its standby (a failover or a failback).
+    pub async fn swap_roles(
+        &self,
+        active: &str,
+        standby: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "UPDATE instances SET role = 'primary', standby_of = NULL, updated_at = ? WHERE name = ?",
+        )
+        .bind(ts(now))
+        .bind(active)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE instances SET role = 'standby', standby_of = ?, updated_at = ? WHERE name = ?",
+        )
+        .bind(active)
+        .bind(ts(now))
+        .bind(standby)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The standbys (not destroyed) covering `primary`.
     pub async fn standbys_of(&self, primary: &str) -> Result<Vec<InstanceRow>, StoreError> {
         Ok(sqlx::query_as::<_, InstanceRow>(

@@ -177,6 +177,17 @@ impl Store {
         Ok(())
     }
 
+    /// The kept values whose key starts with `prefix`, as (key, value).
+    pub async fn surface_values(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT key, value FROM surface_state WHERE substr(key, 1, length(?)) = ? ORDER BY key",
+        )
+        .bind(prefix)
+        .bind(prefix)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Forgets a kept surface value.
     pub async fn clear_surface_value(&self, key: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM surface_state WHERE key = ?")

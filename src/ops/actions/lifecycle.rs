@@ -361,7 +361,17 @@ impl Config {
             (Some("set"), Some(key), Some(raw)) => {
                 let value = config_value(raw);
                 let shown = crate::secrets::shown(key, &value);
+                let mut given = serde_json::json!({});
+                let token = crate::remote::openclaw::set_dotted(&mut given, key, value.clone())
+                    .ok()
+                    .and_then(|()| get_dotted(&given, "channels.telegram.botToken").cloned())
+                    .and_then(|t| t.as_str().map(str::to_string));
                 let said = host.set_config(key, value).await?;
+                // Accepted: the bot token is kept sealed as this instance's, whatever
+                // kind of host holds it (a failover moves it from here).
+                if let Some(token) = token {
+                    super::failover::keep_token(ctx, &row.name, &token).await?;
+                }
                 Ok(Message::text(format!(
                     "✓ {}: {key} = {shown}. {said}",
                     row.name

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod cost;
 pub mod deploy;
 pub mod destroy;
+pub mod failover;
 pub mod forget;
 pub mod health;
 pub mod help;

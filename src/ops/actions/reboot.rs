@@ -15,9 +15,6 @@ use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
 use crate::store::InstanceStatus;
 
-/// How long a rebooted server may take to bring its gateway back.
-const COME_BACK: Duration = Duration::from_secs(10 * 60);
-
 /// Reboot an instance's server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reboot {
@@ -73,7 +70,9 @@ impl Reboot {
         let (state, score, why) = loop {
             let reading = host.probe().await.ok();
             let (state, score, why) = monitor::assess(reading.as_ref());
-            if state == HealthState::Healthy || started.elapsed() + pause > COME_BACK {
+            if state == HealthState::Healthy
+                || started.elapsed() + pause > ctx.config.watch.reboot_wait
+            {
                 break (state, score, why);
             }
             tokio::time::sleep(pause).await;

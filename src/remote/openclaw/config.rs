@@ -236,6 +236,18 @@ impl OpenclawHost {
     }
 }
 
+/// `config` without a Telegram bot token, its channel disabled.
+pub fn strip_channel(config: &mut Value) {
+    if let Some(telegram) = config
+        .get_mut("channels")
+        .and_then(|c| c.get_mut("telegram"))
+        .and_then(Value::as_object_mut)
+    {
+        telegram.remove("botToken");
+        telegram.insert("enabled".into(), json!(false));
+    }
+}
+
 /// Config keys clawops manages: a key equal to one, inside one or a parent of one is
 /// refused by /config set.
 const MANAGED: &[&str] = &["gateway", "logging.file"];
