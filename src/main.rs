@@ -189,6 +189,14 @@ async fn serve(path: &Option<PathBuf>, all_surfaces: bool) -> anyhow::Result<Exi
     }
     if console_on {
         let out = std::sync::Arc::new(ConsoleOut::new(tokio::io::stdout()));
+        if app.config.ops_channels.is_empty() {
+            // No ops chat configured: the watch tells this terminal.
+            app.bot
+                .door()
+                .ctx()
+                .postboxes
+                .attach(clawops::config::Platform::Console, out.clone());
+        }
         for note in notes {
             out.send(note).await;
         }

@@ -462,3 +462,54 @@ async fn silences_keep_alerts_back_and_unsilence_lets_them_through() {
     let (said, _) = w.fx.say_as(VIEWER, "/ack 999").await;
     assert!(said.contains("there is no incident #999"), "{said}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_ops_chat_configured_the_console_gets_the_alerts_with_pressable_buttons() {
+    use tokio::io::AsyncReadExt;
+    let clock = clawops::clock::Clock::manual(noon());
+    let fx = Fx::start_with(
+        tempfile::tempdir().unwrap(),
+        "[providers.sim]\nboot_time = \"0s\"\nstep_time = \"0s\"\n",
+        clock.clone(),
+    )
+    .await;
+    fx.say_as(OPERATOR, "/deploy down-bot nbg1").await;
+    let (writer, mut reader) = tokio::io::duplex(1 << 16);
+    let console = Arc::new(clawops::chat::console::ConsoleOut::new(writer));
+    fx.app
+        .bot
+        .door()
+        .ctx()
+        .postboxes
+        .attach(Platform::Console, console.clone());
+    let posts = Arc::new(Postings::new());
+    let w = Watch { fx, posts, clock };
+    w.knob("down-bot", "gateway_down", true.into()).await;
+    w.sweep().await;
+    w.sweep().await;
+    w.knob("down-bot", "gateway_down", false.into()).await;
+    w.sweep().await;
+    w.sweep().await;
+    drop(w);
+    let mut printed = vec![0u8; 1 << 16];
+    let n = tokio::time::timeout(Duration::from_secs(5), reader.read(&mut printed))
+        .await
+        .unwrap()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&printed[..n]).to_string();
+    assert!(printed.contains("🔴 down-bot is OFFLINE"), "{printed}");
+    assert!(
+        printed.contains("[1] Acknowledge   [2] Silence 1h   [3] Restart"),
+        "{printed}"
+    );
+    assert!(printed.contains("↳ 🟢 down-bot recovered at"), "{printed}");
+    assert!(printed.contains("↻ ✓ Recovered at"), "{printed}");
+    assert_eq!(
+        console
+            .take_button(3)
+            .await
+            .as_deref()
+            .map(|d| d.starts_with("al:rst:")),
+        Some(true)
+    );
+}

@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use super::render::{plain, progress_lines, step_line};
-use super::{Inbound, Outbound, ProgressView, Replier, StepState};
+use super::{Inbound, MessageRef, Outbound, Postbox, ProgressView, Replier, StepState};
 use crate::actor::Actor;
 use crate::bot::Bot;
 
@@ -115,6 +115,37 @@ impl<W: AsyncWrite + Unpin + Send> Replier for ConsoleOut<W> {
         }
         // A terminal keeps nothing that could be edited later.
         None
+    }
+}
+
+/// The console as the watch's ops chat, when no `[[ops_channels]]` are configured: alerts
+/// are printed with their numbered buttons; a later edit or reply is printed as a new
+/// line under a mark (a terminal cannot change what it printed).
+#[async_trait]
+impl<W: AsyncWrite + Unpin + Send> Postbox for ConsoleOut<W> {
+    async fn post(&self, _chat: &str, out: Outbound, _silent: bool) -> Option<MessageRef> {
+        self.send(out).await;
+        Some(MessageRef {
+            platform: crate::config::Platform::Console,
+            chat: "console".into(),
+            message: "console".into(),
+        })
+    }
+
+    async fn edit(&self, _at: &MessageRef, out: Outbound) -> bool {
+        let text = match &out {
+            Outbound::Message(m) | Outbound::Buttons { message: m, .. } => plain(m),
+            Outbound::Progress(_) => return true,
+        };
+        // Only the lines that say how it stands now (the last), not the whole alert again.
+        let last = text.lines().last().unwrap_or_default().to_string();
+        self.line(&format!("   ↻ {}", printable(&last))).await;
+        true
+    }
+
+    async fn reply(&self, at: &MessageRef, out: Outbound, silent: bool) -> Option<MessageRef> {
+        let out = out.map_text(&|t| format!("↳ {t}"));
+        self.post(&at.chat, out, silent).await
     }
 }
 

@@ -280,12 +280,28 @@ async fn tell_untold(
     Ok(())
 }
 
-/// The ops channels that get `feed`, on any surface.
-fn channels(ctx: &Ctx, feed: Feed) -> Vec<&OpsChannel> {
+/// The ops channels that get `feed`, on any surface. With none configured, the console
+/// (when it runs) gets everything: a first run on the built-in defaults sees its alerts.
+fn channels(ctx: &Ctx, feed: Feed) -> Vec<OpsChannel> {
+    if ctx.config.ops_channels.is_empty() {
+        return ctx
+            .postboxes
+            .get(crate::config::Platform::Console)
+            .map(|_| OpsChannel {
+                platform: crate::config::Platform::Console,
+                chat_id: crate::config::ChatRef::Text("console".into()),
+                gets: Feed::ALL.to_vec(),
+                quiet_hours: None,
+                zone: "UTC".into(),
+            })
+            .into_iter()
+            .collect();
+    }
     ctx.config
         .ops_channels
         .iter()
         .filter(|c| c.gets.contains(&feed))
+        .cloned()
         .collect()
 }
 
