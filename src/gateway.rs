@@ -62,6 +62,19 @@ pub struct EventLoop {
 /// that is enabled and configured but not running, or whose lifecycle says it stopped or
 /// failed, as `channel:account`. `connected` is not used: a polling Telegram account says
 /// `connected: false` while it starts, and long polling holds no connection between polls.
+/// Whether a channel's last error is one only a person can clear (a logged-out session to
+/// scan again, a revoked bot token): a restart would only loop. Returns the short why.
+pub fn needs_a_person(error: &str) -> Option<&'static str> {
+    let e = error.to_ascii_lowercase();
+    if e.contains("logged out") || e.contains("logout") || e.contains("qr") {
+        Some("logged out: scan the QR code again")
+    } else if e.contains("401") || e.contains("unauthorized") || e.contains("revoked") {
+        Some("the bot token is refused: give a new one with /config")
+    } else {
+        None
+    }
+}
+
 pub fn stopped_channels(status: &Value) -> Vec<String> {
     fn walk(v: &Value, parent: &str, out: &mut Vec<String>) {
         match v {
@@ -79,7 +92,16 @@ pub fn stopped_channels(status: &Value) -> Vec<String> {
                             .get("accountId")
                             .and_then(Value::as_str)
                             .unwrap_or("default");
-                        out.push(format!("{channel}:{account}"));
+                        let human = map
+                            .get("lastError")
+                            .and_then(Value::as_str)
+                            .and_then(needs_a_person);
+                        match human {
+                            Some(why) => {
+                                out.push(format!("{channel}:{account} (needs a person: {why})"))
+                            }
+                            None => out.push(format!("{channel}:{account}")),
+                        }
                     }
                     return;
                 }
@@ -551,6 +573,24 @@ mod tests {
         assert_eq!(super::stopped_channels(&flat), ["telegram:a"]);
     }
     use super::*;
+
+    #[test]
+    fn a_stopped_channel_only_a_person_can_mend_says_so() {
+        use serde_json::json;
+        let status = json!({"channelAccounts": {
+            "whatsapp": [{"accountId": "default", "running": false, "lastError": "Connection Failure: logged out"}],
+            "telegram": [{"accountId": "default", "running": false, "lastError": "Call to 'getMe' failed! (401: Unauthorized)"}],
+            "discord": [{"accountId": "default", "running": false, "lastError": "socket hang up"}]
+        }});
+        assert_eq!(
+            stopped_channels(&status),
+            [
+                "discord:default",
+                "telegram:default (needs a person: the bot token is refused: give a new one with /config)",
+                "whatsapp:default (needs a person: logged out: scan the QR code again)"
+            ]
+        );
+    }
 
     #[test]
     fn log_lines_are_read_from_the_gateway_json() {

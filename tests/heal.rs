@@ -269,3 +269,47 @@ async fn heals_keep_to_their_hours() {
         0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_that_needs_a_person_is_alerted_not_restarted() {
+    let w = healing("", &["wa-bot"]).await;
+    w.sweep().await;
+    w.knob("wa-bot", "channel_logged_out", true.into()).await;
+    let said = w.sweep().await;
+    assert!(!said.contains("heal"), "{said}");
+    w.sweep().await;
+    w.healed().await;
+    let alerts = texts(&w.posts.take(), ALERTS_CHAT);
+    assert_eq!(alerts.len(), 1);
+    assert!(
+        alerts[0].contains("whatsapp:default (needs a person: logged out: scan the QR code again)"),
+        "{}",
+        alerts[0]
+    );
+    assert_eq!(
+        w.fx.app
+            .store
+            .heal_steps_since("wa-bot", noon())
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_heal_per_bad_spell() {
+    let w = healing(
+        "budget = 10\n[watch]\nreboot_wait = \"1s\"\n",
+        &["stuck-bot"],
+    )
+    .await;
+    w.sweep().await;
+    w.knob("stuck-bot", "needs_reboot", true.into()).await;
+    w.knob("stuck-bot", "unreachable", true.into()).await;
+    for _ in 0..4 {
+        w.sweep().await;
+        w.healed().await;
+    }
+    let escalated = texts(&w.posts.take(), ESCALATIONS_CHAT);
+    assert_eq!(escalated.len(), 1, "{escalated:?}");
+}

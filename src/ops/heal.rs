@@ -236,6 +236,19 @@ pub async fn start(door: &Door, braked: bool) -> Result<HealPass, OpsError> {
         {
             continue;
         }
+        // One heal per bad spell: a ladder that ran since this state began is not run
+        // again (the alert takes over), and a heal with no step that fits is not started.
+        if let Some((run, _)) = ctx.store.last_heal(&row.name).await?
+            && row
+                .health_since
+                .as_deref()
+                .is_some_and(|since| run.started_at.as_str() >= since)
+        {
+            continue;
+        }
+        if ladder(ctx, &row).await?.is_empty() {
+            continue;
+        }
         let Some(claim) = ctx.heals.claim(&row.name, cfg.max_concurrent.max(1)) else {
             continue;
         };

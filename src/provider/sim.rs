@@ -315,6 +315,10 @@ pub struct SimHostState {
     /// For demos and tests: the gateway runs but its Telegram channel stopped polling.
     #[serde(default)]
     pub channel_stopped: bool,
+    /// For demos and tests: the channel's session was logged out (a person must scan
+    /// its QR code again).
+    #[serde(default)]
+    pub channel_logged_out: bool,
     /// For demos and tests: the gateway hangs; a polite restart does not mend it, its
     /// service killed and started does.
     #[serde(default)]
@@ -558,7 +562,12 @@ impl Host for SimHost {
             memory_percent: mem,
             disk_percent: disk,
             openclaw_version: state.openclaw_version.clone(),
-            channels_stopped: if state.channel_stopped && up {
+            channels_stopped: if state.channel_logged_out && up {
+                vec![format!(
+                    "whatsapp:default (needs a person: {})",
+                    crate::gateway::needs_a_person("logged out").unwrap_or_default()
+                )]
+            } else if state.channel_stopped && up {
                 vec!["telegram:default".into()]
             } else {
                 Vec::new()
