@@ -89,6 +89,9 @@ impl Bot {
         if let Some((button, alert)) = crate::chat::alert_pressed(data) {
             return self.door.press_alert(actor, button, alert, out).await;
         }
+        if let Some((button, request)) = crate::chat::pairing_pressed(data) {
+            return self.door.press_pairing(actor, button, request, out).await;
+        }
         let Some((confirm, id)) = crate::chat::pressed(data) else {
             return Outcome::Refused(Message::text("That button is not one of mine."));
         };

@@ -310,13 +310,58 @@ pub struct PairingRequest {
     #[serde(default)]
     pub request_id: Option<String>,
     #[serde(default)]
+    pub account_id: Option<String>,
+    #[serde(default)]
     pub sender_id: Option<String>,
+    /// What the channel told of the sender (Telegram: username, firstName, lastName).
+    #[serde(default)]
+    pub metadata: Option<Value>,
     #[serde(default)]
     pub channel: Option<String>,
     #[serde(default)]
     pub created_at: Option<Value>,
     #[serde(default)]
     pub expires_at: Option<Value>,
+}
+
+impl PairingRequest {
+    /// The request as clawops keeps it; `None` without the id the gateway acts on.
+    pub fn seen(&self) -> Option<crate::store::SeenRequest> {
+        let meta = self.metadata.as_ref();
+        let text = |k: &str| {
+            meta.and_then(|m| m.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let full: Vec<String> = [text("firstName"), text("lastName")]
+            .into_iter()
+            .flatten()
+            .collect();
+        let name = match (text("username"), full.is_empty()) {
+            (Some(u), false) => Some(format!("{} (@{u})", full.join(" "))),
+            (Some(u), true) => Some(format!("@{u}")),
+            (None, false) => Some(full.join(" ")),
+            (None, true) => None,
+        };
+        let time = |v: &Option<Value>| match v {
+            Some(Value::String(s)) => chrono::DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| crate::store::ts(t.with_timezone(&chrono::Utc))),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(crate::store::ts),
+            _ => None,
+        };
+        Some(crate::store::SeenRequest {
+            request_id: self.request_id.clone()?,
+            account: self.account_id.clone().unwrap_or_else(|| "default".into()),
+            sender_id: self.sender_id.clone(),
+            sender_name: name,
+            created_at: time(&self.created_at),
+            expires_at: time(&self.expires_at),
+        })
+    }
 }
 
 /// `channels.pairing.list`.
@@ -529,6 +574,34 @@ impl Rpc {
     pub async fn pairing_list(&mut self, channel: &str) -> Result<PairingList, GatewayError> {
         self.call("channels.pairing.list", json!({ "channel": channel }))
             .await
+    }
+
+    /// `channels.pairing.approve`, with the gateway telling the requester (`notify`).
+    pub async fn pairing_approve(
+        &mut self,
+        channel: &str,
+        account: &str,
+        request: &str,
+    ) -> Result<Value, GatewayError> {
+        self.call_value(
+            "channels.pairing.approve",
+            json!({ "channel": channel, "accountId": account, "requestId": request, "notify": true }),
+        )
+        .await
+    }
+
+    /// `channels.pairing.dismiss`.
+    pub async fn pairing_dismiss(
+        &mut self,
+        channel: &str,
+        account: &str,
+        request: &str,
+    ) -> Result<Value, GatewayError> {
+        self.call_value(
+            "channels.pairing.dismiss",
+            json!({ "channel": channel, "accountId": account, "requestId": request }),
+        )
+        .await
     }
 
     /// Closes the session politely.

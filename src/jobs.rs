@@ -28,15 +28,22 @@ pub enum JobKind {
     HealthSweep,
     /// Put each active primary's latest state onto its standby, without the channel.
     StandbySync,
+    /// Ask each ready instance for its pending pairing requests, and post new ones.
+    PairingPoll,
 }
 
 impl JobKind {
-    pub const ALL: &[JobKind] = &[JobKind::HealthSweep, JobKind::StandbySync];
+    pub const ALL: &[JobKind] = &[
+        JobKind::HealthSweep,
+        JobKind::PairingPoll,
+        JobKind::StandbySync,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             JobKind::HealthSweep => "health-sweep",
             JobKind::StandbySync => "standby-sync",
+            JobKind::PairingPoll => "pairing-poll",
         }
     }
 
@@ -51,6 +58,7 @@ impl JobKind {
             JobKind::StandbySync => {
                 "puts each active primary's state onto its standby (never its channel)"
             }
+            JobKind::PairingPoll => "posts end users' pairing requests with Approve and Reject",
         }
     }
 }
@@ -60,6 +68,13 @@ pub fn built_in() -> Vec<JobConfig> {
     vec![
         JobConfig {
             name: JobKind::HealthSweep.name().into(),
+            schedule: "* * * * *".into(),
+            zone: "UTC".into(),
+            enabled: true,
+            catch_up: None,
+        },
+        JobConfig {
+            name: JobKind::PairingPoll.name().into(),
             schedule: "* * * * *".into(),
             zone: "UTC".into(),
             enabled: true,

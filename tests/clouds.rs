@@ -86,6 +86,21 @@ impl Host for StandIn {
     async fn drop_channel(&self) -> Result<String, RemoteError> {
         Ok("no channel".into())
     }
+    async fn pairing_requests(
+        &self,
+        _: &str,
+    ) -> Result<Vec<clawops::store::SeenRequest>, RemoteError> {
+        Ok(Vec::new())
+    }
+    async fn decide_pairing(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: bool,
+    ) -> Result<String, RemoteError> {
+        Err(RemoteError::Refused("no such request".into()))
+    }
     async fn suspend(&self) -> Result<String, RemoteError> {
         Ok("stopped".into())
     }

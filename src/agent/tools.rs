@@ -80,6 +80,9 @@ const NAMED_ONLY: &[&str] = &[
     "unsilence",
     "failover",
     "failback",
+    "pairings",
+    "approve",
+    "reject",
 ];
 
 /// The tools a mode offers to someone with `role`: never more than the role may run.

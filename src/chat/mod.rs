@@ -133,6 +133,41 @@ pub fn alert_pressed(data: &str) -> Option<(AlertButton, i64)> {
     Some((button, id.parse().ok()?))
 }
 
+/// Payload prefix of the buttons under a pairing request.
+const PAIRING: &str = "pa:";
+
+/// Approve or Reject under a pairing request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PairingButton {
+    Approve,
+    Reject,
+}
+
+impl PairingButton {
+    /// The button, bound to request `id`.
+    pub fn button(self, id: i64) -> Button {
+        let (label, code) = match self {
+            PairingButton::Approve => ("Approve", "ok"),
+            PairingButton::Reject => ("Reject", "no"),
+        };
+        Button {
+            label: label.into(),
+            data: format!("{PAIRING}{code}:{id}"),
+        }
+    }
+}
+
+/// What a pairing button's payload says.
+pub fn pairing_pressed(data: &str) -> Option<(PairingButton, i64)> {
+    let (code, id) = data.strip_prefix(PAIRING)?.split_once(':')?;
+    let button = match code {
+        "ok" => PairingButton::Approve,
+        "no" => PairingButton::Reject,
+        _ => return None,
+    };
+    Some((button, id.parse().ok()?))
+}
+
 /// What a confirmation button's payload says: confirm (true) or cancel, and the id.
 pub fn pressed(data: &str) -> Option<(bool, &str)> {
     if let Some(id) = data.strip_prefix(CONFIRM) {

@@ -272,7 +272,9 @@ impl Telegram {
         if toast.is_some() {
             return;
         }
-        if crate::chat::alert_pressed(&data).is_some() {
+        if crate::chat::alert_pressed(&data).is_some()
+            || crate::chat::pairing_pressed(&data).is_some()
+        {
             // The alert's own message is brought up to date by the watch; the outcome
             // goes under it.
             crate::bot::send_outcome(&out, outcome).await;

@@ -237,6 +237,32 @@ pub async fn announce(ctx: &Ctx, feed: Feed, out: Outbound, critical: bool) {
     }
 }
 
+/// Posts `out` to every ops channel that gets `feed`; returns where it went.
+pub async fn post_to(ctx: &Ctx, feed: Feed, out: Outbound) -> Vec<MessageRef> {
+    let now = ctx.clock.now();
+    let mut posted = Vec::new();
+    for channel in channels(ctx, feed) {
+        let Some(postbox) = ctx.postboxes.get(channel.platform) else {
+            continue;
+        };
+        let silent = channel.quiet().is_some_and(|q| q.contains(now));
+        if let Some(at) = postbox
+            .post(&channel.chat_id.text(), out.clone(), silent)
+            .await
+        {
+            posted.push(at);
+        }
+    }
+    posted
+}
+
+/// Edits the message at `at`, on whichever surface holds it.
+pub async fn edit_at(ctx: &Ctx, at: &MessageRef, out: Outbound) {
+    if let Some(postbox) = ctx.postboxes.get(at.platform) {
+        postbox.edit(at, out).await;
+    }
+}
+
 /// Whether a silence in force covers `incident`.
 fn silenced(incident: &IncidentRow, silences: &[SilenceRow]) -> Option<String> {
     silences

@@ -24,6 +24,7 @@ use super::actions::{
     lifecycle::{Config, Logs, Resume, Suspend, Update, Version},
     list::List,
     migrate::Migrate,
+    pairing::{Approve, Pairings, Reject},
     prices::{Regions, Sizes},
     reboot::Reboot,
     reconcile::Reconcile,
@@ -233,6 +234,9 @@ catalogue! {
     Unsilence => Unsilence,
     Failover => Failover,
     Failback => Failback,
+    Pairings => Pairings,
+    Approve => Approve,
+    Reject => Reject,
 }
 
 /// Every action's entry, in the order `/help` shows them.
@@ -460,7 +464,11 @@ impl Action {
                     })
             }
             Action::Deploy(d) => d.region.as_deref().is_some_and(|r| r.starts_with("ssh://")),
-            Action::Restore(_) | Action::Update(_) | Action::Unpin(_) | Action::Migrate(_) => true,
+            Action::Restore(_)
+            | Action::Update(_)
+            | Action::Unpin(_)
+            | Action::Migrate(_)
+            | Action::Approve(_) => true,
             _ => false,
         }
     }

@@ -443,6 +443,10 @@ impl Door {
         let _running = self.ctx.metrics.job_started(name);
         let result = match run.kind {
             crate::jobs::JobKind::HealthSweep => self.sweep_boxed().await,
+            crate::jobs::JobKind::PairingPoll => super::pairing::poll(&self.ctx)
+                .await
+                .map(|r| r.to_string())
+                .map_err(|e| e.to_string()),
             crate::jobs::JobKind::StandbySync => {
                 super::actions::failover::sync_all(&self.ctx).await
             }
@@ -549,6 +553,34 @@ impl Door {
         self.submit(actor, action, out).await
     }
 
+    /// A press of Approve or Reject under a pairing request: `/approve` or `/reject` as
+    /// the presser (operators; a viewer is refused; a late press says so and does nothing).
+    pub async fn press_pairing(
+        &self,
+        actor: &Actor,
+        button: crate::chat::PairingButton,
+        request: i64,
+        out: &dyn Replier,
+    ) -> Outcome {
+        let row = match self.ctx.store.pairing(request).await {
+            Ok(Some(row)) => row,
+            Ok(None) => {
+                return Outcome::Refused(Message::text("That request is not known."));
+            }
+            Err(e) => return Outcome::Failed(Message::text(format!("✗ {e}"))),
+        };
+        let (name, id) = (row.instance, request.max(0) as u64);
+        let action = match button {
+            crate::chat::PairingButton::Approve => {
+                Action::Approve(super::actions::pairing::Approve { name, id })
+            }
+            crate::chat::PairingButton::Reject => {
+                Action::Reject(super::actions::pairing::Reject { name, id })
+            }
+        };
+        self.submit(actor, action, out).await
+    }
+
     /// `/jobs`: the list, or one run now by the person who asked.
     async fn jobs(
         &self,
@@ -632,7 +664,10 @@ impl Door {
             | Action::Alerts(_)
             | Action::Ack(_)
             | Action::Silence(_)
-            | Action::Unsilence(_) => Ok(BlastRadius {
+            | Action::Unsilence(_)
+            | Action::Pairings(_)
+            | Action::Approve(_)
+            | Action::Reject(_) => Ok(BlastRadius {
                 reversible: true,
                 ..BlastRadius::default()
             }),
@@ -723,6 +758,9 @@ impl Door {
             Action::Unsilence(a) => a.run(ctx).await,
             Action::Failover(a) => a.run(ctx).await,
             Action::Failback(a) => a.run(ctx).await,
+            Action::Pairings(a) => a.run(ctx).await,
+            Action::Approve(a) => a.run(ctx, &actor.audit_name()).await,
+            Action::Reject(a) => a.run(ctx, &actor.audit_name()).await,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod door;
 pub mod gate;
 pub mod heal;
 pub mod locks;
+pub mod pairing;
 pub mod plan;
 pub mod sweep;
 
@@ -60,6 +61,9 @@ pub enum Action {
     Unsilence(actions::alerts::Unsilence),
     Failover(actions::failover::Failover),
     Failback(actions::failover::Failback),
+    Pairings(actions::pairing::Pairings),
+    Approve(actions::pairing::Approve),
+    Reject(actions::pairing::Reject),
 }
 
 /// What an action does to the fleet, shown before a confirmation is pressed.

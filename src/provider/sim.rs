@@ -333,6 +333,15 @@ pub struct SimHostState {
     /// The service's own restarts of the gateway so far.
     #[serde(default)]
     pub restarts: u64,
+    /// For demos and tests: pending pairing requests, as the gateway's RPC lists them.
+    #[serde(default)]
+    pub pairing: Vec<serde_json::Value>,
+    /// Senders approved through pairing.
+    #[serde(default)]
+    pub approved: Vec<String>,
+    /// What the bot told end users (approval notices).
+    #[serde(default)]
+    pub told: Vec<String>,
     /// Stopped by /suspend until /resume.
     #[serde(default)]
     pub suspended: bool,
@@ -637,6 +646,62 @@ impl Host for SimHost {
         state.note(self.clock.now(), &format!("config change: {key}"));
         self.save(&state).await?;
         Ok(format!("{key} set (simulated; the gateway reloads it)"))
+    }
+
+    async fn pairing_requests(
+        &self,
+        _channel: &str,
+    ) -> Result<Vec<crate::store::SeenRequest>, RemoteError> {
+        let (_, state) = self.ready_state().await?;
+        let now = self.clock.now();
+        Ok(state
+            .pairing
+            .iter()
+            .filter_map(|v| {
+                serde_json::from_value::<crate::gateway::PairingRequest>(v.clone()).ok()
+            })
+            .filter_map(|r| r.seen())
+            // The gateway prunes what expired before it answers.
+            .filter(|r| {
+                r.expires_at
+                    .as_deref()
+                    .and_then(|t| crate::store::parse_ts("expiry", t).ok())
+                    .is_none_or(|t| t > now)
+            })
+            .collect())
+    }
+
+    async fn decide_pairing(
+        &self,
+        _channel: &str,
+        _account: &str,
+        request: &str,
+        approve: bool,
+    ) -> Result<String, RemoteError> {
+        let (_, mut state) = self.ready_state().await?;
+        let Some(i) = state
+            .pairing
+            .iter()
+            .position(|v| v["requestId"].as_str() == Some(request))
+        else {
+            return Err(RemoteError::Refused(
+                "pending DM access request no longer exists".into(),
+            ));
+        };
+        let taken = state.pairing.remove(i);
+        let sender = taken["senderId"].as_str().unwrap_or_default().to_string();
+        if approve {
+            state.approved.push(sender.clone());
+            state.told.push(format!(
+                "{sender}: ✅ OpenClaw access approved. Send a message to start chatting."
+            ));
+        }
+        self.save(&state).await?;
+        Ok(if approve {
+            "the bot told them (simulated)".into()
+        } else {
+            "dismissed (simulated)".into()
+        })
     }
 
     async fn drop_channel(&self) -> Result<String, RemoteError> {

@@ -154,6 +154,20 @@ pub trait Host: Send + Sync {
     /// Sets one dotted key of the gateway's config; the previous file is restored when the
     /// gateway rejects the result.
     async fn set_config(&self, key: &str, value: serde_json::Value) -> Result<String, RemoteError>;
+    /// The pending pairing requests of `channel` (the gateway's RPC, never the CLI).
+    async fn pairing_requests(
+        &self,
+        channel: &str,
+    ) -> Result<Vec<crate::store::SeenRequest>, RemoteError>;
+    /// Approves (the gateway tells the requester) or dismisses one; returns what the
+    /// gateway said.
+    async fn decide_pairing(
+        &self,
+        channel: &str,
+        account: &str,
+        request: &str,
+        approve: bool,
+    ) -> Result<String, RemoteError>;
     /// Takes the Telegram channel off this instance: its kept bot token forgotten, the
     /// token out of the config and the channel disabled, the gateway restarted when it
     /// runs. Two gateways must never poll one bot.

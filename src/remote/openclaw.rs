@@ -696,6 +696,42 @@ impl Host for OpenclawHost {
         ))
     }
 
+    async fn pairing_requests(
+        &self,
+        channel: &str,
+    ) -> Result<Vec<crate::store::SeenRequest>, RemoteError> {
+        let (_tunnel, mut rpc) = self.rpc().await?;
+        let listed = rpc.pairing_list(channel).await;
+        rpc.close().await;
+        Ok(listed?
+            .requests
+            .iter()
+            .filter_map(gateway::PairingRequest::seen)
+            .collect())
+    }
+
+    async fn decide_pairing(
+        &self,
+        channel: &str,
+        account: &str,
+        request: &str,
+        approve: bool,
+    ) -> Result<String, RemoteError> {
+        let (_tunnel, mut rpc) = self.rpc().await?;
+        let decided = if approve {
+            rpc.pairing_approve(channel, account, request).await
+        } else {
+            rpc.pairing_dismiss(channel, account, request).await
+        };
+        rpc.close().await;
+        let answer = decided?;
+        Ok(match answer.get("notification").and_then(|n| n.as_str()) {
+            Some("sent") => "the bot told them".to_string(),
+            Some(other) => format!("the bot's notice: {other}"),
+            None => "done".to_string(),
+        })
+    }
+
     async fn drop_channel(&self) -> Result<String, RemoteError> {
         self.access
             .store

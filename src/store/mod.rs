@@ -13,6 +13,7 @@ mod incidents;
 mod instances;
 mod llm_usage;
 mod old_servers;
+mod pairing;
 mod plans;
 mod sim;
 mod states;
@@ -27,6 +28,7 @@ pub use incidents::{AlertMark, AlertMessageRow, AlertRow, IncidentRow, NewIncide
 pub use instances::{InstanceRow, NewInstance};
 pub use llm_usage::UsageSum;
 pub use old_servers::OldServerRow;
+pub use pairing::{PairingRow, SeenRequest};
 pub use plans::{NewPlan, PlanRow, PlanStepRow};
 pub use sim::SimServerRow;
 pub use states::{

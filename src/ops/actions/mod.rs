@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod lifecycle;
 pub mod list;
 pub mod migrate;
+pub mod pairing;
 pub mod prices;
 pub mod reboot;
 pub mod reconcile;
