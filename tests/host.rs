@@ -236,6 +236,10 @@ bootstrap_key_file = "{key}"
 bootstrap_hosts = ["127.0.0.1"]
 [heal]
 mode = "heal"
+[[ops_channels]]
+platform = "telegram"
+chat_id = -100900
+gets = ["pairing"]
 "#,
         dir = dir.path().display(),
         openclaw = env.get("CLAWOPS_TEST_OPENCLAW_VERSION"),
@@ -595,6 +599,74 @@ async fn a_real_host_is_deployed_operated_and_removed() {
             assert!(
                 said.contains("1 probed") && said.contains("1 HEALTHY"),
                 "{said}"
+            );
+            // An end user asks to pair: the child answers with a code, the poll posts the
+            // request once, an operator's Approve goes to the child over the RPC, and the
+            // child tells the end user.
+            let posts = std::sync::Arc::new(clawops::chat::recorder::Postings::new());
+            fx.app
+                .bot
+                .door()
+                .ctx()
+                .postboxes
+                .attach(Platform::Telegram, posts.clone());
+            let asks = |c: &fake_telegram::Call, needle: &str| {
+                c.method == "sendmessage"
+                    && c.body["chat_id"].to_string().contains("4242")
+                    && c.body["text"].as_str().is_some_and(|t| t.contains(needle))
+            };
+            telegram.text_from(4242, "hello, bot");
+            telegram
+                .wait_until(
+                    Duration::from_secs(90),
+                    "the child's pairing code",
+                    |calls| calls.iter().any(|c| asks(c, "")),
+                )
+                .await;
+            let started = Instant::now();
+            let said = fx.say("/jobs run pairing-poll").await;
+            println!(
+                "figure: pairing poll of the real host over RPC: {:.2}s",
+                started.elapsed().as_secs_f64()
+            );
+            assert!(said.contains("1 new requests"), "{said}");
+            let posted = posts.take();
+            assert_eq!(posted.len(), 1, "{posted:?}");
+            assert!(
+                posted[0].text().contains("🔑 e2e-bot:") && posted[0].text().contains("4242"),
+                "{}",
+                posted[0].text()
+            );
+            let clawops::chat::recorder::Posted::Post {
+                out: Outbound::Buttons { buttons, .. },
+                ..
+            } = &posted[0]
+            else {
+                panic!("{posted:?}")
+            };
+            let outcome = fx
+                .app
+                .bot
+                .press(&operator(), &buttons[0].data, &Recorder::new())
+                .await;
+            assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+            telegram
+                .wait_until(
+                    Duration::from_secs(60),
+                    "the child's approval notice",
+                    |calls| calls.iter().any(|c| asks(c, "approved")),
+                )
+                .await;
+            let mut rpc = Rpc::connect(&addr, &token).await.unwrap();
+            let pairing = rpc.pairing_list("telegram").await.unwrap();
+            assert!(pairing.requests.is_empty(), "{pairing:?}");
+            rpc.close().await;
+            assert!(
+                posts
+                    .take()
+                    .iter()
+                    .any(|p| p.text().contains("✓ Approved by telegram:111")),
+                "the request's message says who decided"
             );
             let db = std::fs::read(fx._dir.path().join("fleet.db")).unwrap_or_default();
             let wal = std::fs::read(fx._dir.path().join("fleet.db-wal")).unwrap_or_default();
