@@ -13,8 +13,9 @@
 //! - [`command`]: the slash-command grammar, generated from the action catalogue.
 //! - [`ops`]: the `Action` catalogue and the one door every action passes: role check,
 //!   confirmation, audit, execution; per-instance locks; plans (`ops::plan`: work of
-//!   several steps that survives a crash, resumed or rolled back at start-up); the health
-//!   sweep (`ops::sweep`).
+//!   several steps that survives a crash, resumed or rolled back at start-up); the watch's
+//!   jobs: the health sweep (`ops::sweep`), alerts (`ops::alerts`), the heal ladder and
+//!   the brake (`ops::heal`), pairing requests (`ops::pairing`).
 //! - [`deploy`]: deploys as persisted, resumable steps with check and apply.
 //! - [`provider`]: the cloud trait and its implementations (the simulated cloud, hosts
 //!   you have over SSH, Hetzner, DigitalOcean, Vultr, Tencent).

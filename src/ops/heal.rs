@@ -354,6 +354,11 @@ async fn crash_loop_after_update(ctx: &Ctx, row: &InstanceRow) -> Result<Option<
         return Ok(None);
     };
     let restarted = now.restarts.unwrap_or(0) - good.restarts.unwrap_or(0);
+    // Only a host that answers and restarts its gateway can be crash-looping; the version
+    // installed is asked only then (an unreachable host is not asked every sweep).
+    if restarted < CRASH_LOOP_RESTARTS || now.state == HealthState::Unreachable.as_str() {
+        return Ok(None);
+    }
     let installed = ctx
         .providers
         .get(&row.provider)?
@@ -367,9 +372,7 @@ async fn crash_loop_after_update(ctx: &Ctx, row: &InstanceRow) -> Result<Option<
         .ok()
         .and_then(|v| v.installed);
     match (good.version, installed) {
-        (Some(before), Some(after)) if before != after && restarted >= CRASH_LOOP_RESTARTS => {
-            Ok(Some(before))
-        }
+        (Some(before), Some(after)) if before != after => Ok(Some(before)),
         _ => Ok(None),
     }
 }
