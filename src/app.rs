@@ -269,10 +269,13 @@ impl App {
         self.shutdown.cancel();
         self.tasks.close();
         let mut notes = Vec::new();
-        if tokio::time::timeout(grace, self.tasks.wait())
-            .await
-            .is_err()
-        {
+        // Heals run on their own tracker: they stop at their next step boundary too.
+        let heals = self.bot.door().ctx().heals.clone();
+        let settled = async {
+            self.tasks.wait().await;
+            heals.settled().await;
+        };
+        if tokio::time::timeout(grace, settled).await.is_err() {
             tracing::warn!(
                 running = self.tasks.len(),
                 "stop: work still running after {}s; recorded as interrupted",

@@ -22,7 +22,8 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         // Private key blocks.
         r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
         // Telegram bot tokens.
-        r"\b\d{6,12}:[A-Za-z0-9_-]{30,}",
+        // (No word boundary before the digits: in a Bot API URL the token follows "bot".)
+        r"\d{6,12}:[A-Za-z0-9_-]{30,}",
         // OpenAI-style and similar API keys.
         r"\bsk-[A-Za-z0-9_-]{16,}",
         // Bearer tokens.
@@ -213,6 +214,15 @@ mod tests {
             assert!(!out.contains(secret), "{secret} in {out}");
         }
         assert!(out.contains("bot [redacted]"));
+    }
+
+    #[test]
+    fn a_bot_token_inside_a_bot_api_url_is_cut_out() {
+        // How a gateway's error line names the Bot API call that failed.
+        let line = "telegram: POST https://api.telegram.org/bot123456789:AAFakeTokenForTheLoopbackBotApi_0001/getUpdates failed: 409";
+        let out = redact(line, &[]);
+        assert!(!out.contains("AAFakeToken"), "{out}");
+        assert!(out.contains("/getUpdates failed: 409"), "{out}");
     }
 
     #[test]

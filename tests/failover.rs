@@ -132,7 +132,12 @@ async fn the_ladder_fails_over_to_the_standby_and_the_old_primary_never_polls_ag
     w.knob("alice-bot", "unreachable", false.into()).await;
     w.knob("alice-bot", "needs_reboot", false.into()).await;
     w.sweep().await;
-    assert!(!polls(&config_of(&w, "alice-bot").await), "fenced");
+    let old = config_of(&w, "alice-bot").await;
+    assert!(!polls(&old), "fenced");
+    assert!(
+        !old.to_string().contains(TOKEN),
+        "the old primary holds no token: a /resume cannot make it poll: {old}"
+    );
     let audit = w.fx.app.store.audit_tail(60).await.unwrap();
     assert!(
         audit

@@ -589,8 +589,8 @@ impl Postbox for TelegramPostbox {
             return false;
         };
         let (parts, keyboard) = parts(out);
-        // An edit holds one message: the text is cut to fit.
-        let text = parts.join("\n");
+        // An edit holds one message: its first part (whole HTML, within the limit).
+        let text = parts.into_iter().next().unwrap_or_default();
         chat.edit_with(id, &text, keyboard).await
     }
 

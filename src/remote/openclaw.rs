@@ -450,6 +450,8 @@ impl Host for OpenclawHost {
 
     async fn probe(&self) -> Result<Reading, RemoteError> {
         let facts = self.script(PROBE, &[], SHORT).await?;
+        // Reached, by whoever asked: a sweep's back-off for this host ends here.
+        self.access.reached(&self.target);
         let text = facts.stdout_text();
         let field = |name: &str| -> Option<f64> {
             text.split_whitespace()

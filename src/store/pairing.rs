@@ -88,6 +88,30 @@ impl Store {
         .await?)
     }
 
+    /// Claims a pending request for one decision (a second press finds it taken); false
+    /// when it was not pending.
+    pub async fn claim_pairing(&self, id: i64) -> Result<bool, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE pairing_requests SET state = 'deciding' WHERE id = ? AND state = 'pending'",
+        )
+        .bind(id)
+        .execute(self.pool())
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// A claimed request goes back to pending (its decision failed on the way).
+    pub async fn release_pairing(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE pairing_requests SET state = 'pending' WHERE id = ? AND state = 'deciding'",
+        )
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     /// Ends a pending request (`approved`, `rejected`, `expired`, `gone`); false when it
     /// was not pending any more (decided elsewhere, or a second press).
     pub async fn end_pairing(
@@ -98,7 +122,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         Ok(sqlx::query(
-            "UPDATE pairing_requests SET state = ?, decided_by = ?, decided_at = ? WHERE id = ? AND state = 'pending'",
+            "UPDATE pairing_requests SET state = ?, decided_by = ?, decided_at = ? WHERE id = ? AND state IN ('pending', 'deciding')",
         )
         .bind(state)
         .bind(by)

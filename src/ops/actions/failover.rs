@@ -21,6 +21,8 @@ use crate::store::{InstanceRow, InstanceStatus};
 const TOKEN_SECRET: &str = "telegram-token";
 /// Kept surface values naming instances to stop as soon as a sweep reaches them.
 const FENCE: &str = "fence:";
+/// How long stopping an old primary may take (a hung gateway is killed after 30 s).
+const STOP_TIME: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Move a primary's channel to its standby.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -187,6 +189,16 @@ impl Failover {
                     self.name, self.name
                 ))
             })?;
+        let _standby_held = ctx
+            .locks
+            .take(
+                std::slice::from_ref(&standby.name),
+                &format!("/failover {}", self.name),
+                ctx.clock.now(),
+                ctx.config.safety.busy_wait,
+            )
+            .await
+            .map_err(|busy| refused(busy.to_string()))?;
         healthy(ctx, &standby, "a failover needs a HEALTHY standby").await?;
         let token = token_of(ctx, &primary).await?.ok_or_else(|| {
             refused(format!(
@@ -197,7 +209,7 @@ impl Failover {
         // The primary stops first, where it answers: never two pollers of one bot.
         let old = host(ctx, &primary)?;
         let fenced = matches!(
-            tokio::time::timeout(ctx.config.watch.probe_timeout, old.suspend()).await,
+            tokio::time::timeout(STOP_TIME, old.suspend()).await,
             Ok(Ok(_))
         );
         let new = host(ctx, &standby)?;
@@ -208,13 +220,21 @@ impl Failover {
         let score = match moved {
             Ok(score) => score,
             Err(e) => {
-                // Back as it was: the channel off the standby, the primary started.
-                let _ = take_channel(ctx, &standby, new.as_ref()).await;
-                if fenced {
+                // Back as it was: the channel off the standby, then the primary started —
+                // only once the standby surely holds no channel.
+                let off = take_channel(ctx, &standby, new.as_ref()).await;
+                if fenced && off.is_ok() {
                     let _ = old.resume().await;
                 }
+                let left = match off {
+                    Ok(()) => String::new(),
+                    Err(off) => format!(
+                        "; the channel could not be taken off {} ({off}), so {} stays stopped: check both by hand",
+                        standby.name, self.name
+                    ),
+                };
                 return Err(refused(format!(
-                    "the failover of {} was undone: {e}",
+                    "the failover of {} was undone: {e}{left}",
                     self.name
                 )));
             }
@@ -227,7 +247,11 @@ impl Failover {
             .set_instance_status(&primary.name, InstanceStatus::Suspended, now)
             .await?;
         let stopped = if fenced {
-            format!("{} is stopped so it cannot poll.", primary.name)
+            // A standby runs without a channel: nothing can start it polling again.
+            if let Err(e) = take_channel(ctx, &primary, old.as_ref()).await {
+                tracing::warn!(instance = %primary.name, error = %e, "the old primary keeps its channel config while stopped");
+            }
+            format!("{} is stopped and its channel taken off.", primary.name)
         } else {
             ctx.store
                 .set_surface_value(&format!("{FENCE}{}", primary.name), &standby.name, now)
@@ -290,8 +314,10 @@ impl Failback {
             Err(e) => Err(e),
         };
         if let Err(e) = moved {
-            let _ = take_channel(ctx, &home, here.as_ref()).await;
-            let _ = give_channel(ctx, &active, there.as_ref(), &token).await;
+            // Back to the holder only once home surely holds no channel.
+            if take_channel(ctx, &home, here.as_ref()).await.is_ok() {
+                let _ = give_channel(ctx, &active, there.as_ref(), &token).await;
+            }
             return Err(refused(format!(
                 "the channel stays on {}: {e}",
                 active.name
@@ -343,6 +369,11 @@ pub async fn sync_all(ctx: &Ctx) -> Result<String, String> {
             skipped.push(standby.name.clone());
             continue;
         }
+        let pair = [primary.name.clone(), standby.name.clone()];
+        let Ok(_held) = ctx.locks.try_take(&pair, "standby-sync", ctx.clock.now()) else {
+            skipped.push(standby.name.clone());
+            continue;
+        };
         let done = async {
             let from = host(ctx, primary)?;
             let to = host(ctx, standby)?;
@@ -385,10 +416,11 @@ pub async fn fence(ctx: &Ctx) {
         let Ok(old) = host(ctx, &row) else {
             continue;
         };
-        if let Ok(Ok(_)) = tokio::time::timeout(ctx.config.watch.probe_timeout, old.suspend()).await
-        {
+        if let Ok(Ok(_)) = tokio::time::timeout(STOP_TIME, old.suspend()).await {
             tracing::info!(instance = %name, "fenced: the old primary is stopped");
-            let _ = ctx.store.clear_surface_value(&key).await;
+            if take_channel(ctx, &row, old.as_ref()).await.is_ok() {
+                let _ = ctx.store.clear_surface_value(&key).await;
+            }
         }
     }
 }

@@ -160,13 +160,25 @@ async fn decide(
     who: &str,
 ) -> Result<(PairingRow, String), OpsError> {
     let row = pending(ctx, name, id).await?;
-    let (instance, host) = super::lifecycle::host_of(ctx, name).await?;
-    let decided = host
-        .decide_pairing(&row.channel, &row.account, &row.request_id, approve)
-        .await;
+    // One decision per request: a second press finds it taken and says so.
+    if !ctx.store.claim_pairing(row.id).await? {
+        return Err(OpsError::Refused(format!(
+            "request #{id} of {name} is being decided by someone else right now"
+        )));
+    }
+    let decided = match super::lifecycle::host_of(ctx, name).await {
+        Ok((instance, host)) => host
+            .decide_pairing(&row.channel, &row.account, &row.request_id, approve)
+            .await
+            .map(|said| (instance, said)),
+        Err(e) => {
+            ctx.store.release_pairing(row.id).await?;
+            return Err(e);
+        }
+    };
     let now = ctx.clock.now();
     let said = match decided {
-        Ok(said) => said,
+        Ok((_, said)) => said,
         Err(e) => {
             // The gateway no longer has it: it expired, or was decided there.
             if e.to_string().contains("no longer exists") {
@@ -175,10 +187,10 @@ async fn decide(
                     pairing::refresh(ctx, &row).await?;
                 }
                 return Err(OpsError::Refused(format!(
-                    "request #{id} of {} no longer exists on the gateway (expired, or decided there): nothing was done",
-                    instance.name
+                    "request #{id} of {name} no longer exists on the gateway (expired, or decided there): nothing was done"
                 )));
             }
+            ctx.store.release_pairing(row.id).await?;
             return Err(e.into());
         }
     };
