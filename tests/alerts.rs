@@ -513,3 +513,35 @@ async fn with_no_ops_chat_configured_the_console_gets_the_alerts_with_pressable_
         Some(true)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_alert_that_turns_critical_goes_out_in_quiet_hours() {
+    let late = chrono::DateTime::parse_from_rfc3339("2026-12-07T22:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let w = watch_at(
+        late,
+        "[[ops_channels]]\nplatform = \"telegram\"\nchat_id = -100300\ngets = [\"alerts\"]\nquiet_hours = \"22:00-07:00\"\nzone = \"Europe/Berlin\"\n",
+        &["full-bot".to_string()],
+    )
+    .await;
+    w.knob("full-bot", "disk_full", true.into()).await;
+    w.sweep().await;
+    w.sweep().await;
+    assert!(
+        posts_in(&w.posts.take(), "-100300").is_empty(),
+        "held: not critical"
+    );
+    w.knob("full-bot", "gateway_down", true.into()).await;
+    w.sweep().await;
+    let quiet = posts_in(&w.posts.take(), "-100300");
+    assert_eq!(quiet.len(), 1);
+    assert!(
+        quiet[0]
+            .text()
+            .starts_with("🔴 Now critical — 🟠 full-bot is DEGRADED"),
+        "{}",
+        quiet[0].text()
+    );
+    assert_eq!(quiet[0].buttons().len(), 3);
+}

@@ -168,6 +168,11 @@ async fn settle(
                 ctx.store
                     .update_incident(incident.id, state.as_str(), &reasons)
                     .await?;
+                if state.critical()
+                    && let Some(alert) = incident.alert_id
+                {
+                    unhold(ctx, alert, now).await?;
+                }
             }
         }
         open.insert(incident.instance.clone());
@@ -261,6 +266,42 @@ pub async fn edit_at(ctx: &Ctx, at: &MessageRef, out: Outbound) {
     if let Some(postbox) = ctx.postboxes.get(at.platform) {
         postbox.edit(at, out).await;
     }
+}
+
+/// An alert held back from quiet channels turned critical: it goes out there now.
+async fn unhold(ctx: &Ctx, alert: i64, now: DateTime<Utc>) -> Result<(), OpsError> {
+    let held = ctx.store.held_from(alert).await?;
+    if held.is_empty() {
+        return Ok(());
+    }
+    let Some(row) = ctx.store.alert(alert).await? else {
+        return Ok(());
+    };
+    let text = format!("🔴 Now critical — {}", row.body);
+    let out = with_buttons(alert_message(&text), alert);
+    for (platform, chat) in held {
+        let Some(surface) = ctx
+            .config
+            .ops_channels
+            .iter()
+            .find(|c| c.platform.as_str() == platform && c.chat_id.text() == chat)
+            .map(|c| c.platform)
+        else {
+            continue;
+        };
+        let Some(postbox) = ctx.postboxes.get(surface) else {
+            continue;
+        };
+        if let Some(at) = postbox.post(&chat, out.clone(), false).await {
+            ctx.store
+                .add_alert_message(alert, &at, "alert", now)
+                .await?;
+            ctx.store
+                .release_held_alert(&platform, &chat, alert)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether a silence in force covers `incident`.

@@ -328,6 +328,32 @@ impl Store {
         .await?)
     }
 
+    /// The channels an alert is held back from, as (platform, chat).
+    pub async fn held_from(&self, alert: i64) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT platform, chat FROM alerts_held WHERE alert_id = ? ORDER BY platform, chat",
+        )
+        .bind(alert)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// One alert is no longer held back from one channel (it went out there).
+    pub async fn release_held_alert(
+        &self,
+        platform: &str,
+        chat: &str,
+        alert: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM alerts_held WHERE platform = ? AND chat = ? AND alert_id = ?")
+            .bind(platform)
+            .bind(chat)
+            .bind(alert)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Forgets what was kept back from one channel (its summary went out).
     pub async fn release_held(&self, platform: Platform, chat: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM alerts_held WHERE platform = ? AND chat = ?")
