@@ -183,3 +183,14 @@ async fn a_person_may_fail_over_only_to_a_healthy_standby() {
     assert!(said.contains("alice-standby is OFFLINE"), "{said}");
     assert!(polls(&config_of(&w, "alice-bot").await), "nothing moved");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failover_with_no_standby_is_refused_before_anyone_is_asked() {
+    let w = watch(&["solo-bot"]).await;
+    let (said, asked) = w.fx.say_as(OPERATOR, "/failover solo-bot").await;
+    assert!(asked.is_none(), "{said}");
+    assert!(said.contains("solo-bot has no ready standby"), "{said}");
+    let (said, asked) = w.fx.say_as(OPERATOR, "/failback solo-bot").await;
+    assert!(asked.is_none(), "{said}");
+    assert!(said.contains("nothing to fail back"), "{said}");
+}

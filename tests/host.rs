@@ -629,7 +629,7 @@ async fn a_real_host_is_deployed_operated_and_removed() {
                 "figure: pairing poll of the real host over RPC: {:.2}s",
                 started.elapsed().as_secs_f64()
             );
-            assert!(said.contains("1 new requests"), "{said}");
+            assert!(said.contains("1 new request,"), "{said}");
             let posted = posts.take();
             assert_eq!(posted.len(), 1, "{posted:?}");
             assert!(

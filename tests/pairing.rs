@@ -96,7 +96,10 @@ fn payload(post: &Posted, label: &str) -> String {
 async fn a_request_is_posted_once_and_an_operators_approve_lets_them_in() {
     let w = bot_with(serde_json::json!([request("r-1", "555", "bob")])).await;
     let said = poll(&w).await;
-    assert!(said.contains("1 instances asked: 1 new requests"), "{said}");
+    assert!(
+        said.contains("1 instance asked: 1 new request, 0 ended"),
+        "{said}"
+    );
     let posted = posts_in(&w.posts.take(), PAIRING_CHAT);
     assert_eq!(posted.len(), 1);
     let text = posted[0].text();

@@ -31,10 +31,14 @@ pub struct PollReport {
 
 impl std::fmt::Display for PollReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n =
+            |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
         write!(
             f,
-            "{} instances asked: {} new requests, {} ended",
-            self.asked, self.new, self.ended
+            "{} asked: {}, {} ended",
+            n(self.asked, "instance", "instances"),
+            n(self.new, "new request", "new requests"),
+            self.ended
         )?;
         if !self.failed.is_empty() {
             write!(f, "; no answer from {}", self.failed.join(", "))?;

@@ -166,7 +166,29 @@ impl Failover {
 
     pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
         let row = existing(&ctx.store, &self.name).await?;
-        Ok(moving_radius(&row, "to its standby"))
+        // What cannot work is said before anyone is asked.
+        if let Some(of) = &row.standby_of {
+            return Err(refused(format!(
+                "{} is the standby of {of}: /failover names the primary",
+                self.name
+            )));
+        }
+        let standby = ctx
+            .store
+            .standbys_of(&self.name)
+            .await?
+            .into_iter()
+            .find(|s| s.status == InstanceStatus::Ready)
+            .ok_or_else(|| {
+                refused(format!(
+                    "{} has no ready standby (/deploy NAME --standby-for {})",
+                    self.name, self.name
+                ))
+            })?;
+        Ok(moving_radius(
+            &row,
+            &format!("to its standby {}", standby.name),
+        ))
     }
 
     pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
@@ -280,7 +302,16 @@ impl Failback {
 
     pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
         let row = existing(&ctx.store, &self.name).await?;
-        Ok(moving_radius(&row, "home, after a sync"))
+        let Some(active) = &row.standby_of else {
+            return Err(refused(format!(
+                "{} holds its own channel: there is nothing to fail back",
+                self.name
+            )));
+        };
+        Ok(moving_radius(
+            &row,
+            &format!("home from {active}, after a sync"),
+        ))
     }
 
     pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
