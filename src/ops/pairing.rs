@@ -142,7 +142,8 @@ async fn at_cap(ctx: &Ctx, instance: &str, pending: usize) -> Result<(), OpsErro
     Ok(())
 }
 
-fn when(ts: Option<&str>) -> String {
+/// "12:01 UTC" for a kept time, "?" without one.
+pub fn when(ts: Option<&str>) -> String {
     ts.and_then(|t| parse_ts("a time", t).ok())
         .map(|t| t.format("%H:%M UTC").to_string())
         .unwrap_or_else(|| "?".into())

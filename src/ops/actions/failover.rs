@@ -145,6 +145,27 @@ async fn healthy(ctx: &Ctx, row: &InstanceRow, why: &str) -> Result<u8, OpsError
     Ok(probe.score)
 }
 
+/// The ready standby of primary `row`, or why there is none to fail over to.
+async fn ready_standby(ctx: &Ctx, row: &InstanceRow) -> Result<InstanceRow, OpsError> {
+    if let Some(of) = &row.standby_of {
+        return Err(refused(format!(
+            "{} is the standby of {of}: /failover names the primary",
+            row.name
+        )));
+    }
+    ctx.store
+        .standbys_of(&row.name)
+        .await?
+        .into_iter()
+        .find(|s| s.status == InstanceStatus::Ready)
+        .ok_or_else(|| {
+            refused(format!(
+                "{} has no ready standby (/deploy NAME --standby-for {})",
+                row.name, row.name
+            ))
+        })
+}
+
 fn moving_radius(row: &InstanceRow, what: &str) -> BlastRadius {
     BlastRadius {
         instances: vec![(row.name.clone(), place(row))],
@@ -167,24 +188,7 @@ impl Failover {
     pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
         let row = existing(&ctx.store, &self.name).await?;
         // What cannot work is said before anyone is asked.
-        if let Some(of) = &row.standby_of {
-            return Err(refused(format!(
-                "{} is the standby of {of}: /failover names the primary",
-                self.name
-            )));
-        }
-        let standby = ctx
-            .store
-            .standbys_of(&self.name)
-            .await?
-            .into_iter()
-            .find(|s| s.status == InstanceStatus::Ready)
-            .ok_or_else(|| {
-                refused(format!(
-                    "{} has no ready standby (/deploy NAME --standby-for {})",
-                    self.name, self.name
-                ))
-            })?;
+        let standby = ready_standby(ctx, &row).await?;
         Ok(moving_radius(
             &row,
             &format!("to its standby {}", standby.name),
@@ -193,24 +197,7 @@ impl Failover {
 
     pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
         let primary = existing(&ctx.store, &self.name).await?;
-        if let Some(of) = &primary.standby_of {
-            return Err(refused(format!(
-                "{} is the standby of {of}: /failover names the primary",
-                self.name
-            )));
-        }
-        let standby = ctx
-            .store
-            .standbys_of(&self.name)
-            .await?
-            .into_iter()
-            .find(|s| s.status == InstanceStatus::Ready)
-            .ok_or_else(|| {
-                refused(format!(
-                    "{} has no ready standby (/deploy NAME --standby-for {})",
-                    self.name, self.name
-                ))
-            })?;
+        let standby = ready_standby(ctx, &primary).await?;
         let _standby_held = ctx
             .locks
             .take(

@@ -10,8 +10,9 @@ use crate::chat::Message;
 use crate::config::Role;
 use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
+use crate::ops::pairing::when;
 use crate::ops::{OpsError, pairing};
-use crate::store::{PairingRow, parse_ts};
+use crate::store::PairingRow;
 
 /// The pending pairing requests.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -87,12 +88,6 @@ impl Command for Reject {
         role: Role::Operator,
         example: "/reject alice-bot 3",
     };
-}
-
-fn when(ts: Option<&str>) -> String {
-    ts.and_then(|t| parse_ts("a time", t).ok())
-        .map(|t| t.format("%H:%M UTC").to_string())
-        .unwrap_or_else(|| "?".into())
 }
 
 impl Pairings {
