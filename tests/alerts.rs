@@ -545,3 +545,62 @@ async fn a_held_alert_that_turns_critical_goes_out_in_quiet_hours() {
     );
     assert_eq!(quiet[0].buttons().len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_learns_nothing_and_changes_nothing_from_alerts_or_their_buttons() {
+    let w = watch(&["down-bot"]).await;
+    w.knob("down-bot", "gateway_down", true.into()).await;
+    w.sweep().await;
+    w.sweep().await;
+    let alert = alert_of(&posts_in(&w.posts.take(), ALERTS_CHAT)[0]);
+    const STRANGER: &str = "333";
+    for line in [
+        "/alerts",
+        "/ack 1",
+        "/silence down-bot --for 1h",
+        "/pairings",
+        "/approve down-bot 1",
+    ] {
+        let (said, _) = w.fx.say_as(STRANGER, line).await;
+        assert!(said.contains("private operations bot"), "{line}: {said}");
+        assert!(!said.contains("down-bot"), "{line}: {said}");
+    }
+    for code in ["ack", "sil", "rst"] {
+        let outcome = w.press(STRANGER, code, &alert).await;
+        let Outcome::Refused(m) = outcome else {
+            panic!("{code}: {outcome:?}")
+        };
+        assert!(
+            m.plain().contains("private operations bot"),
+            "{}",
+            m.plain()
+        );
+    }
+    let pairing =
+        w.fx.app
+            .bot
+            .press(
+                &door_fx::person(STRANGER),
+                "pa:ok:1",
+                &clawops::chat::recorder::Recorder::new(),
+            )
+            .await;
+    let Outcome::Refused(m) = pairing else {
+        panic!("{pairing:?}")
+    };
+    assert!(
+        m.plain().contains("private operations bot"),
+        "{}",
+        m.plain()
+    );
+    let open = w.fx.app.store.open_incidents().await.unwrap();
+    assert!(open[0].acknowledged_by.is_none(), "nothing changed");
+    assert!(
+        w.fx.app
+            .store
+            .silences(w.clock.now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

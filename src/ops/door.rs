@@ -562,6 +562,20 @@ impl Door {
         request: i64,
         out: &dyn Replier,
     ) -> Outcome {
+        if self.role_of(actor).is_none() {
+            // A stranger learns nothing, not even whether the request exists.
+            return match self
+                .refuse(
+                    &actor.audit_name(),
+                    &format!("press pairing {request}"),
+                    &Refusal::Stranger,
+                )
+                .await
+            {
+                Ok(outcome) => outcome,
+                Err(e) => Outcome::Failed(Message::text(format!("✗ {e}"))),
+            };
+        }
         let row = match self.ctx.store.pairing(request).await {
             Ok(Some(row)) => row,
             Ok(None) => {
