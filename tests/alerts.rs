@@ -361,14 +361,7 @@ async fn recovery_replies_to_the_alert_posted_before_a_restart_of_clawops() {
     let Fx { app, dir, .. } = fx;
     app.stop(Duration::from_secs(5)).await;
     let fx = Fx::start_with(dir, &config(""), clock.clone()).await;
-    let posts = Arc::new(Postings::new());
-    fx.app
-        .bot
-        .door()
-        .ctx()
-        .postboxes
-        .attach(Platform::Telegram, posts.clone());
-    let w = Watch { fx, posts, clock };
+    let w = Watch::over(fx, clock);
     w.sweep().await;
     w.sweep().await;
     let back = replies(&w.posts.take());

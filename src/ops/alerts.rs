@@ -446,7 +446,8 @@ fn with_buttons(message: Message, alert: i64) -> Outbound {
     }
 }
 
-fn hhmm(ts: &str) -> String {
+/// "12:01 UTC" for a kept time (the text itself when it is not one).
+pub fn hhmm(ts: &str) -> String {
     parse_ts("a time", ts)
         .map(|t| t.format("%H:%M UTC").to_string())
         .unwrap_or_else(|_| ts.to_string())

@@ -52,14 +52,7 @@ pub async fn watch_at(
         let (said, _) = fx.say_as(OPERATOR, &format!("/deploy {name} nbg1")).await;
         assert!(said.contains(&format!("✓ {name} is ready")), "{said}");
     }
-    let posts = Arc::new(Postings::new());
-    fx.app
-        .bot
-        .door()
-        .ctx()
-        .postboxes
-        .attach(Platform::Telegram, posts.clone());
-    Watch { fx, posts, clock }
+    Watch::over(fx, clock)
 }
 
 pub async fn watch(names: &[&str]) -> Watch {
@@ -68,6 +61,18 @@ pub async fn watch(names: &[&str]) -> Watch {
 }
 
 impl Watch {
+    /// `fx` with a recording Telegram ops surface attached.
+    pub fn over(fx: Fx, clock: Clock) -> Watch {
+        let posts = Arc::new(Postings::new());
+        fx.app
+            .bot
+            .door()
+            .ctx()
+            .postboxes
+            .attach(Platform::Telegram, posts.clone());
+        Watch { fx, posts, clock }
+    }
+
     /// One scheduled sweep (and its alert pass), a minute after the last.
     pub async fn sweep(&self) -> String {
         self.clock.advance(Duration::from_secs(60));

@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use super::restart::Restart;
 use crate::chat::{AlertButton, Message};
 use crate::config::Role;
+use crate::ops::alerts::hhmm;
 use crate::ops::catalogue::{ArgError, Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::ops::{Action, OpsError, alerts};
-use crate::store::{IncidentRow, parse_ts};
+use crate::store::IncidentRow;
 
 /// The longest silence.
 const MAX_SILENCE: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
@@ -235,12 +236,6 @@ pub fn for_button(button: AlertButton, alert: i64, open: &[IncidentRow]) -> Acti
             open.iter().map(|i| i.instance.clone()).collect(),
         )),
     }
-}
-
-fn hhmm(ts: &str) -> String {
-    parse_ts("a time", ts)
-        .map(|t| t.format("%H:%M UTC").to_string())
-        .unwrap_or_else(|_| ts.to_string())
 }
 
 impl Alerts {
