@@ -41,6 +41,21 @@ enabled = true
 boot_time = "{boot}"
 step_time = "{step}"
 {extra}
+
+# These runs count audit rows and output lines: no scheduled job may tick meanwhile
+# (a minute boundary during a run would add its row).
+[[jobs]]
+name = "health-sweep"
+schedule = "* * * * *"
+enabled = false
+[[jobs]]
+name = "pairing-poll"
+schedule = "* * * * *"
+enabled = false
+[[jobs]]
+name = "standby-sync"
+schedule = "30 3 * * *"
+enabled = false
 "#,
         dir.join("data/clawops.db").display()
     );
