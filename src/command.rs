@@ -61,17 +61,90 @@ pub fn parse(text: &str) -> Result<Action, ParseError> {
         error,
         usage: spec.usage(),
     };
+    let (tail, message) = split_message(spec, tail);
     let tokens = shlex::split(tail).ok_or_else(|| ParseError::Quotes {
         usage: spec.usage(),
     })?;
-    let args = arguments(spec, &tokens).map_err(args_error)?;
+    let mut args = arguments(spec, &tokens).map_err(args_error)?;
+    if let (Some(text), Some(param)) = (
+        message,
+        spec.params.iter().find(|p| p.kind == Kind::Message),
+    ) {
+        args.insert(param.name.to_string(), ArgValue::Text(text));
+    }
     build(&name, &args).map_err(args_error)
+}
+
+/// For a command whose last argument is a message (`/send NAME TEXT`): the arguments
+/// before it, and the message as typed (quotes, apostrophes and line breaks kept). The
+/// message begins at the first word that is neither a flag (nor its value) nor one of the
+/// positional arguments before it; once a flag came first, those are left out
+/// (`/send --status degraded TEXT` names no instance).
+fn split_message<'a>(spec: &Spec, tail: &'a str) -> (&'a str, Option<String>) {
+    if !spec.params.iter().any(|p| p.kind == Kind::Message) {
+        return (tail, None);
+    }
+    let before = spec
+        .params
+        .iter()
+        .filter(|p| !p.flag && p.kind != Kind::Message)
+        .count();
+    let mut positional = 0;
+    let mut flag_first = false;
+    let mut skip_value = false;
+    for (at, word) in word_starts(tail) {
+        if skip_value {
+            skip_value = false;
+            continue;
+        }
+        if let Some(flag) = word.strip_prefix("--") {
+            if positional == 0 {
+                flag_first = true;
+            }
+            let takes_value = !flag.contains('=')
+                && spec
+                    .params
+                    .iter()
+                    .any(|p| p.flag && p.name == flag.replace('-', "_") && p.kind != Kind::Switch);
+            skip_value = takes_value;
+            continue;
+        }
+        if positional < before && !flag_first {
+            positional += 1;
+            continue;
+        }
+        let text = tail[at..].trim();
+        let unquoted = ['"', '\'']
+            .iter()
+            .find_map(|q| {
+                text.strip_prefix(*q)
+                    .and_then(|t| t.strip_suffix(*q))
+                    .filter(|t| !t.contains(*q))
+            })
+            .unwrap_or(text);
+        return (&tail[..at], Some(unquoted.to_string()));
+    }
+    (tail, None)
+}
+
+/// Each whitespace-separated word of `text` with the byte offset it starts at.
+fn word_starts(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split_inclusive(char::is_whitespace)
+        .scan(0, |offset, piece| {
+            let at = *offset;
+            *offset += piece.len();
+            Some((at, piece.trim_end()))
+        })
+        .filter(|(_, w)| !w.is_empty())
 }
 
 /// Sorts tokens into positional arguments and flags by the spec.
 fn arguments(spec: &Spec, tokens: &[String]) -> Result<Args, ArgError> {
     let mut args = Args::new();
-    let mut positional = spec.params.iter().filter(|p| !p.flag);
+    let mut positional = spec
+        .params
+        .iter()
+        .filter(|p| !p.flag && p.kind != Kind::Message);
     let mut i = 0;
     // After `--`, every token is a positional value, even one that starts with `--`.
     let mut flags_done = false;
@@ -147,6 +220,36 @@ mod tests {
         assert!(action.command_line().contains("nbg1"));
     }
 
+    #[test]
+    fn a_message_is_the_rest_of_the_line_as_typed() {
+        let Action::Send(s) =
+            parse("/send alice-bot Hello, we'll restart at 22:00 -- sorry").unwrap()
+        else {
+            panic!("not a send");
+        };
+        assert_eq!(s.name.as_deref(), Some("alice-bot"));
+        assert_eq!(s.text, "Hello, we'll restart at 22:00 -- sorry");
+        let Action::Send(s) =
+            parse("/send --status degraded --region nbg1 hello all\nsecond line").unwrap()
+        else {
+            panic!("not a send");
+        };
+        assert_eq!(
+            (s.name.as_deref(), s.status.as_deref()),
+            (None, Some("degraded"))
+        );
+        assert_eq!(s.text, "hello all\nsecond line");
+        // The audit line puts the message last and reads back as the same action.
+        let line = Action::Send(s.clone()).command_line();
+        assert_eq!(
+            line,
+            "/send --status degraded --region nbg1 hello all\nsecond line"
+        );
+        assert_eq!(parse(&line).unwrap(), Action::Send(s));
+        let e = parse("/send alice-bot").unwrap_err();
+        assert!(e.to_string().contains("missing TEXT"), "{e}");
+    }
+
     use super::*;
     use crate::ops::actions::{
         Selector, audit::AuditTail, deploy::Deploy, destroy::Destroy, help::Help, list::List,
@@ -162,6 +265,7 @@ mod tests {
             resume: false,
             openclaw: None,
             standby_for: None,
+            owner: None,
             host_key: None,
         }
     }

@@ -604,6 +604,22 @@ impl Rpc {
         .await
     }
 
+    /// `send`: a message from the bot to `to` (a sender id) on `channel`, outside any
+    /// chat run. `key` makes a retry deliver once.
+    pub async fn send(
+        &mut self,
+        channel: &str,
+        to: &str,
+        message: &str,
+        key: &str,
+    ) -> Result<Value, GatewayError> {
+        self.call_value(
+            "send",
+            json!({ "channel": channel, "to": to, "message": message, "idempotencyKey": key }),
+        )
+        .await
+    }
+
     /// Closes the session politely.
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;

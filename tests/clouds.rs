@@ -101,6 +101,9 @@ impl Host for StandIn {
     ) -> Result<String, RemoteError> {
         Err(RemoteError::Refused("no such request".into()))
     }
+    async fn send_message(&self, _: &str, _: &str) -> Result<String, RemoteError> {
+        Ok("sent".into())
+    }
     async fn suspend(&self) -> Result<String, RemoteError> {
         Ok("stopped".into())
     }

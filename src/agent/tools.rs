@@ -27,7 +27,8 @@ fn param_schema(p: &Param) -> Value {
         | Kind::Pattern
         | Kind::Place
         | Kind::Key
-        | Kind::Text => json!({"type": "string"}),
+        | Kind::Text
+        | Kind::Message => json!({"type": "string"}),
     };
     s["description"] = Value::String(p.help.to_string());
     s
@@ -83,6 +84,7 @@ const NAMED_ONLY: &[&str] = &[
     "pairings",
     "approve",
     "reject",
+    "send",
 ];
 
 /// The tools a mode offers to someone with `role`: never more than the role may run.

@@ -29,6 +29,7 @@ use super::actions::{
     reboot::Reboot,
     reconcile::Reconcile,
     restart::Restart,
+    send::Send,
     status::Status,
     unpin::Unpin,
     usage::Usage,
@@ -63,6 +64,9 @@ pub enum Kind {
     Text,
     /// A name pattern with `*` wildcards.
     Pattern,
+    /// The rest of the line as typed, a message to people (line breaks allowed); always
+    /// the last positional argument.
+    Message,
     /// A whole number within bounds.
     Number { min: u64, max: u64 },
     /// A flag that is present or not.
@@ -237,6 +241,7 @@ catalogue! {
     Pairings => Pairings,
     Approve => Approve,
     Reject => Reject,
+    Send => Send,
 }
 
 /// Every action's entry, in the order `/help` shows them.
@@ -346,6 +351,20 @@ pub fn check_value(param: &Param, value: &ArgValue) -> Result<serde_json::Value,
                 Ok(t.clone().into())
             } else {
                 Err(bad("value", "give one line of at most 2000 characters"))
+            }
+        }
+        (Kind::Message, ArgValue::Text(t)) => {
+            let t = t.trim();
+            if !t.is_empty()
+                && t.chars().count() <= 3500
+                && !t.chars().any(|c| c.is_control() && c != '\n')
+            {
+                Ok(t.to_string().into())
+            } else {
+                Err(bad(
+                    "message",
+                    "give the message: at most 3500 characters, line breaks allowed",
+                ))
             }
         }
         (Kind::Pattern, ArgValue::Text(t)) => {
@@ -468,7 +487,8 @@ impl Action {
             | Action::Update(_)
             | Action::Unpin(_)
             | Action::Migrate(_)
-            | Action::Approve(_) => true,
+            | Action::Approve(_)
+            | Action::Send(_) => true,
             _ => false,
         }
     }
@@ -479,7 +499,13 @@ impl Action {
         let spec = self.spec();
         let fields = self.fields();
         let mut s = format!("/{}", spec.name);
-        for p in spec.params {
+        // A message comes last, after the flags, as it is typed.
+        let params = spec
+            .params
+            .iter()
+            .filter(|p| p.kind != Kind::Message)
+            .chain(spec.params.iter().filter(|p| p.kind == Kind::Message));
+        for p in params {
             match fields.get(p.name) {
                 None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false)) => {}
                 Some(serde_json::Value::Bool(true)) => {

@@ -661,6 +661,7 @@ impl Door {
             Action::Reboot(a) => a.radius(ctx).await,
             Action::Failover(a) => a.radius(ctx).await,
             Action::Failback(a) => a.radius(ctx).await,
+            Action::Send(a) => a.radius(ctx).await,
             Action::Backup(_)
             | Action::Logs(_)
             | Action::Version(_)
@@ -775,6 +776,7 @@ impl Door {
             Action::Pairings(a) => a.run(ctx).await,
             Action::Approve(a) => a.run(ctx, &actor.audit_name()).await,
             Action::Reject(a) => a.run(ctx, &actor.audit_name()).await,
+            Action::Send(a) => a.run(ctx).await,
         }
     }
 

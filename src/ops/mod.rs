@@ -64,6 +64,7 @@ pub enum Action {
     Pairings(actions::pairing::Pairings),
     Approve(actions::pairing::Approve),
     Reject(actions::pairing::Reject),
+    Send(actions::send::Send),
 }
 
 /// What an action does to the fleet, shown before a confirmation is pressed.

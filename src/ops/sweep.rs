@@ -146,5 +146,10 @@ async fn read(ctx: &Ctx, row: &InstanceRow, at: &str) -> ReadingRow {
         version: reading.as_ref().and_then(|r| r.openclaw_version.clone()),
         config_rev: reading.as_ref().and_then(|r| r.config_rev.clone()),
         boot_id: reading.as_ref().and_then(|r| r.boot_id.clone()),
+        end_users: reading.as_ref().and_then(|r| match &r.users {
+            Some(crate::remote::EndUsers::Counted { count, .. }) => Some(i64::from(*count)),
+            _ => None,
+        }),
+        users: reading.and_then(|r| r.users),
     }
 }

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::clock::Clock;
 use crate::config::SimConfig;
-use crate::remote::{Host, HostPlan, HostStep, Reading, RemoteError, Versions};
+use crate::remote::{EndUsers, Host, HostPlan, HostStep, Reading, RemoteError, Versions};
 use crate::store::{SimServerRow, Store};
 
 /// Hetzner's locations (the sim is shaped like Hetzner, and Hetzner uses the same table).
@@ -596,6 +596,10 @@ impl Host for SimHost {
             ),
             // A reboot gives the server a new boot time, as a real host a new boot id.
             boot_id: Some(row.boots_at.chars().filter(char::is_ascii_digit).collect()),
+            users: Some(EndUsers::Counted {
+                count: state.approved.len() as u32,
+                owner: state.approved.first().map(|s| format!("telegram:{s}")),
+            }),
             ..Reading::default()
         })
     }
@@ -669,6 +673,19 @@ impl Host for SimHost {
                     .is_none_or(|t| t > now)
             })
             .collect())
+    }
+
+    async fn send_message(&self, to: &str, text: &str) -> Result<String, RemoteError> {
+        let (_, mut state) = self.ready_state().await?;
+        if state.gateway_down || state.suspended || state.hung {
+            return Err(RemoteError::Refused(
+                "the gateway does not answer (simulated)".into(),
+            ));
+        }
+        let id = to.split_once(':').map_or(to, |(_, id)| id);
+        state.told.push(format!("{id}: {text}"));
+        self.save(&state).await?;
+        Ok("delivered (simulated)".into())
     }
 
     async fn decide_pairing(

@@ -115,6 +115,42 @@ pub struct Reading {
     /// Whether the gateway's service says its process runs (systemd unit active, or the
     /// supervisor's gateway process alive); with no answer from the gateway, it hangs.
     pub service_active: Option<bool>,
+    /// The instance's end users as OpenClaw keeps them; `None` when not looked at.
+    pub users: Option<EndUsers>,
+}
+
+/// An instance's end users: the senders OpenClaw approved through pairing (kept in its
+/// state database), and the sender it made the bot's command owner.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EndUsers {
+    Counted {
+        count: u32,
+        /// `channel:id`, e.g. `telegram:4242` (`commands.ownerAllowFrom`).
+        owner: Option<String>,
+    },
+    /// The state could not be read as clawops expects (another schema version, say):
+    /// "unknown" rather than a wrong number.
+    Unknown(String),
+}
+
+impl EndUsers {
+    /// From the probe's `users=N owner=X` or `users=unknown why=X` words.
+    pub fn from_probe(text: &str) -> Option<EndUsers> {
+        let word = |name: &str| {
+            text.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                .filter(|v| !v.is_empty())
+        };
+        match word("users")? {
+            "unknown" => Some(EndUsers::Unknown(
+                word("why").unwrap_or("unreadable").replace('-', " "),
+            )),
+            n => Some(EndUsers::Counted {
+                count: n.parse().ok()?,
+                owner: word("owner").map(str::to_string),
+            }),
+        }
+    }
 }
 
 /// One host, as the deploy and the lifecycle commands see it.
@@ -168,6 +204,9 @@ pub trait Host: Send + Sync {
         request: &str,
         approve: bool,
     ) -> Result<String, RemoteError>;
+    /// The bot sends `text` to `to` (`channel:id`, e.g. `telegram:4242`) through the
+    /// instance's own channel; returns what the gateway said.
+    async fn send_message(&self, to: &str, text: &str) -> Result<String, RemoteError>;
     /// Takes the Telegram channel off this instance: its kept bot token forgotten, the
     /// token out of the config and the channel disabled, the gateway restarted when it
     /// runs. Two gateways must never poll one bot.

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::ssh::{Credential, Output, Session, SshError, Target, Tunnel, fingerprint};
-use super::{Host, HostPlan, HostStep, Reading, RemoteError, Versions};
+use super::{EndUsers, Host, HostPlan, HostStep, Reading, RemoteError, Versions};
 use crate::gateway::{self, LogLine, Rpc};
 
 const PRELUDE: &str = include_str!("scripts/prelude.sh");
@@ -510,6 +510,7 @@ impl Host for OpenclawHost {
                 _ => Some(false),
             });
         Ok(Reading {
+            users: EndUsers::from_probe(&text),
             config_rev,
             boot_id,
             service_active,
@@ -731,6 +732,25 @@ impl Host for OpenclawHost {
             Some("sent") => "the bot told them".to_string(),
             Some(other) => format!("the bot's notice: {other}"),
             None => "done".to_string(),
+        })
+    }
+
+    async fn send_message(&self, to: &str, text: &str) -> Result<String, RemoteError> {
+        let (channel, id) = to.split_once(':').unwrap_or(("telegram", to));
+        let key = format!(
+            "clawops-{}",
+            hex::encode(rand::RngExt::random::<[u8; 8]>(&mut rand::rng()))
+        );
+        let (_tunnel, mut rpc) = self.rpc().await?;
+        let sent = rpc.send(channel, id, text, &key).await;
+        rpc.close().await;
+        let answer = sent?;
+        Ok(match answer.get("messageId").or_else(|| answer.get("id")) {
+            Some(id) => format!(
+                "delivered (message {})",
+                id.as_str().map_or_else(|| id.to_string(), str::to_string)
+            ),
+            None => "delivered".to_string(),
         })
     }
 

@@ -31,6 +31,15 @@ pub struct InstanceRow {
     pub health_since: Option<String>,
     /// How many readings in a row found the instance in its current health state.
     pub health_streak: i64,
+    /// When a sweep last counted the end users (`None`: never; `end_users` is then the
+    /// count recorded at deploy).
+    pub users_counted_at: Option<String>,
+    /// Why the last look could not count them (another OpenClaw state schema, say).
+    pub users_unknown: Option<String>,
+    /// The bot's command owner, `channel:id` (e.g. `telegram:4242`).
+    pub owner: Option<String>,
+    /// Where the owner came from: `deploy` (`--owner`) or `pairing` (the first approval).
+    pub owner_from: Option<String>,
 }
 
 /// An instance's health after a probe; its `health_since` moves only when the state does.
@@ -49,6 +58,8 @@ pub struct NewInstance<'a> {
     pub size: &'a str,
     pub monthly_cents: i64,
     pub currency: &'a str,
+    /// The bot's command owner given at deploy (`--owner`), `channel:id`.
+    pub owner: Option<&'a str>,
 }
 
 impl Store {
@@ -78,11 +89,12 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO instances (name, provider, region, size, status, monthly_cents, currency, created_at, updated_at)
-             VALUES (?, ?, ?, ?, 'deploying', ?, ?, ?, ?)
+            "INSERT INTO instances (name, provider, region, size, status, monthly_cents, currency, created_at, updated_at, end_users, owner, owner_from)
+             VALUES (?, ?, ?, ?, 'deploying', ?, ?, ?, ?, 0, ?, CASE WHEN ? IS NULL THEN NULL ELSE 'deploy' END)
              ON CONFLICT(name) DO UPDATE SET provider = excluded.provider, region = excluded.region,
                size = excluded.size, status = 'deploying', monthly_cents = excluded.monthly_cents,
-               currency = excluded.currency, server_id = NULL, ipv4 = NULL, role = 'primary', end_users = 1,
+               currency = excluded.currency, server_id = NULL, ipv4 = NULL, role = 'primary', end_users = 0,
+               users_counted_at = NULL, users_unknown = NULL, owner = excluded.owner, owner_from = excluded.owner_from,
                standby_of = NULL, health = NULL, health_score = NULL, probed_at = NULL,
                updated_at = excluded.updated_at",
         )
@@ -94,6 +106,8 @@ impl Store {
         .bind(new.currency)
         .bind(ts(now))
         .bind(ts(now))
+        .bind(new.owner)
+        .bind(new.owner)
         .execute(self.pool())
         .await?;
         Ok(())

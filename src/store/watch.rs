@@ -34,6 +34,11 @@ pub struct ReadingRow {
     pub version: Option<String>,
     pub config_rev: Option<String>,
     pub boot_id: Option<String>,
+    /// The end users counted by this reading.
+    pub end_users: Option<i64>,
+    /// What the reading found of the end users (count and owner, or why unknown).
+    #[sqlx(skip)]
+    pub users: Option<crate::remote::EndUsers>,
 }
 
 /// One hour of readings of one instance.
@@ -112,7 +117,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         for r in readings {
             sqlx::query(
-                "INSERT INTO readings (instance, at, state, score, reasons, cpu, memory, disk, restarts, version, config_rev, boot_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO readings (instance, at, state, score, reasons, cpu, memory, disk, restarts, version, config_rev, boot_id, end_users) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&r.instance)
             .bind(&r.at)
@@ -126,6 +131,7 @@ impl Store {
             .bind(&r.version)
             .bind(&r.config_rev)
             .bind(&r.boot_id)
+            .bind(r.end_users)
             .execute(&mut *tx)
             .await?;
             let hour = format!("{}:00:00.000Z", r.at.get(..13).unwrap_or(&r.at));
@@ -164,6 +170,9 @@ impl Store {
                 .bind(&r.instance)
                 .execute(&mut *tx)
                 .await?;
+            if let Some(users) = &r.users {
+                record_users(&mut tx, &r.instance, users, &r.at).await?;
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -221,4 +230,45 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// An instance's end users as a reading found them: the true count (and the owner
+/// OpenClaw chose at the first approval, unless one was set at deploy), or why unknown,
+/// the last count kept.
+async fn record_users(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    instance: &str,
+    users: &crate::remote::EndUsers,
+    at: &str,
+) -> Result<(), StoreError> {
+    match users {
+        crate::remote::EndUsers::Counted { count, owner } => {
+            sqlx::query(
+                "UPDATE instances SET end_users = ?, users_counted_at = ?, users_unknown = NULL WHERE name = ?",
+            )
+            .bind(i64::from(*count))
+            .bind(at)
+            .bind(instance)
+            .execute(&mut **tx)
+            .await?;
+            if let Some(owner) = owner {
+                sqlx::query(
+                    "UPDATE instances SET owner = ?, owner_from = 'pairing'
+                     WHERE name = ? AND (owner_from IS NULL OR owner_from = 'pairing')",
+                )
+                .bind(owner)
+                .bind(instance)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+        crate::remote::EndUsers::Unknown(why) => {
+            sqlx::query("UPDATE instances SET users_unknown = ? WHERE name = ?")
+                .bind(why)
+                .bind(instance)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
 }

@@ -33,6 +33,10 @@ pub struct Deploy {
     /// Deploy it as the standby of this primary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standby_for: Option<String>,
+    /// The bot's command owner: a Telegram user id (or `telegram:ID`); otherwise the first
+    /// end user approved through pairing becomes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     /// On a host you have: the host key it offered when the question was asked (OpenSSH
     /// text), pinned when the deploy is confirmed. Set by the door, never by arguments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,6 +103,14 @@ impl Command for Deploy {
                 flag: true,
                 required: false,
                 help: "deploy it as the standby of this primary (a primary is not destroyed while its standby is unhealthy)",
+            },
+            Param {
+                name: "owner",
+                meta: "USER_ID",
+                kind: Kind::Word,
+                flag: true,
+                required: false,
+                help: "the bot's owner, a Telegram user id (default: the first end user approved)",
             },
         ],
         risk: Risk::Change,
@@ -180,6 +192,9 @@ impl Deploy {
     /// whose key is not pinned yet. A host already carrying another instance is refused
     /// here, before any question.
     pub async fn observed(&self, ctx: &Ctx) -> Result<Deploy, OpsError> {
+        if let Some(owner) = &self.owner {
+            owner_id(owner)?;
+        }
         let mut seen = Deploy {
             host_key: None,
             ..self.clone()
@@ -393,6 +408,7 @@ impl Deploy {
             ctx.store.forget_instance_secrets(&self.name).await?;
         }
         let size = cloud.size(&params.size)?.clone();
+        let owner = self.owner.as_deref().map(owner_id).transpose()?;
         let now = ctx.clock.now();
         ctx.store
             .upsert_deploying(
@@ -403,6 +419,7 @@ impl Deploy {
                     size: &params.size,
                     monthly_cents: size.monthly_cents,
                     currency: cloud.currency(),
+                    owner: owner.as_deref(),
                 },
                 now,
             )
@@ -550,4 +567,17 @@ fn key_text(key: &PublicKey) -> Result<String, OpsError> {
     plain
         .to_openssh()
         .map_err(|e| OpsError::Refused(format!("a host key cannot be written: {e}")))
+}
+
+/// `--owner`: a Telegram user id, bare or as `telegram:ID`, as OpenClaw's
+/// `commands.ownerAllowFrom` writes it.
+pub fn owner_id(given: &str) -> Result<String, OpsError> {
+    let id = given.strip_prefix("telegram:").unwrap_or(given);
+    if !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(format!("telegram:{id}"))
+    } else {
+        Err(OpsError::Refused(format!(
+            "--owner {given:?} is not a Telegram user id: give the number (e.g. --owner 4242), as the user's profile or @userinfobot shows it"
+        )))
+    }
 }

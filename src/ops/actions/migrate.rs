@@ -330,6 +330,8 @@ impl MigrationPlan {
                     size: &self.size,
                     monthly_cents: self.monthly_cents,
                     currency: &self.currency,
+                    // Kept: a move changes the place, not who owns the bot.
+                    owner: None,
                 },
                 now,
             )

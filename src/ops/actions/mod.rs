@@ -20,6 +20,7 @@ pub mod prices;
 pub mod reboot;
 pub mod reconcile;
 pub mod restart;
+pub mod send;
 pub mod status;
 pub mod unpin;
 pub mod usage;

@@ -247,6 +247,7 @@ async fn adopt(ctx: &Ctx, provider: &str, server: &Server, name: &str) -> Result
                 size: &server.size,
                 monthly_cents: price,
                 currency: cloud.currency(),
+                owner: None,
             },
             &server.id,
             server.ipv4.as_deref(),

@@ -10,7 +10,7 @@ use crate::ops::OpsError;
 use crate::ops::catalogue::{Command, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::provider::money;
-use crate::store::{DeployState, InstanceStatus};
+use crate::store::{DeployState, InstanceRow, InstanceStatus};
 
 /// Show one instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,11 +45,7 @@ impl Status {
         if let Some(id) = &row.server_id {
             facts.push(format!("server {id}"));
         }
-        let end_users = match row.end_users {
-            1 => "1 end user".to_string(),
-            n => format!("{n} end users"),
-        };
-        facts.push(end_users);
+        facts.push(end_users_line(&row));
         match (&row.server_id, row.status) {
             (Some(server_id), InstanceStatus::Ready) => {
                 let super::Probe {
@@ -115,4 +111,21 @@ impl Status {
         }
         Ok(m)
     }
+}
+
+/// "3 end users (owner telegram:4242)", or why the count is unknown now.
+pub fn end_users_line(row: &InstanceRow) -> String {
+    let count = match row.end_users {
+        1 => "1 end user".to_string(),
+        n => format!("{n} end users"),
+    };
+    let mut line = match &row.users_unknown {
+        Some(why) => format!("end users unknown ({why}; last counted: {})", row.end_users),
+        None if row.users_counted_at.is_none() => format!("{count} (not counted yet)"),
+        None => count,
+    };
+    if let Some(owner) = &row.owner {
+        line.push_str(&format!(", owner {owner}"));
+    }
+    line
 }

@@ -82,6 +82,19 @@ impl OpenclawHost {
         Ok((home.trim().to_string(), config))
     }
 
+    /// The bot's command owner given at deploy, if any.
+    async fn deploy_owner(&self) -> Result<Option<String>, RemoteError> {
+        let row = self
+            .access
+            .store
+            .instance(&self.instance)
+            .await
+            .map_err(state)?;
+        Ok(row
+            .filter(|r| r.owner_from.as_deref() == Some("deploy"))
+            .and_then(|r| r.owner))
+    }
+
     /// `current` with clawops' managed keys set.
     pub(super) async fn managed_config(
         &self,
@@ -118,6 +131,15 @@ impl OpenclawHost {
             set_dotted(&mut config, "channels.telegram.botToken", json!(bot))
                 .map_err(RemoteError::Refused)?;
             set_dotted(&mut config, "channels.telegram.dmPolicy", json!("pairing"))
+                .map_err(RemoteError::Refused)?;
+        }
+        // The command owner named at deploy (`--owner`), unless OpenClaw has one already
+        // (its first approval sets it, and clawops keeps what it set).
+        let owner_set = get_dotted(&config, "commands.ownerAllowFrom")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty());
+        if !owner_set && let Some(owner) = self.deploy_owner().await? {
+            set_dotted(&mut config, "commands.ownerAllowFrom", json!([owner]))
                 .map_err(RemoteError::Refused)?;
         }
         if let Some((primary, fallbacks)) = self.runtime.models.split_first() {

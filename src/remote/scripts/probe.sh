@@ -37,3 +37,57 @@ fi
 echo "service=${state:-unknown} restarts=${restarts:-0}"
 # The host's boot: a new id after every reboot (what changed before an incident).
 echo "boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null | tr -d '-' | cut -c1-12)"
+# The instance's end users: the senders OpenClaw approved through pairing, read-only from
+# its state database (no RPC lists them; OpenClaw 2026.9.6 keeps state schema 18), and
+# the bot's command owner from its config. Node runs only when either file changed since
+# the last look; otherwise the last answer is repeated.
+st="$HOME/.openclaw/state/openclaw.sqlite"
+cfg="$HOME/.openclaw/openclaw.json"
+count_users() {
+  "$D/node/bin/node" --no-warnings - "$st" "$cfg" 2>/dev/null <<'JS'
+const [, , path, cfgPath] = process.argv;
+const EXPECTED = 18;
+let db;
+try {
+  db = new (require('node:sqlite').DatabaseSync)(path, { readOnly: true });
+} catch (e) {
+  console.log('users=unknown why=state-unreadable');
+  process.exit(0);
+}
+const published = db.prepare('PRAGMA user_version').get().user_version;
+let version = published;
+try {
+  const row = db.prepare("SELECT value_json FROM config_machine_state WHERE state_key = 'state.schema.contentVersion'").get();
+  if (row) version = Math.max(published, JSON.parse(row.value_json));
+} catch (e) { /* no such table: the published version stands */ }
+if (version !== EXPECTED) {
+  console.log(`users=unknown why=state-schema-${version}-(clawops-reads-${EXPECTED})`);
+  process.exit(0);
+}
+let senders;
+try {
+  senders = new Set(db.prepare('SELECT channel_key, entry FROM channel_pairing_allow_entries').all()
+    .map((r) => `${r.channel_key}:${r.entry}`));
+} catch (e) {
+  console.log('users=unknown why=no-approved-senders-table');
+  process.exit(0);
+}
+let owner = '';
+try {
+  const list = JSON.parse(require('node:fs').readFileSync(cfgPath, 'utf8'))?.commands?.ownerAllowFrom;
+  if (Array.isArray(list) && list.length) owner = String(list[0]).replace(/[^A-Za-z0-9:_@.+-]/g, '');
+} catch (e) { /* no config or not JSON: no owner known */ }
+console.log(`users=${senders.size}${owner ? ` owner=${owner}` : ''}`);
+JS
+}
+if [ -x "$D/node/bin/node" ] && [ -f "$st" ]; then
+  stamp=$(stat -c '%.9Y.%s' "$st" "$st-wal" "$cfg" 2>/dev/null | tr '\n' ' ') || true
+  if [ -s "$D/users.line" ] && [ "$(cat "$D/users.stamp" 2>/dev/null)" = "$stamp" ]; then
+    cat "$D/users.line"; echo
+  else
+    line=$(count_users) || line="users=unknown why=state-unreadable"
+    echo "$line"
+    printf '%s' "$line" > "$D/users.line"
+    printf '%s' "$stamp" > "$D/users.stamp"
+  fi
+fi
