@@ -101,6 +101,8 @@ pub struct Config {
     pub alerts: AlertsConfig,
     #[serde(default)]
     pub heal: HealConfig,
+    #[serde(default)]
+    pub briefings: BriefingsConfig,
     /// Where what nobody asked for goes (`[[ops_channels]]`), on any surface.
     #[serde(default)]
     pub ops_channels: Vec<OpsChannel>,
@@ -169,9 +171,31 @@ pub struct OpsChannel {
     /// (escalations excepted, when they come).
     #[serde(default)]
     pub quiet_hours: Option<String>,
-    /// The zone `quiet_hours` is read in.
+    /// The zone `quiet_hours` and the briefings are read in.
     #[serde(default = "default_zone")]
     pub zone: String,
+    /// When the morning briefing comes, local time ("07:00"), or "off". Only for a
+    /// channel that gets `briefings`.
+    #[serde(default = "default_briefing_at")]
+    pub briefing_at: String,
+    /// The day the weekly report replaces the morning briefing ("monday"), or "off".
+    #[serde(default = "default_weekly_on")]
+    pub weekly_on: String,
+}
+
+fn default_briefing_at() -> String {
+    "07:00".into()
+}
+fn default_weekly_on() -> String {
+    "monday".into()
+}
+
+/// When one ops channel gets its briefings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BriefingTimes {
+    pub at: Option<chrono::NaiveTime>,
+    pub weekly_on: Option<chrono::Weekday>,
+    pub zone: chrono_tz::Tz,
 }
 
 fn all_feeds() -> Vec<Feed> {
@@ -212,6 +236,28 @@ impl QuietHours {
 }
 
 impl OpsChannel {
+    /// When it gets its briefings ("off" or an invalid value: never; the config check
+    /// refuses invalid ones at start).
+    pub fn briefing_times(&self) -> Result<BriefingTimes, String> {
+        let at = match self.briefing_at.trim() {
+            "off" => None,
+            t => Some(chrono::NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| {
+                format!("{t:?} is not a time of day: write it like \"07:00\", or \"off\"")
+            })?),
+        };
+        let weekly_on = match self.weekly_on.trim() {
+            "off" => None,
+            d => Some(d.parse::<chrono::Weekday>().map_err(|_| {
+                format!("{d:?} is not a day of the week: write it like \"monday\", or \"off\"")
+            })?),
+        };
+        Ok(BriefingTimes {
+            at,
+            weekly_on,
+            zone: crate::schedule::zone(&self.zone).map_err(|e| e.to_string())?,
+        })
+    }
+
     /// Its quiet hours, if it has valid ones.
     pub fn quiet(&self) -> Option<QuietHours> {
         QuietHours::parse(self.quiet_hours.as_deref()?, &self.zone).ok()
@@ -298,6 +344,42 @@ impl Default for WatchConfig {
             heartbeat_url: None,
             metrics_listen: None,
             reboot_wait: default_reboot_wait(),
+        }
+    }
+}
+
+/// `[briefings]`: what the morning briefing and the weekly report carry (when each ops
+/// channel gets them is its own `briefing_at`, `weekly_on` and `zone`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BriefingsConfig {
+    /// With `[llm]`: the briefer writes the summary from the same facts (every number it
+    /// writes must be one of theirs, or the plain text goes out).
+    #[serde(default = "yes")]
+    pub llm: bool,
+    /// A PNG chart of health and monthly cost over 14 days, sent with each briefing.
+    #[serde(default = "yes")]
+    pub chart: bool,
+    #[serde(default = "default_chart_width")]
+    pub chart_width: u32,
+    #[serde(default = "default_chart_height")]
+    pub chart_height: u32,
+}
+
+fn default_chart_width() -> u32 {
+    800
+}
+fn default_chart_height() -> u32 {
+    480
+}
+
+impl Default for BriefingsConfig {
+    fn default() -> Self {
+        BriefingsConfig {
+            llm: true,
+            chart: true,
+            chart_width: default_chart_width(),
+            chart_height: default_chart_height(),
         }
     }
 }
@@ -1121,6 +1203,14 @@ impl Config {
                 && let Err(e) = QuietHours::parse(q, &c.zone)
             {
                 return Err(invalid(&key("quiet_hours"), e));
+            }
+            if let Err(e) = c.briefing_times() {
+                let which = if e.contains("time of day") {
+                    "briefing_at"
+                } else {
+                    "weekly_on"
+                };
+                return Err(invalid(&key(which), e));
             }
         }
         Ok(())

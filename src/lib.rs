@@ -5,6 +5,7 @@
 //! - [`config`]: the TOML configuration, environment overrides for secrets, validation.
 //! - [`actor`]: who asks (a person on a platform, or the system); a leaf.
 //! - [`secrets`]: what is secret, and redaction everywhere; a leaf.
+//! - [`chart`]: the briefing's PNG chart of health and cost (embedded font).
 //! - [`chat`]: the `Inbound`/`Outbound` model, rendering, and one adapter per surface
 //!   (the console and Telegram).
 //! - [`bot`]: what happens to one inbound message or button press on any surface; every
@@ -40,6 +41,7 @@ pub mod agent;
 pub mod app;
 pub mod audit;
 pub mod bot;
+pub mod chart;
 pub mod chat;
 pub mod clock;
 pub mod command;

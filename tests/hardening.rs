@@ -161,6 +161,7 @@ async fn hardening_05_a_destroyed_instance_leaves_no_secret_and_its_name_starts_
                 size: "cx22",
                 monthly_cents: 379,
                 currency: "EUR",
+                owner: None,
             },
             now,
         )

@@ -73,6 +73,7 @@ async fn seed_on_host(store: &Store, name: &str, url: &str) {
                 size: "host",
                 monthly_cents: 0,
                 currency: "",
+                owner: None,
             },
             now,
         )

@@ -51,7 +51,7 @@ impl Postboxes {
             .insert(platform, postbox);
     }
 
-    fn get(&self, platform: Platform) -> Option<Arc<dyn Postbox>> {
+    pub fn get(&self, platform: Platform) -> Option<Arc<dyn Postbox>> {
         self.inner
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -349,7 +349,7 @@ async fn tell_untold(
 
 /// The ops channels that get `feed`, on any surface. With none configured, the console
 /// (when it runs) gets everything: a first run on the built-in defaults sees its alerts.
-fn channels(ctx: &Ctx, feed: Feed) -> Vec<OpsChannel> {
+pub fn channels(ctx: &Ctx, feed: Feed) -> Vec<OpsChannel> {
     if ctx.config.ops_channels.is_empty() {
         return ctx
             .postboxes
@@ -360,6 +360,8 @@ fn channels(ctx: &Ctx, feed: Feed) -> Vec<OpsChannel> {
                 gets: Feed::ALL.to_vec(),
                 quiet_hours: None,
                 zone: "UTC".into(),
+                briefing_at: "07:00".into(),
+                weekly_on: "monday".into(),
             })
             .into_iter()
             .collect();

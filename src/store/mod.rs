@@ -5,6 +5,7 @@
 //! what a row means for the fleet, are decided elsewhere.
 
 mod audit_rows;
+mod briefings;
 mod confirmations;
 mod deploys;
 mod heals;
@@ -20,6 +21,7 @@ mod states;
 mod watch;
 
 pub use audit_rows::AuditRow;
+pub use briefings::{FleetDayRow, HealthDayRow};
 pub use confirmations::{ConfirmationRow, PressResult};
 pub use deploys::{DeployRow, StepRow};
 pub use heals::{HealRunRow, HealStepRow};
