@@ -139,6 +139,7 @@ impl App {
             metrics: Default::default(),
             postboxes: Default::default(),
             heals: Default::default(),
+            briefer: Default::default(),
         });
         if let Some(said) = door.audit().upgrade().await.map_err(OpsError::from)? {
             notes
@@ -153,8 +154,14 @@ impl App {
         }
         let bot = match &config.llm {
             Some(llm) => {
-                let agent = Agent::new(llm.clone(), door.clone(), memory, secrets(&config));
-                Bot::with_agent(door, Arc::new(agent))
+                let agent = Arc::new(Agent::new(
+                    llm.clone(),
+                    door.clone(),
+                    memory,
+                    secrets(&config),
+                ));
+                door.ctx().briefer.attach(agent.clone());
+                Bot::with_agent(door, agent)
             }
             None => Bot::new(door),
         };

@@ -187,7 +187,10 @@ mod tests {
         let blue = pixels.chunks(3).filter(|p| p == &[40, 90, 200]).count();
         let total = pixels.len() / 3;
         assert!(white < total, "all white");
-        assert!(green > 200 && blue > 200, "lines drawn: {green} green, {blue} blue");
+        assert!(
+            green > 200 && blue > 200,
+            "lines drawn: {green} green, {blue} blue"
+        );
     }
 
     #[test]

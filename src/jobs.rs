@@ -30,6 +30,8 @@ pub enum JobKind {
     StandbySync,
     /// Ask each ready instance for its pending pairing requests, and post new ones.
     PairingPoll,
+    /// Send each ops channel its morning briefing (or weekly report) when it is due.
+    Briefings,
 }
 
 impl JobKind {
@@ -37,6 +39,7 @@ impl JobKind {
         JobKind::HealthSweep,
         JobKind::PairingPoll,
         JobKind::StandbySync,
+        JobKind::Briefings,
     ];
 
     pub fn name(self) -> &'static str {
@@ -44,6 +47,7 @@ impl JobKind {
             JobKind::HealthSweep => "health-sweep",
             JobKind::StandbySync => "standby-sync",
             JobKind::PairingPoll => "pairing-poll",
+            JobKind::Briefings => "briefings",
         }
     }
 
@@ -59,6 +63,9 @@ impl JobKind {
                 "puts each active primary's state onto its standby (never its channel)"
             }
             JobKind::PairingPoll => "posts end users' pairing requests with Approve and Reject",
+            JobKind::Briefings => {
+                "sends each ops channel its morning briefing (weekly report on its day) at its local time"
+            }
         }
     }
 }
@@ -76,6 +83,14 @@ pub fn built_in() -> Vec<JobConfig> {
         JobConfig {
             name: JobKind::PairingPoll.name().into(),
             schedule: "* * * * *".into(),
+            zone: "UTC".into(),
+            enabled: true,
+            catch_up: None,
+        },
+        JobConfig {
+            // Each ops channel's own local time decides; this only looks often enough.
+            name: JobKind::Briefings.name().into(),
+            schedule: "*/5 * * * *".into(),
             zone: "UTC".into(),
             enabled: true,
             catch_up: None,

@@ -105,7 +105,7 @@ impl Fx {
                 Outbound::Buttons { message, buttons } => {
                     texts.push(format!("{} [buttons {}]", message.plain(), buttons[0].data));
                 }
-                Outbound::Progress(_) => {}
+                Outbound::Progress(_) | Outbound::Photo(_) => {}
             }
         }
         texts.join("\n")
@@ -149,7 +149,7 @@ async fn restart_anything_degraded_is_one_bulk_call_run_on_the_press() {
     let fx = start(&llm.base_url, 50, &[3, 17, 41]).await;
     let said = fx.say("111", "restart anything degraded").await;
     assert!(
-        said.contains("⚠ Restart 3 instances (3 end users)?"),
+        said.contains("⚠ Restart 3 instances (no end users)?"),
         "{said}"
     );
     assert!(said.contains("bot-0003, bot-0017, bot-0041"), "{said}");

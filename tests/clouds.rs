@@ -260,6 +260,7 @@ image = "img-487zeit5"
         metrics: Default::default(),
         postboxes: Default::default(),
         heals: Default::default(),
+        briefer: Default::default(),
     });
     Fx {
         bot: Bot::new(door),
@@ -340,6 +341,7 @@ fn plain(sent: Vec<Outbound>) -> String {
             Outbound::Message(m) => Some(m.plain()),
             Outbound::Buttons { message, .. } => Some(message.plain()),
             Outbound::Progress(_) => None,
+            Outbound::Photo(p) => Some(format!("[photo] {}", p.caption)),
         })
         .collect::<Vec<_>>()
         .join("\n")

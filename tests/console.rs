@@ -50,7 +50,7 @@ fn the_readme_session_works_and_survives_a_restart() {
     assert!(out.contains("✓ Restarted alice-bot"), "{out}");
     // The destroy asks first, with the blast radius, numbered buttons; 1 confirms.
     assert!(
-        out.contains("⚠ Destroy bob-bot (hetzner-sim fsn1, 1 end user)?"),
+        out.contains("⚠ Destroy bob-bot (hetzner-sim fsn1, no end users)?"),
         "{out}"
     );
     assert!(out.contains("Monthly cost: removes €6.80"), "{out}");
@@ -110,7 +110,7 @@ fn bad_input_gets_one_line_and_the_closest_usage() {
     assert_eq!(code, 0, "{out}");
     let lines: Vec<&str> = out.lines().collect();
     assert!(
-        lines.contains(&"Unknown command /deplyo. Did you mean: /deploy NAME [REGION] [--size SIZE] [--provider PROVIDER] [--resume] [--openclaw VERSION] [--standby-for PRIMARY]"),
+        lines.contains(&"Unknown command /deplyo. Did you mean: /deploy NAME [REGION] [--size SIZE] [--provider PROVIDER] [--resume] [--openclaw VERSION] [--standby-for PRIMARY] [--owner USER_ID]"),
         "{out}"
     );
     assert!(

@@ -170,7 +170,7 @@ async fn nobody_destroys_without_pressing_and_a_press_works_once() {
     assert!(
         message
             .plain()
-            .starts_with("⚠ Destroy bob-bot (hetzner-sim nbg1, 1 end user)?")
+            .starts_with("⚠ Destroy bob-bot (hetzner-sim nbg1, no end users)?")
     );
     assert!(
         message.plain().contains("removes €3.79"),
@@ -248,7 +248,7 @@ async fn bulk_restart_over_the_threshold_asks_first() {
     assert!(
         message
             .plain()
-            .contains("⚠ Restart 4 instances (4 end users)?"),
+            .contains("⚠ Restart 4 instances (no end users)?"),
         "{}",
         message.plain()
     );

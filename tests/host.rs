@@ -168,6 +168,7 @@ fn plain(sent: Vec<Outbound>) -> String {
             Outbound::Message(m) => m.plain(),
             Outbound::Buttons { message, .. } => message.plain(),
             Outbound::Progress(p) => format!("[progress {:?}]", p.finished),
+            Outbound::Photo(p) => format!("[photo] {}", p.caption),
         })
         .collect::<Vec<_>>()
         .join("\n")

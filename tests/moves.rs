@@ -67,6 +67,7 @@ fn plain(sent: &[Outbound]) -> String {
             Outbound::Message(m) => Some(m.plain()),
             Outbound::Buttons { message, .. } => Some(message.plain()),
             Outbound::Progress(_) => None,
+            Outbound::Photo(p) => Some(format!("[photo] {}", p.caption)),
         })
         .collect::<Vec<_>>()
         .join("\n")

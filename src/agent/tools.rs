@@ -70,7 +70,7 @@ pub fn read_skill_tool() -> Value {
 }
 
 /// Commands that are never tools: about the chat itself.
-const CHAT_ONLY: &[&str] = &["help", "forget", "jobs"];
+const CHAT_ONLY: &[&str] = &["help", "forget", "jobs", "brief"];
 /// Tools only the modes that name them get (`tools: all` leaves them out, which keeps the
 /// commander's prompt within its token budget).
 const NAMED_ONLY: &[&str] = &[

@@ -112,6 +112,16 @@ impl<W: AsyncWrite + Unpin + Send> Replier for ConsoleOut<W> {
                     write(&mut state.writer, &lines.join("\n")).await;
                 }
             }
+            Outbound::Photo(photo) => {
+                let text = match &photo.saved {
+                    Some(path) => format!("🖼 {} — {}", printable(&photo.caption), path.display()),
+                    None => format!(
+                        "🖼 {} (not saved: a terminal shows no pictures)",
+                        printable(&photo.caption)
+                    ),
+                };
+                write(&mut state.writer, &text).await;
+            }
         }
         // A terminal keeps nothing that could be edited later.
         None
@@ -135,7 +145,7 @@ impl<W: AsyncWrite + Unpin + Send> Postbox for ConsoleOut<W> {
     async fn edit(&self, _at: &MessageRef, out: Outbound) -> bool {
         let text = match &out {
             Outbound::Message(m) | Outbound::Buttons { message: m, .. } => plain(m),
-            Outbound::Progress(_) => return true,
+            Outbound::Progress(_) | Outbound::Photo(_) => return true,
         };
         // Only the lines that say how it stands now (the last), not the whole alert again.
         let last = text.lines().last().unwrap_or_default().to_string();

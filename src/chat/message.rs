@@ -118,6 +118,20 @@ pub enum Outbound {
     },
     /// A progress view: adapters edit the message of the same `key` instead of posting.
     Progress(ProgressView),
+    /// A picture (the briefing's chart) with a short caption.
+    Photo(Photo),
+}
+
+/// A PNG picture to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Photo {
+    pub png: std::sync::Arc<Vec<u8>>,
+    /// The file name a chat shows, e.g. `briefing.png`.
+    pub name: String,
+    /// At most 1024 characters (Telegram's limit for captions).
+    pub caption: String,
+    /// Where it was also saved on this machine (the console shows the path).
+    pub saved: Option<std::path::PathBuf>,
 }
 
 impl Message {
@@ -160,6 +174,10 @@ impl Outbound {
                     step.note = step.note.as_deref().map(f);
                 }
                 Outbound::Progress(view)
+            }
+            Outbound::Photo(mut photo) => {
+                photo.caption = f(&photo.caption);
+                Outbound::Photo(photo)
             }
         }
     }

@@ -12,7 +12,7 @@ pub mod recorder;
 pub mod render;
 pub mod telegram;
 
-pub use message::{Block, Button, Message, Outbound, ProgressStep, ProgressView, StepState};
+pub use message::{Block, Button, Message, Outbound, Photo, ProgressStep, ProgressView, StepState};
 
 use async_trait::async_trait;
 

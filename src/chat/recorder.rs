@@ -68,6 +68,7 @@ impl Posted {
         match out {
             Outbound::Message(m) | Outbound::Buttons { message: m, .. } => m.plain(),
             Outbound::Progress(v) => v.title.clone(),
+            Outbound::Photo(p) => p.caption.clone(),
         }
     }
 

@@ -14,11 +14,12 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use teloxide::payloads::{
     AnswerCallbackQuerySetters, EditMessageTextSetters, GetUpdatesSetters, SendMessageSetters,
+    SendPhotoSetters,
 };
 use teloxide::requests::{Request, Requester};
 use teloxide::types::{
     AllowedUpdate, BotCommand, CallbackQuery, ChatId, InlineKeyboardButton, InlineKeyboardMarkup,
-    MessageId, ParseMode, ReplyParameters, UpdateKind, User,
+    InputFile, MessageId, ParseMode, ReplyParameters, UpdateKind, User,
 };
 use teloxide::{ApiError, RequestError};
 use thiserror::Error;
@@ -33,6 +34,8 @@ use crate::ops::{Actor, Outcome, catalogue};
 
 /// Telegram's limit on one message's text.
 pub const MAX_TEXT: usize = 4096;
+/// Telegram's limit for a photo's caption.
+pub const MAX_CAPTION: usize = 1024;
 /// The least time between two edits of one progress message (Telegram allows about one
 /// message per second per chat).
 const EDIT_GAP: Duration = Duration::from_millis(1000);
@@ -429,6 +432,35 @@ impl ChatOut {
         sent
     }
 
+    /// Sends a picture with its caption (`sendPhoto`, the file uploaded as multipart).
+    async fn photo(
+        &self,
+        photo: &super::Photo,
+        silent: bool,
+        to: Option<MessageId>,
+    ) -> Option<MessageId> {
+        let caption: String = photo.caption.chars().take(MAX_CAPTION).collect();
+        let request = || {
+            let file = InputFile::memory(photo.png.as_ref().clone()).file_name(photo.name.clone());
+            let mut r = self
+                .api
+                .send_photo(self.chat, file)
+                .caption(caption.clone())
+                .disable_notification(silent);
+            if let Some(id) = to {
+                r = r.reply_parameters(ReplyParameters::new(id).allow_sending_without_reply());
+            }
+            r.send()
+        };
+        match call(request).await {
+            Ok(m) => Some(m.id),
+            Err(e) => {
+                tracing::error!(chat = self.chat.0, error = %e, "telegram: a picture could not be delivered");
+                None
+            }
+        }
+    }
+
     /// Replaces a message's text (and removes its keyboard).
     async fn edit(&self, message: MessageId, text: &str) -> bool {
         self.edit_with(message, text, None).await
@@ -539,6 +571,7 @@ impl Replier for ChatOut {
                     .await
             }
             Outbound::Progress(view) => self.progress(view).await,
+            Outbound::Photo(photo) => self.photo(&photo, false, None).await,
         }?;
         Some(self.reference(id))
     }
@@ -553,6 +586,7 @@ fn parts(out: Outbound) -> (Vec<String>, Option<InlineKeyboardMarkup>) {
             (html_chunks(&message, MAX_TEXT), Some(keyboard(&buttons)))
         }
         Outbound::Progress(view) => (split(&progress_html(&view), MAX_TEXT), None),
+        Outbound::Photo(photo) => (vec![escape_html(&photo.caption)], None),
     }
 }
 
@@ -579,6 +613,10 @@ impl TelegramPostbox {
 impl Postbox for TelegramPostbox {
     async fn post(&self, chat: &str, out: Outbound, silent: bool) -> Option<MessageRef> {
         let chat = self.chat(chat)?;
+        if let Outbound::Photo(photo) = &out {
+            let id = chat.photo(photo, silent, None).await?;
+            return Some(chat.reference(id));
+        }
         let (parts, keyboard) = parts(out);
         let id = chat.post_as(parts, keyboard, silent, None).await?;
         Some(chat.reference(id))
@@ -597,6 +635,10 @@ impl Postbox for TelegramPostbox {
     async fn reply(&self, at: &MessageRef, out: Outbound, silent: bool) -> Option<MessageRef> {
         let chat = self.chat(&at.chat)?;
         let to = Self::message(at)?;
+        if let Outbound::Photo(photo) = &out {
+            let id = chat.photo(photo, silent, Some(to)).await?;
+            return Some(chat.reference(id));
+        }
         let (parts, keyboard) = parts(out);
         let id = chat.post_as(parts, keyboard, silent, Some(to)).await?;
         Some(chat.reference(id))

@@ -456,7 +456,7 @@ pub fn hhmm(ts: &str) -> String {
 }
 
 /// "7 min", "2 h 5 min".
-fn lasted(from: &str, to: DateTime<Utc>) -> String {
+pub fn lasted(from: &str, to: DateTime<Utc>) -> String {
     let Ok(from) = parse_ts("a time", from) else {
         return "?".into();
     };

@@ -13,6 +13,7 @@ use super::actions::{
     alerts::{Ack, Alerts, Silence, Unsilence},
     audit::AuditTail,
     backup::{Backup, Restore},
+    brief::Brief,
     cost::Cost,
     deploy::Deploy,
     destroy::Destroy,
@@ -242,6 +243,7 @@ catalogue! {
     Approve => Approve,
     Reject => Reject,
     Send => Send,
+    Brief => Brief,
 }
 
 /// Every action's entry, in the order `/help` shows them.

@@ -74,6 +74,8 @@ pub struct Ctx {
     pub postboxes: super::alerts::Postboxes,
     /// The heals running now.
     pub heals: super::heal::Heals,
+    /// Who writes the briefings' summaries (the LLM's briefer, with `[llm]`).
+    pub briefer: super::briefing::Writers,
 }
 
 impl Ctx {
@@ -447,6 +449,9 @@ impl Door {
                 .await
                 .map(|r| r.to_string())
                 .map_err(|e| e.to_string()),
+            crate::jobs::JobKind::Briefings => super::briefing::run(&self.ctx)
+                .await
+                .map_err(|e| e.to_string()),
             crate::jobs::JobKind::StandbySync => {
                 super::actions::failover::sync_all(&self.ctx).await
             }
@@ -682,7 +687,8 @@ impl Door {
             | Action::Unsilence(_)
             | Action::Pairings(_)
             | Action::Approve(_)
-            | Action::Reject(_) => Ok(BlastRadius {
+            | Action::Reject(_)
+            | Action::Brief(_) => Ok(BlastRadius {
                 reversible: true,
                 ..BlastRadius::default()
             }),
@@ -777,6 +783,7 @@ impl Door {
             Action::Approve(a) => a.run(ctx, &actor.audit_name()).await,
             Action::Reject(a) => a.run(ctx, &actor.audit_name()).await,
             Action::Send(a) => a.run(ctx).await,
+            Action::Brief(a) => a.run(ctx, out).await,
         }
     }
 
@@ -918,6 +925,7 @@ impl Door {
 fn prompt(action: &Action, radius: &BlastRadius, why: &str, ttl: std::time::Duration) -> String {
     let verb = capitalise(action.spec().name);
     let users = match radius.end_users {
+        0 => "no end users".to_string(),
         1 => "1 end user".to_string(),
         n => format!("{n} end users"),
     };

@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod alerts;
+pub mod briefing;
 mod catalogue;
 pub mod door;
 pub mod gate;
@@ -65,6 +66,7 @@ pub enum Action {
     Approve(actions::pairing::Approve),
     Reject(actions::pairing::Reject),
     Send(actions::send::Send),
+    Brief(actions::brief::Brief),
 }
 
 /// What an action does to the fleet, shown before a confirmation is pressed.

@@ -24,8 +24,17 @@ pub struct HealthDayRow {
 
 /// The audit actions a briefing tells as changes to the fleet.
 const CHANGES: &[&str] = &[
-    "/deploy", "/destroy", "/update", "/migrate", "/failover", "/failback", "/restore",
-    "/reboot", "/suspend", "/resume", "/config",
+    "/deploy",
+    "/destroy",
+    "/update",
+    "/migrate",
+    "/failover",
+    "/failback",
+    "/restore",
+    "/reboot",
+    "/suspend",
+    "/resume",
+    "/config",
 ];
 
 impl Store {
@@ -35,13 +44,15 @@ impl Store {
         platform: &str,
         chat: &str,
     ) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT max(sent_at) FROM briefings WHERE platform = ? AND chat = ?",
+        Ok(
+            sqlx::query_scalar(
+                "SELECT max(sent_at) FROM briefings WHERE platform = ? AND chat = ?",
+            )
+            .bind(platform)
+            .bind(chat)
+            .fetch_one(self.pool())
+            .await?,
         )
-        .bind(platform)
-        .bind(chat)
-        .fetch_one(self.pool())
-        .await?)
     }
 
     /// Whether `chat` got the `kind` briefing of `local_date` already.
@@ -136,19 +147,17 @@ impl Store {
 
     /// Changes to the fleet done since `since`, oldest first (scheduled jobs left out).
     pub async fn changes_since(&self, since: DateTime<Utc>) -> Result<Vec<AuditRow>, StoreError> {
-        let rows: Vec<AuditRow> = sqlx::query_as(
-            "SELECT * FROM audit WHERE at > ? AND event = 'done' ORDER BY seq",
-        )
-        .bind(ts(since))
-        .fetch_all(self.pool())
-        .await?;
+        let rows: Vec<AuditRow> =
+            sqlx::query_as("SELECT * FROM audit WHERE at > ? AND event = 'done' ORDER BY seq")
+                .bind(ts(since))
+                .fetch_all(self.pool())
+                .await?;
         Ok(rows
             .into_iter()
             .filter(|r| {
-                CHANGES.iter().any(|c| {
-                    r.action == *c
-                        || r.action.starts_with(&format!("{c} "))
-                })
+                CHANGES
+                    .iter()
+                    .any(|c| r.action == *c || r.action.starts_with(&format!("{c} ")))
             })
             .collect())
     }

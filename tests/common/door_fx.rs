@@ -109,6 +109,28 @@ impl Fx {
         (outcome.message().plain(), done)
     }
 
+    /// Sets one knob of a simulated host (`approved`, `hung`, …).
+    pub async fn knob(&self, name: &str, knob: &str, value: serde_json::Value) {
+        let store = &self.app.store;
+        let row = store.instance(name).await.unwrap().unwrap();
+        let id: i64 = row.server_id.unwrap().parse().unwrap();
+        let server = store.sim_server(id).await.unwrap().unwrap();
+        let mut host: serde_json::Value = serde_json::from_str(&server.host).unwrap();
+        host[knob] = value;
+        store.sim_set_host(id, &host.to_string()).await.unwrap();
+    }
+
+    /// Runs one health sweep now, as the scheduler would.
+    pub async fn sweep(&self) -> String {
+        let door = self.app.bot.door();
+        let run = door
+            .ctx()
+            .jobs
+            .claim(clawops::jobs::JobKind::HealthSweep, door.ctx().clock.now())
+            .expect("the sweep is free");
+        door.run_job(&run, "system").await.unwrap()
+    }
+
     /// `text` from `who`, which must ask; then Confirm: (the question, the outcome's text).
     pub async fn confirmed_as(&self, who: &str, text: &str) -> (String, String) {
         let (question, id) = self.say_as(who, text).await;
@@ -123,6 +145,7 @@ pub fn plain(sent: &[Outbound]) -> String {
             Outbound::Message(m) => Some(m.plain()),
             Outbound::Buttons { message, .. } => Some(message.plain()),
             Outbound::Progress(_) => None,
+            Outbound::Photo(p) => Some(format!("[photo] {}", p.caption)),
         })
         .collect::<Vec<_>>()
         .join("\n")

@@ -41,6 +41,8 @@ struct Inner {
     /// Every update ever queued, to deliver again as Telegram does when the bot died
     /// before acknowledging it.
     history: Vec<Value>,
+    /// The pictures sent (`sendPhoto`), by chat and message id.
+    photos: HashMap<(i64, i64), Vec<u8>>,
 }
 
 /// An injected failure.
@@ -234,6 +236,26 @@ impl FakeTelegram {
     }
 
     /// The text of the message `id` in `chat` as it stands now.
+    /// The pictures sent to `chat`, oldest first: message id, caption and bytes.
+    pub fn photos(&self, chat: i64) -> Vec<(i64, String, Vec<u8>)> {
+        let inner = self.lock();
+        let mut list: Vec<(i64, String, Vec<u8>)> = inner
+            .photos
+            .iter()
+            .filter(|((c, _), _)| *c == chat)
+            .map(|((_, id), bytes)| {
+                let caption = inner
+                    .messages
+                    .get(&(chat, *id))
+                    .cloned()
+                    .unwrap_or_default();
+                (*id, caption, bytes.clone())
+            })
+            .collect();
+        list.sort_by_key(|(id, _, _)| *id);
+        list
+    }
+
     pub fn message(&self, chat: i64, id: i64) -> Option<String> {
         self.lock().messages.get(&(chat, id)).cloned()
     }
@@ -258,12 +280,33 @@ fn err(code: u16, description: &str, extra: Option<Value>) -> Response {
 async fn handle(
     State(fake): State<FakeTelegram>,
     Path((bot, method)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
     if bot != format!("bot{TOKEN}") {
         return err(401, "Unauthorized", None);
     }
     let method = method.to_ascii_lowercase();
+    let multipart = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if multipart {
+        return match form(headers, body).await {
+            Ok((fields, files)) => {
+                fake.lock().calls.push(Call {
+                    method: method.clone(),
+                    body: fields.clone(),
+                    at: Instant::now(),
+                });
+                match method.as_str() {
+                    "sendphoto" => send_photo(&fake, &fields, &files),
+                    other => err(404, &format!("Not Found: method {other}"), None),
+                }
+            }
+            Err(why) => err(400, &format!("Bad Request: {why}"), None),
+        };
+    }
     let body: Value = if body.is_empty() {
         json!({})
     } else {
@@ -412,6 +455,71 @@ fn edit_message(fake: &FakeTelegram, body: &Value) -> Response {
             ok(message_json(chat, id, &text))
         }
     }
+}
+
+/// A multipart form: its text fields as JSON, and its files by field name.
+async fn form(
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(Value, HashMap<String, Vec<u8>>), String> {
+    use axum::extract::FromRequest;
+    let mut request = axum::http::Request::new(axum::body::Body::from(body));
+    *request.headers_mut() = headers;
+    let mut form = axum::extract::Multipart::from_request(request, &())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut fields = serde_json::Map::new();
+    let mut files = HashMap::new();
+    while let Some(field) = form.next_field().await.map_err(|e| e.to_string())? {
+        let name = field.name().unwrap_or_default().to_string();
+        let is_file = field.file_name().is_some();
+        let bytes = field.bytes().await.map_err(|e| e.to_string())?;
+        if is_file {
+            files.insert(name, bytes.to_vec());
+        } else {
+            let text = String::from_utf8_lossy(&bytes).to_string();
+            // Numbers and JSON objects (chat_id, reply_parameters) arrive as text.
+            let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            fields.insert(name, value);
+        }
+    }
+    Ok((Value::Object(fields), files))
+}
+
+/// `sendPhoto` with an uploaded file: refused without a chat or a photo, with a caption
+/// over 1024 characters, or with bytes that are not a picture Telegram can read.
+fn send_photo(fake: &FakeTelegram, fields: &Value, files: &HashMap<String, Vec<u8>>) -> Response {
+    let Some(chat) = fields["chat_id"].as_i64() else {
+        return err(400, "Bad Request: chat_id is empty", None);
+    };
+    // The photo field names the attached file (`attach://NAME`) or is the file itself.
+    let photo = files.get("photo").or_else(|| {
+        fields["photo"]
+            .as_str()
+            .and_then(|p| p.strip_prefix("attach://"))
+            .and_then(|name| files.get(name))
+    });
+    let Some(photo) = photo else {
+        return err(400, "Bad Request: there is no photo in the request", None);
+    };
+    if !photo.starts_with(b"\x89PNG\r\n\x1a\n") && !photo.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return err(400, "Bad Request: IMAGE_PROCESS_FAILED", None);
+    }
+    let caption = fields["caption"].as_str().unwrap_or("").to_string();
+    if caption.chars().count() > 1024 {
+        return err(400, "Bad Request: message caption is too long", None);
+    }
+    let mut inner = fake.lock();
+    let id = inner.next_message;
+    inner.next_message += 1;
+    inner.messages.insert((chat, id), caption.clone());
+    inner.keyboards.insert((chat, id), Value::Null);
+    inner.photos.insert((chat, id), photo.clone());
+    let mut message = message_json(chat, id, "");
+    message.as_object_mut().unwrap().remove("text");
+    message["caption"] = json!(caption);
+    message["photo"] = json!([{"file_id": format!("photo-{id}"), "file_unique_id": format!("u{id}"), "width": 800, "height": 480, "file_size": photo.len()}]);
+    ok(message)
 }
 
 /// Telegram's HTML subset: known tags, balanced, and only the named entities it knows.

@@ -91,13 +91,7 @@ impl Watch {
     }
 
     pub async fn knob(&self, name: &str, knob: &str, value: serde_json::Value) {
-        let store = &self.fx.app.store;
-        let row = store.instance(name).await.unwrap().unwrap();
-        let id: i64 = row.server_id.unwrap().parse().unwrap();
-        let server = store.sim_server(id).await.unwrap().unwrap();
-        let mut host: serde_json::Value = serde_json::from_str(&server.host).unwrap();
-        host[knob] = value;
-        store.sim_set_host(id, &host.to_string()).await.unwrap();
+        self.fx.knob(name, knob, value).await;
     }
 
     /// Presses a button under alert `alert` as `who`.

@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod backup;
+pub mod brief;
 pub mod cost;
 pub mod deploy;
 pub mod destroy;
