@@ -32,7 +32,8 @@ async fn hardening_12_a_token_inside_a_parent_object_is_masked_sealed_and_never_
     let fx = Fx::start(&format!("{SIM}[safety]\nconfirm_end_users_over = 0\n")).await;
     fx.say_as(OPERATOR, "/deploy alice-bot nbg1").await;
     // One end user approved, counted by a sweep.
-    fx.knob("alice-bot", "approved", serde_json::json!(["4242"])).await;
+    fx.knob("alice-bot", "approved", serde_json::json!(["4242"]))
+        .await;
     fx.sweep().await;
     let line = format!("/config alice-bot set channels.telegram '{{\"botToken\":\"{TOKEN}\"}}'");
     let (question, id) = fx.say_as(OPERATOR, &line).await;

@@ -610,3 +610,27 @@ async fn a_gateway_down_is_an_alert_whose_restart_button_brings_a_recovery_reply
         "the press is audited as the presser's"
     );
 }
+
+#[tokio::test]
+async fn brief_arrives_as_a_message_and_a_chart_photo_telegram_accepts() {
+    let bot = start("0s").await;
+    bot.fake.text_from(OPERATOR, "/deploy alice-bot nbg1");
+    bot.fake
+        .wait_until(LIMIT, "the deploy", |c| {
+            has(c, "sendmessage", "alice-bot is ready")
+        })
+        .await;
+    bot.fake.text_from(OPERATOR, "/brief");
+    bot.fake
+        .wait_until(LIMIT, "the briefing", |c| {
+            has(c, "sendmessage", "Morning briefing")
+        })
+        .await;
+    let photos = bot.fake.photos(OPERATOR);
+    assert_eq!(photos.len(), 1, "one chart");
+    let (_, caption, bytes) = &photos[0];
+    assert!(caption.contains("Health and monthly cost"), "{caption}");
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let info = decoder.read_info().unwrap().info().clone();
+    assert_eq!((info.width, info.height), (800, 480));
+}

@@ -84,7 +84,6 @@ const NAMED_ONLY: &[&str] = &[
     "pairings",
     "approve",
     "reject",
-    "send",
 ];
 
 /// The tools a mode offers to someone with `role`: never more than the role may run.

@@ -97,7 +97,7 @@ impl std::fmt::Display for Pass {
 }
 
 /// "1 alert", "2 alerts".
-fn count(n: usize, what: &str) -> String {
+pub fn count(n: usize, what: &str) -> String {
     match (n, what.strip_suffix('y')) {
         (1, _) => format!("1 {what}"),
         (n, Some(stem)) => format!("{n} {stem}ies"),

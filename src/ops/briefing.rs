@@ -18,7 +18,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use super::OpsError;
-use super::alerts::lasted;
+use super::alerts::{count, lasted};
 use super::door::Ctx;
 use crate::chat::{Message, Outbound, Photo};
 use crate::config::{Feed, OpsChannel};
@@ -315,18 +315,14 @@ fn fleet_lines(fleet: &[InstanceRow]) -> Vec<String> {
         .filter_map(|s| counts.get(s).map(|n| format!("{n} {s}")))
         .collect::<Vec<_>>()
         .join(", ");
-    let mut lines = vec![format!(
-        "{} instances: {}",
-        fleet.len(),
-        if states.is_empty() {
-            "none".into()
-        } else {
-            states
-        }
-    )];
+    let mut lines = vec![if states.is_empty() {
+        "no instances".to_string()
+    } else {
+        format!("{}: {states}", count(fleet.len(), "instance"))
+    }];
     let users: i64 = fleet.iter().map(|r| r.end_users.max(0)).sum();
     let unknown = fleet.iter().filter(|r| r.users_unknown.is_some()).count();
-    let mut line = format!("{users} end users");
+    let mut line = count(users as usize, "end user");
     if unknown > 0 {
         line.push_str(&format!(" ({unknown} instances could not be counted)"));
     }

@@ -241,3 +241,35 @@ pub struct Versions {
     /// Node.js on the host.
     pub node: Option<String>,
 }
+
+#[cfg(test)]
+mod end_user_tests {
+    use super::EndUsers;
+
+    #[test]
+    fn the_probe_says_how_many_end_users_or_why_it_cannot_count_them() {
+        assert_eq!(
+            EndUsers::from_probe("boot=ab12 users=3 owner=telegram:4242"),
+            Some(EndUsers::Counted {
+                count: 3,
+                owner: Some("telegram:4242".into())
+            })
+        );
+        assert_eq!(
+            EndUsers::from_probe("users=0"),
+            Some(EndUsers::Counted {
+                count: 0,
+                owner: None
+            })
+        );
+        // Another schema than the one clawops reads: unknown, never a guess.
+        assert_eq!(
+            EndUsers::from_probe("users=unknown why=state-schema-19-(clawops-reads-18)"),
+            Some(EndUsers::Unknown(
+                "state schema 19 (clawops reads 18)".into()
+            ))
+        );
+        assert_eq!(EndUsers::from_probe("service=active restarts=0"), None);
+        assert_eq!(EndUsers::from_probe("users=lots"), None);
+    }
+}

@@ -107,10 +107,10 @@ impl Command for Deploy {
             Param {
                 name: "owner",
                 meta: "USER_ID",
-                kind: Kind::Word,
+                kind: Kind::Text,
                 flag: true,
                 required: false,
-                help: "the bot's owner, a Telegram user id (default: the first end user approved)",
+                help: "the bot's owner (Telegram user id)",
             },
         ],
         risk: Risk::Change,

@@ -32,7 +32,7 @@ pub struct Send {
 impl Command for Send {
     const SPEC: Spec = Spec {
         name: "send",
-        summary: "Message an instance's owner from its own bot (or, with --status/--region, many owners)",
+        summary: "Message an owner from their bot (--status/--region: many)",
         params: &[
             Param {
                 name: "name",
@@ -40,7 +40,7 @@ impl Command for Send {
                 kind: Kind::Name,
                 flag: false,
                 required: false,
-                help: "the instance whose owner gets the message",
+                help: "the instance",
             },
             Param {
                 name: "status",
@@ -48,7 +48,7 @@ impl Command for Send {
                 kind: Kind::Word,
                 flag: true,
                 required: false,
-                help: "instead of a name: every instance in this state",
+                help: "all in this state",
             },
             Param {
                 name: "region",
@@ -56,7 +56,7 @@ impl Command for Send {
                 kind: Kind::Word,
                 flag: true,
                 required: false,
-                help: "instead of a name: every instance in this region",
+                help: "all in this region",
             },
             Param {
                 name: "text",
@@ -64,7 +64,7 @@ impl Command for Send {
                 kind: Kind::Message,
                 flag: false,
                 required: true,
-                help: "the message, as the owner will read it",
+                help: "the message",
             },
         ],
         risk: Risk::Change,
