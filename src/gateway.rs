@@ -576,7 +576,9 @@ impl Rpc {
             .await
     }
 
-    /// `channels.pairing.approve`, with the gateway telling the requester (`notify`).
+    /// `channels.pairing.approve`, with the gateway telling the requester (`notify`) and,
+    /// as the CLI's `pairing approve` does, making the first approved sender the bot's
+    /// command owner when it has none (`bootstrapCommandOwner`; needs the admin scope).
     pub async fn pairing_approve(
         &mut self,
         channel: &str,
@@ -585,7 +587,10 @@ impl Rpc {
     ) -> Result<Value, GatewayError> {
         self.call_value(
             "channels.pairing.approve",
-            json!({ "channel": channel, "accountId": account, "requestId": request, "notify": true }),
+            json!({
+                "channel": channel, "accountId": account, "requestId": request,
+                "notify": true, "bootstrapCommandOwner": true
+            }),
         )
         .await
     }

@@ -182,6 +182,21 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A process's CPU time so far, in clock ticks (1/100 s), from `/proc/PID/stat`.
+fn cpu_ticks(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime is the 14th field.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12)
+}
+
 fn home_of(user: &str) -> PathBuf {
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
     let line = passwd
@@ -668,6 +683,58 @@ async fn a_real_host_is_deployed_operated_and_removed() {
                     .iter()
                     .any(|p| p.text().contains("✓ Approved by telegram:111")),
                 "the request's message says who decided"
+            );
+            // The approved sender is a real end user now, counted from OpenClaw's own
+            // state by the next sweep, and the bot's owner (OpenClaw made the first
+            // approved sender its command owner).
+            let started = Instant::now();
+            let said = fx.say("/jobs run health-sweep").await;
+            println!(
+                "figure: a sweep of the real host that counts its end users: {:.2}s ({said})",
+                started.elapsed().as_secs_f64()
+            );
+            let row = fx.app.store.instance("e2e-bot").await.unwrap().unwrap();
+            assert_eq!(
+                (row.end_users, row.owner.as_deref(), row.users_unknown.as_deref()),
+                (1, Some("telegram:4242"), None),
+                "{row:?}"
+            );
+            // /send reaches the owner through the child's own bot.
+            let said = fx.say("/send e2e-bot Your assistant restarts at 22:00.").await;
+            assert!(said.contains("✓ Sent to 1 of 1 owners"), "{said}");
+            telegram
+                .wait_until(
+                    Duration::from_secs(60),
+                    "the owner's message from the child",
+                    |calls| calls.iter().any(|c| asks(c, "restarts at 22:00")),
+                )
+                .await;
+            // Host CPU: the gateway's share of one RPC poll, beside one CLI call.
+            let user = env.get("CLAWOPS_TEST_USER");
+            let pid = std::fs::read_to_string(home.join(".clawops/gateway.pid"))
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            let before = cpu_ticks(&pid);
+            fx.say("/jobs run pairing-poll").await;
+            let rpc_ms = (cpu_ticks(&pid) - before) * 10;
+            let cli = std::process::Command::new("su")
+                .args([
+                    "-s",
+                    "/bin/bash",
+                    user,
+                    "-c",
+                    "export PATH=$HOME/.clawops/node/bin:$HOME/.clawops/openclaw/bin:$PATH; TIMEFORMAT='%U %S'; time (openclaw pairing list telegram --json >/dev/null 2>&1)",
+                ])
+                .output()
+                .unwrap();
+            let cli_cpu: f64 = String::from_utf8_lossy(&cli.stderr)
+                .split_whitespace()
+                .filter_map(|v| v.parse::<f64>().ok())
+                .sum();
+            println!(
+                "figure: host CPU per pairing poll: RPC {rpc_ms} ms (the gateway's share), CLI `pairing list` {:.0} ms",
+                cli_cpu * 1000.0
             );
             let db = std::fs::read(fx._dir.path().join("fleet.db")).unwrap_or_default();
             let wal = std::fs::read(fx._dir.path().join("fleet.db-wal")).unwrap_or_default();
