@@ -68,64 +68,76 @@ fn draw(
     let root = BitMapBackend::with_buffer(pixels, (width, height)).into_drawing_area();
     root.fill(&WHITE)?;
     let (top, bottom) = root.split_vertically(height / 2);
+    let health = Panel {
+        caption: "Fleet health (mean score)".into(),
+        top: 100.0,
+        color: RGBColor(30, 150, 70),
+        value: &|d: &Day| d.health,
+    };
+    panel(&top, days, &health, width, height)?;
+    let cost = Panel {
+        caption: format!("Monthly cost ({currency})"),
+        top: days
+            .iter()
+            .filter_map(|d| d.cost)
+            .fold(0f64, f64::max)
+            .max(1.0)
+            * 1.2,
+        color: RGBColor(40, 90, 200),
+        value: &|d: &Day| d.cost,
+    };
+    panel(&bottom, days, &cost, width, height)?;
+    root.present()?;
+    Ok(())
+}
+
+/// One half of the chart: a line over the days, from 0 to `top`.
+struct Panel<'a> {
+    caption: String,
+    top: f64,
+    color: RGBColor,
+    value: &'a dyn Fn(&Day) -> Option<f64>,
+}
+
+fn panel(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    days: &[Day],
+    p: &Panel<'_>,
+    width: u32,
+    height: u32,
+) -> Result<(), Box<dyn std::error::Error>> {
     let n = days.len().max(2) as i32;
     let label = |i: &i32| {
         days.get(*i as usize)
             .map(|d| d.date.format("%d.%m").to_string())
             .unwrap_or_default()
     };
-    let text = (FAMILY, (height / 28).max(10) as i32);
-    let title = (FAMILY, (height / 22).max(12) as i32);
-
-    let mut health = ChartBuilder::on(&top)
-        .caption("Fleet health (mean score)", title)
+    let mut chart = ChartBuilder::on(area)
+        .caption(&p.caption, (FAMILY, (height / 22).max(12) as i32))
         .margin(10)
         .x_label_area_size(height / 16)
         .y_label_area_size(width / 14)
-        .build_cartesian_2d(0..n - 1, 0f64..100f64)?;
-    health
+        .build_cartesian_2d(0..n - 1, 0f64..p.top)?;
+    chart
         .configure_mesh()
         .x_labels(7)
         .y_labels(5)
         .x_label_formatter(&label)
-        .label_style(text)
+        .label_style((FAMILY, (height / 28).max(10) as i32))
         .draw()?;
-    let green = RGBColor(30, 150, 70);
-    for run in runs(days, |d| d.health) {
-        health.draw_series(LineSeries::new(run.clone(), green.stroke_width(3)))?;
-        health.draw_series(run.into_iter().map(|p| Circle::new(p, 3, green.filled())))?;
+    for run in runs(days, p.value) {
+        chart.draw_series(LineSeries::new(run.clone(), p.color.stroke_width(3)))?;
+        chart.draw_series(
+            run.into_iter()
+                .map(|at| Circle::new(at, 3, p.color.filled())),
+        )?;
     }
-
-    let top_cost = days
-        .iter()
-        .filter_map(|d| d.cost)
-        .fold(0f64, f64::max)
-        .max(1.0)
-        * 1.2;
-    let mut cost = ChartBuilder::on(&bottom)
-        .caption(format!("Monthly cost ({currency})"), title)
-        .margin(10)
-        .x_label_area_size(height / 16)
-        .y_label_area_size(width / 14)
-        .build_cartesian_2d(0..n - 1, 0f64..top_cost)?;
-    cost.configure_mesh()
-        .x_labels(7)
-        .y_labels(5)
-        .x_label_formatter(&label)
-        .label_style(text)
-        .draw()?;
-    let blue = RGBColor(40, 90, 200);
-    for run in runs(days, |d| d.cost) {
-        cost.draw_series(LineSeries::new(run.clone(), blue.stroke_width(3)))?;
-        cost.draw_series(run.into_iter().map(|p| Circle::new(p, 3, blue.filled())))?;
-    }
-    root.present()?;
     Ok(())
 }
 
 /// The stretches of consecutive days that have a value: a gap in the data is a gap in
 /// the line, not a drop to zero.
-fn runs(days: &[Day], value: impl Fn(&Day) -> Option<f64>) -> Vec<Vec<(i32, f64)>> {
+fn runs(days: &[Day], value: &dyn Fn(&Day) -> Option<f64>) -> Vec<Vec<(i32, f64)>> {
     let mut out: Vec<Vec<(i32, f64)>> = Vec::new();
     let mut current = Vec::new();
     for (i, d) in days.iter().enumerate() {
