@@ -50,7 +50,7 @@ async fn a_sweep_counts_approved_senders_and_the_first_becomes_the_owner() {
         status.contains("3 end users, owner telegram:4242"),
         "{status}"
     );
-    // The blast radius counts them: a restart now names three end users.
+    // The blast radius counts them: a destroy now names three end users.
     let (question, _) = w.fx.say_as(OPERATOR, "/destroy alice-bot").await;
     assert!(question.contains("3 end users"), "{question}");
 }
@@ -78,9 +78,17 @@ async fn send_reaches_the_owner_through_the_instances_own_bot() {
         told(&w, "alice-bot").await,
         vec!["4242: Hello, we'll restart your assistant at 22:00.".to_string()]
     );
-    // A viewer may not.
+    // A viewer may not; a stranger learns nothing (not even whether alice-bot exists).
     let (said, _) = w.fx.say_as(VIEWER, "/send alice-bot hi").await;
     assert!(said.contains("operator"), "{said}");
+    for line in ["/send alice-bot hi", "/send --region nbg1 hi", "/brief"] {
+        let (said, _) = w.fx.say_as("333", line).await;
+        assert!(said.contains("private operations bot"), "{line}: {said}");
+        assert!(
+            !said.contains("alice-bot") && !said.contains("4242"),
+            "{line}: {said}"
+        );
+    }
     assert_eq!(told(&w, "alice-bot").await.len(), 1);
 }
 
@@ -102,6 +110,11 @@ async fn a_send_to_many_asks_first_with_the_count_and_reports_each_delivery() {
     );
     assert!(
         question.contains("Maintenance tonight at 22:00"),
+        "{question}"
+    );
+    assert!(question.starts_with("⚠ Send to 3 instances"), "{question}");
+    assert!(
+        question.contains("Cannot be undone: a message cannot be taken back once sent."),
         "{question}"
     );
     assert!(

@@ -923,7 +923,10 @@ impl Door {
 /// The confirmation prompt: what will happen, to what, at what cost, and whether it can be
 /// undone.
 fn prompt(action: &Action, radius: &BlastRadius, why: &str, ttl: std::time::Duration) -> String {
-    let verb = capitalise(action.spec().name);
+    let verb = match action {
+        Action::Send(_) => "Send to".to_string(),
+        _ => capitalise(action.spec().name),
+    };
     let users = match radius.end_users {
         0 => "no end users".to_string(),
         1 => "1 end user".to_string(),

@@ -122,10 +122,15 @@ impl Send {
         Ok(BlastRadius {
             instances: rows.iter().map(|r| (r.name.clone(), place(r))).collect(),
             end_users: owners as u32,
-            reversible: true,
+            // A message cannot be taken back; one to one owner is not asked about (it
+            // is what was typed), many always are.
+            reversible: !self.bulk(),
+            loss: self
+                .bulk()
+                .then(|| "a message cannot be taken back once sent".into()),
             press: self.bulk().then(|| {
                 format!(
-                    "it messages the owners of {} instances ({owners} with an owner known); a message cannot be taken back",
+                    "it messages the owners of {} instances ({owners} with an owner known)",
                     rows.len()
                 )
             }),

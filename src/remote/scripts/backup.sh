@@ -22,8 +22,12 @@ if [ -f "$db" ]; then
   ' "$HOME/$db" "$snap/$db" >&2
 fi
 rc=0
+# plugin-skills holds links OpenClaw makes into its own installed package (absolute
+# paths, which a restore refuses); it makes them again at start, and its own backup leaves
+# them out too.
 tar czf - -C "$snap" --warning=no-file-changed \
   --exclude=.openclaw/logs --exclude=.openclaw/cache --exclude=.openclaw/tmp \
+  --exclude=.openclaw/plugin-skills \
   .openclaw || rc=$?
 # GNU tar exits 1 when a file changed while it was read (a session file): the database,
 # the part that must be consistent, is the snapshot. 2 is an error.
