@@ -11,14 +11,7 @@ use door_fx::OPERATOR;
 use watch_fx::*;
 
 async fn told(w: &Watch, name: &str) -> Vec<String> {
-    let store = &w.fx.app.store;
-    let row = store.instance(name).await.unwrap().unwrap();
-    let server = store
-        .sim_server(row.server_id.unwrap().parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let host: serde_json::Value = serde_json::from_str(&server.host).unwrap();
+    let host = w.host(name).await;
     host["told"]
         .as_array()
         .map(|a| {

@@ -16,15 +16,7 @@ const TOKEN: &str = "7777777:AAprimaryBotTokenForTheFailoverTest_01";
 
 /// The sim's config of `name`.
 async fn config_of(w: &Watch, name: &str) -> serde_json::Value {
-    let store = &w.fx.app.store;
-    let row = store.instance(name).await.unwrap().unwrap();
-    let server = store
-        .sim_server(row.server_id.unwrap().parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let host: serde_json::Value = serde_json::from_str(&server.host).unwrap();
-    host
+    w.host(name).await
 }
 
 fn polls(host: &serde_json::Value) -> bool {

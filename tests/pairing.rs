@@ -55,14 +55,7 @@ async fn poll(w: &Watch) -> String {
 }
 
 async fn host(w: &Watch) -> serde_json::Value {
-    let store = &w.fx.app.store;
-    let row = store.instance("alice-bot").await.unwrap().unwrap();
-    let server = store
-        .sim_server(row.server_id.unwrap().parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    serde_json::from_str(&server.host).unwrap()
+    w.host("alice-bot").await
 }
 
 async fn press(w: &Watch, who: &str, data: &str) -> Outcome {

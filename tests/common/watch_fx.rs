@@ -90,6 +90,18 @@ impl Watch {
         self.fx.app.bot.door().ctx().heals.settled().await;
     }
 
+    /// The simulated host of `name`, as its knobs and what its bot did stand now.
+    pub async fn host(&self, name: &str) -> serde_json::Value {
+        let store = &self.fx.app.store;
+        let row = store.instance(name).await.unwrap().unwrap();
+        let server = store
+            .sim_server(row.server_id.unwrap().parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        serde_json::from_str(&server.host).unwrap()
+    }
+
     pub async fn knob(&self, name: &str, knob: &str, value: serde_json::Value) {
         self.fx.knob(name, knob, value).await;
     }
