@@ -57,6 +57,14 @@ pub enum StartError {
     Job(String, crate::schedule::ScheduleError),
 }
 
+/// Lets this process hold an SSH session per host of a large fleet (each is a socket, and
+/// the soft limit of open files is often 1,024): raised to the hard limit.
+pub fn raise_open_files() {
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!(error = %e, "cannot raise the limit of open files");
+    }
+}
+
 /// A started clawops: the bot and what it runs on.
 pub struct App {
     pub bot: Bot,

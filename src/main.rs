@@ -56,6 +56,29 @@ enum Cmd {
         /// The instance.
         name: String,
     },
+    /// Measure clawops on this machine: sweeps of 10, 100 and 1,000 farm hosts beside the
+    /// same checks by `ssh` loops, pairing, alerts, chat latency, memory, deploys. Prints
+    /// a table; `--json` also writes it. Never touches the configured store.
+    Bench {
+        /// Fleet sizes for the sweep rows.
+        #[arg(long, value_delimiter = ',', default_value = "10,100,1000")]
+        sizes: Vec<usize>,
+        /// Run the ssh loops on every host instead of a sample scaled up.
+        #[arg(long)]
+        full: bool,
+        /// Also write the rows as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Play N OpenClaw hosts on loopback for the bench (manifest on stdout, control lines
+    /// on stdin).
+    #[command(hide = true)]
+    Farm {
+        #[arg(long)]
+        hosts: usize,
+        #[arg(long, default_value_t = 18789)]
+        gateway_port: u16,
+    },
 }
 
 #[derive(Subcommand)]
@@ -66,7 +89,10 @@ enum AuditCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(cli.command, Cmd::Console);
+    let quiet = matches!(
+        cli.command,
+        Cmd::Console | Cmd::Bench { .. } | Cmd::Farm { .. }
+    );
     init_logs(cli.log_format, quiet);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -91,7 +117,10 @@ fn main() -> ExitCode {
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Cmd::Run => serve(&cli.config, true).await,
+        Cmd::Run => {
+            clawops::app::raise_open_files();
+            serve(&cli.config, true).await
+        }
         Cmd::Console => serve(&cli.config, false).await,
         Cmd::CheckConfig => check_config(&cli.config),
         Cmd::Eval => eval(&cli.config).await,
@@ -99,7 +128,33 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             command: AuditCmd::Verify,
         } => verify(&cli.config).await,
         Cmd::Key { name } => key(&cli.config, &name).await,
+        Cmd::Bench { sizes, full, json } => bench(sizes, full, json).await,
+        Cmd::Farm {
+            hosts,
+            gateway_port,
+        } => {
+            clawops::app::raise_open_files();
+            clawops::bench::farm_child::serve(hosts, gateway_port).await?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// Runs the bench and prints its table.
+async fn bench(
+    mut sizes: Vec<usize>,
+    full: bool,
+    json: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    sizes.sort_unstable();
+    sizes.dedup();
+    let options = clawops::bench::Options { sizes, full, json };
+    let report = clawops::bench::run(&options).await?;
+    println!("{}", report.table());
+    if let Some(path) = &options.json {
+        println!("written to {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Writes the instance's private key where `ssh -i` can read it, and says how to log in.

@@ -107,6 +107,8 @@ pub struct Store {
     _lock: Option<std::sync::Arc<File>>,
 }
 
+static COMMITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl Store {
     /// Opens (creating if needed) the store for the process that runs the fleet, and takes
     /// the store's lock so that a second bot on the same file refuses to start.
@@ -123,6 +125,12 @@ impl Store {
         sqlx::migrate!("./migrations").run(&store.pool).await?;
         store._lock = Some(std::sync::Arc::new(lock));
         Ok(store)
+    }
+
+    /// Write transactions committed by every store of this process so far (each statement
+    /// outside a transaction is one): the bench's SQLite writes per second.
+    pub fn commits() -> u64 {
+        COMMITS.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Opens an existing store to read it while a bot may be running (audit verify).
@@ -144,6 +152,15 @@ impl Store {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.lock_handle().await?.set_commit_hook(|| {
+                        COMMITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        true
+                    });
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Open {
