@@ -161,6 +161,8 @@ pub struct FarmHost {
     counters: Arc<Counters>,
     /// Stops the SSH listener (for [`Fault::Refused`]).
     listening: Mutex<Option<CancellationToken>>,
+    /// Ends the open SSH sessions (a host that goes away takes its connections along).
+    cut: Mutex<CancellationToken>,
     /// The gateway port its forwarded channels must ask for.
     gateway_port: u16,
 }
@@ -237,6 +239,7 @@ impl Farm {
                 }),
                 counters: counters.clone(),
                 listening: Mutex::new(None),
+                cut: Mutex::new(CancellationToken::new()),
                 gateway_port,
             });
             host.listen(listener, stop.child_token());
@@ -367,6 +370,16 @@ impl FarmHost {
         stop: CancellationToken,
     ) -> Result<(), FarmError> {
         let was = std::mem::replace(&mut self.lock().behaviour, behaviour.clone());
+        if was.fault != behaviour.fault
+            && matches!(
+                behaviour.fault,
+                Fault::Refused | Fault::Hang | Fault::WrongHostKey
+            )
+        {
+            let mut cut = self.cut.lock().unwrap_or_else(|p| p.into_inner());
+            cut.cancel();
+            *cut = CancellationToken::new();
+        }
         match (
             was.fault == Fault::Refused,
             behaviour.fault == Fault::Refused,
@@ -424,9 +437,24 @@ impl FarmHost {
                     host: host.clone(),
                     execs: Default::default(),
                 };
+                let cut = host.cut.lock().unwrap_or_else(|p| p.into_inner()).clone();
                 tokio::spawn(async move {
-                    if let Ok(session) = russh::server::run_stream(config, socket, handler).await {
-                        let _ = session.await;
+                    let Ok(session) = russh::server::run_stream(config, socket, handler).await
+                    else {
+                        return;
+                    };
+                    let handle = session.handle();
+                    tokio::select! {
+                        _ = session => {}
+                        _ = cut.cancelled() => {
+                            let _ = handle
+                                .disconnect(
+                                    russh::Disconnect::ByApplication,
+                                    "the host went away".into(),
+                                    "en".into(),
+                                )
+                                .await;
+                        }
                     }
                 });
             }

@@ -2,6 +2,7 @@
 //! each reached over real SSH (russh both sides) and seeded into the store as deployed.
 #![allow(dead_code)]
 
+use clawops::clock::Clock;
 use clawops::farm::{Behaviour, Farm, Fault};
 
 use super::door_fx::Fx;
@@ -9,14 +10,19 @@ use super::door_fx::Fx;
 pub struct FarmFx {
     pub fx: Fx,
     pub farm: Farm,
+    /// clawops' clock (the farm runs on real time).
+    pub clock: Clock,
 }
 
 impl FarmFx {
     /// clawops with `[providers.ssh]` and `extra`, and `count` healthy farm hosts.
     pub async fn start(count: usize, extra: &str) -> FarmFx {
-        let fx = Fx::start(&format!(
-            "[providers.sim]\nenabled = true\n[providers.ssh]\nenabled = true\n{extra}"
-        ))
+        let clock = Clock::manual(chrono::Utc::now());
+        let fx = Fx::start_with(
+            tempfile::tempdir().unwrap(),
+            &format!("[providers.sim]\nenabled = true\n[providers.ssh]\nenabled = true\n{extra}"),
+            clock.clone(),
+        )
         .await;
         let ctx = fx.app.bot.door().ctx();
         let farm = Farm::start(count, "farm", fx.app.config.deploy.gateway_port)
@@ -29,7 +35,13 @@ impl FarmFx {
         for s in seeded {
             farm.authorize(&s.name, s.key, &s.token).unwrap();
         }
-        FarmFx { fx, farm }
+        FarmFx { fx, farm, clock }
+    }
+
+    /// One scheduled sweep, a minute after the last.
+    pub async fn sweep(&self) -> String {
+        self.clock.advance(std::time::Duration::from_secs(60));
+        self.fx.sweep().await
     }
 
     /// Gives host `name` `fault` (keeping its other behaviour).
