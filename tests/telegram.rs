@@ -634,3 +634,62 @@ async fn brief_arrives_as_a_message_and_a_chart_photo_telegram_accepts() {
     let info = decoder.read_info().unwrap().info().clone();
     assert_eq!((info.width, info.height), (800, 480));
 }
+
+/// Fault drill: the Bot API loses a tenth of all requests (half before Telegram acts,
+/// half after, so that some updates come twice and some sends are retried). Every
+/// command still gets its answer, and each Confirm button decides once, even when
+/// pressed twice and delivered again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drill_a_bot_api_losing_a_tenth_of_requests_loses_no_answer_and_decides_each_button_once() {
+    let bot = start("0s").await;
+    bot.fake.drop_requests(10, 7);
+    const N: usize = 6;
+    let limit = Duration::from_secs(120);
+    for i in 0..N {
+        bot.fake.text_from(OPERATOR, &format!("/deploy drill-{i}"));
+        let ready = format!("drill-{i} is ready");
+        bot.fake
+            .wait_until(limit, &ready, |c| has(c, "sendmessage", &ready))
+            .await;
+    }
+    for i in 0..N {
+        let question = format!("Destroy drill-{i}");
+        bot.fake.text_from(OPERATOR, &format!("/destroy drill-{i}"));
+        bot.fake
+            .wait_until(limit, &question, |c| has(c, "sendmessage", &question))
+            .await;
+        let ask = bot
+            .fake
+            .calls("sendmessage")
+            .into_iter()
+            .rev()
+            .find(|c| c.body.to_string().contains(&question))
+            .unwrap();
+        let confirm = ask.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let id = bot.fake.find_message(OPERATOR, &question).unwrap();
+        bot.fake.press(OPERATOR, OPERATOR, id, &confirm);
+        bot.fake.press(OPERATOR, OPERATOR, id, &confirm);
+        let done = format!("Destroyed drill-{i}");
+        bot.fake
+            .wait_until(limit, &done, |c| has(c, "sendmessage", &done))
+            .await;
+    }
+    assert!(bot.fake.dropped() > 0, "the drill dropped nothing");
+    // Each destroy was decided and done once: one audit row each.
+    let rows = bot.app.store.audit_tail(1000).await.unwrap();
+    for i in 0..N {
+        let name = format!("drill-{i}");
+        let destroys = rows
+            .iter()
+            .filter(|r| {
+                r.action.starts_with("/destroy") && r.action.contains(&name) && r.event == "done"
+            })
+            .count();
+        assert_eq!(destroys, 1, "{name}: {rows:#?}");
+        let status = bot.app.store.instance(&name).await.unwrap().unwrap().status;
+        assert_eq!(status.as_str(), "destroyed");
+    }
+}

@@ -43,6 +43,19 @@ struct Inner {
     history: Vec<Value>,
     /// The pictures sent (`sendPhoto`), by chat and message id.
     photos: HashMap<(i64, i64), Vec<u8>>,
+    /// Dropping a share of requests: the percentage and the dice.
+    dropping: Option<(u32, rand::rngs::StdRng)>,
+    /// Requests dropped so far.
+    dropped: u32,
+}
+
+/// Where a dropped request is lost.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Drop {
+    /// On its way in: Telegram never saw it.
+    Before,
+    /// On its way back: Telegram did it, the bot never heard.
+    After,
 }
 
 /// An injected failure.
@@ -88,6 +101,35 @@ impl FakeTelegram {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// From now on, loses `percent` % of requests (dice seeded with `seed`): half of them
+    /// before Telegram does anything, half after it did but before the answer arrives,
+    /// each as a connection cut mid-answer.
+    pub fn drop_requests(&self, percent: u32, seed: u64) {
+        self.lock().dropping = Some((percent, rand::SeedableRng::seed_from_u64(seed)));
+    }
+
+    /// How many requests were dropped.
+    pub fn dropped(&self) -> u32 {
+        self.lock().dropped
+    }
+
+    /// Whether to drop this request, and where.
+    fn roll(&self) -> Option<Drop> {
+        let mut inner = self.lock();
+        let (percent, dice) = inner.dropping.as_mut()?;
+        let percent = *percent;
+        let roll: u32 = rand::RngExt::random_range(dice, 0..200);
+        if roll >= 2 * percent {
+            return None;
+        }
+        inner.dropped += 1;
+        Some(if roll % 2 == 0 {
+            Drop::Before
+        } else {
+            Drop::After
+        })
     }
 
     /// Queues a private text message from `user` (chat id = user id).
@@ -278,6 +320,32 @@ fn err(code: u16, description: &str, extra: Option<Value>) -> Response {
 }
 
 async fn handle(
+    State(fake): State<FakeTelegram>,
+    path: Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let dropped = fake.roll();
+    if dropped == Some(Drop::Before) {
+        return cut();
+    }
+    let answer = answer(State(fake), path, headers, body).await;
+    if dropped == Some(Drop::After) {
+        return cut();
+    }
+    answer
+}
+
+/// An answer whose connection breaks after the status line: the client sees a network
+/// error, as when a connection is lost.
+fn cut() -> Response {
+    let broken = futures_util::stream::once(async {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other("connection lost"))
+    });
+    Response::new(axum::body::Body::from_stream(broken))
+}
+
+async fn answer(
     State(fake): State<FakeTelegram>,
     Path((bot, method)): Path<(String, String)>,
     headers: axum::http::HeaderMap,
