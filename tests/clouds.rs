@@ -572,3 +572,37 @@ async fn every_cloud_migrates_snapshots_and_adopts() {
     assert_eq!(vu.snapshots().len(), 1);
     assert_eq!(tc.images().len(), 1);
 }
+
+/// Fault drill: a fifth of the cloud's answers are 429 or 503 and every create is answered
+/// up to a second late (past the 700 ms request timeout, after the server was made). Twenty
+/// deploys at once all finish, each with exactly one server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drill_twenty_deploys_through_a_flaky_slow_cloud_complete_once() {
+    let fx = start().await;
+    fx._fakes.0.chaos(20, Duration::from_millis(1000), 11);
+    let deploy = |i: usize| {
+        let door = fx.bot.door();
+        async move {
+            let out = Recorder::new();
+            let action =
+                clawops::command::parse(&format!("/deploy drill-{i:02} nbg1 --size cx22")).unwrap();
+            let asked = door.submit(&operator(), action, &out).await;
+            let Outcome::Confirm { id, .. } = asked else {
+                panic!("drill-{i:02} asked nothing: {asked:?}");
+            };
+            door.press(&operator(), &id, true, &out).await
+        }
+    };
+    let outcomes = futures_util::future::join_all((0..20).map(deploy)).await;
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let said = outcome.message().plain();
+        assert!(
+            matches!(outcome, Outcome::Done(_))
+                && said.contains(&format!("✓ drill-{i:02} is ready")),
+            "drill-{i:02}: {said}"
+        );
+    }
+    assert_eq!(fx._fakes.0.server_count(), 20, "one server per deploy");
+    let said = fx.say("/reconcile").await;
+    assert!(said.contains("agree"), "{said}");
+}

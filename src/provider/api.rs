@@ -60,6 +60,48 @@ impl ApiError {
     }
 }
 
+/// Creates something a lookup can find again (a server, by its labels), once: a create
+/// whose answer was lost (a timeout, a 5xx) or that conflicts with an existing name is
+/// looked for first, and tried again only when it is not there (looked for once more
+/// after the wait, in case the lost create lands late), within `policy`. The outer error
+/// is the lookup's; the inner one, the create's last.
+pub async fn create_once<T, E, C, F>(
+    policy: &RetryPolicy,
+    create: impl Fn() -> C,
+    find: impl Fn() -> F,
+) -> Result<Result<T, ApiError>, E>
+where
+    C: std::future::Future<Output = Result<T, ApiError>>,
+    F: std::future::Future<Output = Result<Option<T>, E>>,
+{
+    let started = Instant::now();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let error = match create().await {
+            Ok(made) => return Ok(Ok(made)),
+            Err(e) if e.maybe_done() || matches!(e, ApiError::Status { status: 409, .. }) => e,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Some(found) = find().await? {
+            return Ok(Ok(found));
+        }
+        let wait = crate::retry::wait(policy.base, policy.cap, attempt);
+        let conflict = matches!(error, ApiError::Status { status: 409, .. });
+        if conflict || attempt >= policy.attempts || started.elapsed() + wait > policy.budget {
+            return Ok(Err(error));
+        }
+        tracing::debug!(
+            attempt,
+            "a create's answer was lost and nothing was made: trying again ({error})"
+        );
+        tokio::time::sleep(wait).await;
+        if let Some(found) = find().await? {
+            return Ok(Ok(found));
+        }
+    }
+}
+
 /// One provider's API endpoint and credentials.
 #[derive(Clone)]
 pub struct Api {

@@ -336,16 +336,16 @@ impl Cloud for DigitalOcean {
             "user_data": new.user_data,
             "tags": tags_for(new.instance()),
         });
-        match self.api.create("/droplets", &body).await {
-            Ok(v) => Ok(droplet(&v["droplet"])),
-            Err(e) if e.maybe_done() => {
-                match self.find_server_in(new.instance(), &new.region).await? {
-                    Some(s) => Ok(s),
-                    None => Err(self.fail(e)),
-                }
-            }
-            Err(e) => Err(self.fail(e)),
-        }
+        crate::provider::api::create_once(
+            &self.api.policy,
+            || async {
+                let made = self.api.create("/droplets", &body).await?;
+                Ok(droplet(&made["droplet"]))
+            },
+            || self.find_server_in(new.instance(), &new.region),
+        )
+        .await?
+        .map_err(|e| self.fail(e))
     }
 
     async fn managed_servers(&self) -> Result<Vec<Server>, ProviderError> {

@@ -81,17 +81,7 @@ impl Hetzner {
 
     /// The id of the instance's SSH key at Hetzner, uploading it when missing.
     async fn ssh_key(&self, instance: &str) -> Result<i64, ProviderError> {
-        let selector = selector(&labels_for(instance));
-        let found = self
-            .api
-            .call(
-                Method::GET,
-                &format!("/ssh_keys?label_selector={selector}"),
-                None,
-            )
-            .await
-            .map_err(|e| self.fail(e))?;
-        if let Some(id) = found.pointer("/ssh_keys/0/id").and_then(Value::as_i64) {
+        if let Some(id) = self.find_key(instance).await? {
             return Ok(id);
         }
         let key = self
@@ -103,21 +93,40 @@ impl Hetzner {
                 message: e.to_string(),
             })?;
         let public = key.public_key().to_openssh().unwrap_or_default();
-        let made = self
+        let body = json!({
+            "name": format!("clawops-{instance}"),
+            "public_key": public,
+            "labels": labels_for(instance),
+        });
+        crate::provider::api::create_once(
+            &self.api.policy,
+            || async {
+                let made = self.api.create("/ssh_keys", &body).await?;
+                made.pointer("/ssh_key/id")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| {
+                        crate::provider::api::ApiError::Body("no ssh_key.id in the answer".into())
+                    })
+            },
+            || self.find_key(instance),
+        )
+        .await?
+        .map_err(|e| self.fail(e))
+    }
+
+    /// The id of the instance's key at Hetzner, found by its labels.
+    async fn find_key(&self, instance: &str) -> Result<Option<i64>, ProviderError> {
+        let selector = selector(&labels_for(instance));
+        let found = self
             .api
-            .create(
-                "/ssh_keys",
-                &json!({
-                    "name": format!("clawops-{instance}"),
-                    "public_key": public,
-                    "labels": labels_for(instance),
-                }),
+            .call(
+                Method::GET,
+                &format!("/ssh_keys?label_selector={selector}"),
+                None,
             )
             .await
             .map_err(|e| self.fail(e))?;
-        made.pointer("/ssh_key/id")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| self.odd("no ssh_key.id in the answer"))
+        Ok(found.pointer("/ssh_keys/0/id").and_then(Value::as_i64))
     }
 
     fn odd(&self, what: &str) -> ProviderError {
@@ -266,16 +275,16 @@ impl Cloud for Hetzner {
             "labels": new.labels,
             "start_after_create": true,
         });
-        let made = match self.api.create("/servers", &body).await {
-            Ok(v) => server(&v["server"]),
-            Err(e) if e.maybe_done() => {
-                match self.find_server_in(new.instance(), &new.region).await? {
-                    Some(s) => s,
-                    None => return Err(self.fail(e)),
-                }
-            }
-            Err(e) => return Err(self.fail(e)),
-        };
+        let made = crate::provider::api::create_once(
+            &self.api.policy,
+            || async {
+                let made = self.api.create("/servers", &body).await?;
+                Ok(server(&made["server"]))
+            },
+            || self.find_server_in(new.instance(), &new.region),
+        )
+        .await?
+        .map_err(|e| self.fail(e))?;
         self.action(&made.id, "change_protection", json!({"delete": true}))
             .await?;
         Ok(made)

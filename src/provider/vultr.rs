@@ -305,16 +305,16 @@ impl Cloud for Vultr {
             "user_data": base64::engine::general_purpose::STANDARD.encode(&new.user_data),
             "tags": tags_for(new.instance()),
         });
-        match self.api.create("/instances", &body).await {
-            Ok(v) => Ok(instance(&v["instance"])),
-            Err(e) if e.maybe_done() => {
-                match self.find_server_in(new.instance(), &new.region).await? {
-                    Some(s) => Ok(s),
-                    None => Err(self.fail(e)),
-                }
-            }
-            Err(e) => Err(self.fail(e)),
-        }
+        crate::provider::api::create_once(
+            &self.api.policy,
+            || async {
+                let made = self.api.create("/instances", &body).await?;
+                Ok(instance(&made["instance"]))
+            },
+            || self.find_server_in(new.instance(), &new.region),
+        )
+        .await?
+        .map_err(|e| self.fail(e))
     }
 
     async fn managed_servers(&self) -> Result<Vec<Server>, ProviderError> {

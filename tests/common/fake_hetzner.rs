@@ -51,6 +51,9 @@ struct Inner {
     images: BTreeMap<i64, (i64, String, BTreeMap<String, String>)>,
     /// Actions still running: id → how many more polls until `success`.
     running: BTreeMap<i64, u32>,
+    /// Random trouble: the share of requests in percent, the longest delay of a create's
+    /// answer, and the dice.
+    chaos: Option<(u32, Duration, rand::rngs::StdRng)>,
 }
 
 #[derive(Clone)]
@@ -106,6 +109,20 @@ impl FakeHetzner {
     /// Queues faults for the next requests, in order.
     pub fn inject(&self, faults: &[Fault]) {
         self.lock().faults.extend(faults.iter().cloned());
+    }
+
+    /// From now on `percent` % of requests fail (half 429 with `Retry-After: 1`, half 503)
+    /// and every create is answered up to `slow` late (after it was done).
+    pub fn chaos(&self, percent: u32, slow: Duration, seed: u64) {
+        self.lock().chaos = Some((percent, slow, rand::SeedableRng::seed_from_u64(seed)));
+    }
+
+    /// How late to answer a create under chaos.
+    fn slow_create(&self) -> Option<Duration> {
+        let mut inner = self.lock();
+        let (_, slow, dice) = inner.chaos.as_mut()?;
+        let ms = rand::RngExt::random_range(dice, 0..=slow.as_millis() as u64);
+        Some(Duration::from_millis(ms))
     }
 
     /// How many servers exist.
@@ -187,7 +204,16 @@ impl FakeHetzner {
         let fault = {
             let mut inner = self.lock();
             inner.requests += 1;
-            inner.faults.pop_front()
+            let queued = inner.faults.pop_front();
+            queued.or_else(|| {
+                let (percent, _, dice) = inner.chaos.as_mut()?;
+                let roll: u32 = rand::RngExt::random_range(dice, 0..200);
+                (roll < 2 * *percent).then_some(if roll % 2 == 0 {
+                    Fault::RateLimited(1)
+                } else {
+                    Fault::Status(503)
+                })
+            })
         };
         let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
         if auth != Some(&format!("Bearer {TOKEN}")) {
@@ -274,7 +300,7 @@ async fn create_server(
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
     let d = match fake.gate(&headers).await {
-        Ok(d) => d,
+        Ok(d) => d.or_else(|| fake.slow_create()),
         Err(r) => return r,
     };
     for field in ["name", "server_type", "image"] {
