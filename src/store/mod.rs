@@ -62,10 +62,31 @@ pub enum StoreError {
     Open { path: PathBuf, source: sqlx::Error },
     #[error("cannot bring the store's schema up to date: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "the disk holding the store is full ({0}): nothing was written. Free some space there; clawops goes on by itself, no restart needed"
+    )]
+    DiskFull(String),
     #[error("the store failed: {0}")]
-    Sql(#[from] sqlx::Error),
+    Sql(sqlx::Error),
     #[error("the store holds a value it cannot read ({what}): {detail}")]
     Corrupt { what: &'static str, detail: String },
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// A full disk is told apart (SQLite's `SQLITE_FULL`, or the OS's ENOSPC): it is the
+    /// operator's to fix, and nothing is wrong with the store itself.
+    fn from(e: sqlx::Error) -> StoreError {
+        let full = match &e {
+            sqlx::Error::Database(db) => db.code().as_deref() == Some("13"),
+            sqlx::Error::Io(io) => io.raw_os_error() == Some(28),
+            _ => false,
+        };
+        if full {
+            StoreError::DiskFull(e.to_string())
+        } else {
+            StoreError::Sql(e)
+        }
+    }
 }
 
 /// Makes the store file (mode 0600) before SQLite does, so its WAL and shared-memory
@@ -216,6 +237,14 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// SQLite's own check of the whole file: `ok`, or what is broken.
+    pub async fn integrity_check(&self) -> Result<String, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.join("; "))
     }
 
     /// Flushes the write-ahead log into the main file; called on a clean shutdown.
