@@ -131,6 +131,7 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
     let mut rows = Vec::new();
     rows.extend(rows::process_figures().await?);
     rows.extend(rows::deploys().await?);
+    rows.extend(rows::tokens().await?);
     rows.extend(rows::farm(options).await?);
     let report = Report {
         machine: machine(),

@@ -50,8 +50,13 @@ impl Drop for Scratch {
 }
 
 fn config(dir: &Path, extra: &str) -> Result<Config, BenchError> {
+    config_as(dir, "owner", extra)
+}
+
+/// The bench's config with its one person in `role`.
+fn config_as(dir: &Path, role: &str, extra: &str) -> Result<Config, BenchError> {
     let toml = format!(
-        "[store]\npath = \"{}/fleet.db\"\n[[operators]]\nplatform = \"telegram\"\nuser_id = \"{OPERATOR}\"\nrole = \"owner\"\n{extra}",
+        "[store]\npath = \"{}/fleet.db\"\n[[operators]]\nplatform = \"telegram\"\nuser_id = \"{OPERATOR}\"\nrole = \"{role}\"\n{extra}",
         dir.display()
     );
     Config::parse(&toml, "bench").map_err(|e| BenchError::Start(e.to_string()))
@@ -643,4 +648,73 @@ async fn wait_after(
         }
         tokio::time::sleep(Duration::from_micros(500)).await;
     }
+}
+
+/// Prompt tokens the LLM operator sends per request (the largest request of each eval
+/// scenario an operator may run), counted with o200k_base, on fleets of 10 and 1,000:
+/// the figure must not grow with the fleet.
+pub async fn tokens() -> Result<Vec<Row>, BenchError> {
+    use crate::farm::llm_api::{FakeLlm, KEY, Reply};
+    let bpe = tiktoken_rs::o200k_base().map_err(|e| BenchError::Step(e.to_string()))?;
+    let mut rows = Vec::new();
+    for fleet in [10usize, 1_000] {
+        let fake = FakeLlm::start().await;
+        let dir = Scratch::new("tokens")?;
+        let app = start(config_as(
+            &dir.0,
+            "operator",
+            &format!(
+                "[telegram]\nenabled = false\n[safety]\nconfirm_bulk_over = 2\n[llm]\nbase_url = \"{}\"\nmodel = \"fake-model\"\napi_key = \"{KEY}\"\n[providers.sim]\nboot_time = \"0s\"\nstep_time = \"0s\"\n",
+                fake.base_url
+            ),
+        )?)
+        .await?;
+        crate::agent::evals::seed(&app, fleet, &[3, 7, 9])
+            .await
+            .map_err(|e| BenchError::Step(e.to_string()))?;
+        let actor = Actor::Person {
+            platform: Platform::Telegram,
+            user_id: OPERATOR.to_string(),
+            display: "bench".into(),
+        };
+        for scenario in crate::agent::evals::scenarios()
+            .into_iter()
+            .filter(|s| s.role == "operator")
+        {
+            let before = fake.requests().len();
+            let script = scenario
+                .script
+                .iter()
+                .map(|(n, a)| (n.to_string(), a.to_string()))
+                .collect();
+            fake.script(vec![Reply::Tools(script), Reply::Text("Done.".into())]);
+            for text in [scenario.request, "/forget"] {
+                let inbound = crate::chat::Inbound::Text {
+                    actor: actor.clone(),
+                    text: text.into(),
+                };
+                app.bot.handle(inbound, &Recorder::new()).await;
+            }
+            let most = fake.requests()[before..]
+                .iter()
+                .map(|b| bpe.encode_ordinary(&b.to_string()).len())
+                .max()
+                .unwrap_or(0);
+            let goal = if scenario.name == "restart anything degraded" {
+                "≤ 3,000, flat in fleet size"
+            } else {
+                ""
+            };
+            rows.push(
+                Row::new(
+                    "llm",
+                    format!("prompt tokens, \"{}\", {fleet} instances", scenario.name),
+                    most as f64,
+                    "",
+                )
+                .goal(goal),
+            );
+        }
+    }
+    Ok(rows)
 }

@@ -9,12 +9,14 @@
 //! [`Fault`], pending pairing requests, end users). The farm does not emulate installs:
 //! its instances are put into a store as if deployed by [`seed`].
 //!
-//! `bot_api` is the fake Telegram Bot API the tests and the bench's chat rows talk to.
+//! `bot_api` is the fake Telegram Bot API the tests and the bench's chat rows talk to;
+//! `llm_api` the fake LLM endpoint whose requests the bench counts in tokens.
 //! Owns only pretend hosts and pretend services; it reads no store (but [`seed`] writes
 //! one) and is never used by `clawops run`.
 
 pub mod bot_api;
 mod gateway;
+pub mod llm_api;
 pub mod seed;
 mod shell;
 
