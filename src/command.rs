@@ -164,7 +164,7 @@ fn arguments(spec: &Spec, tokens: &[String]) -> Result<Args, ArgError> {
                 .params
                 .iter()
                 .find(|p| p.flag && p.name == key.replace('-', "_"))
-                .ok_or_else(|| ArgError::UnknownFlag(key.chars().take(40).collect()))?;
+                .ok_or_else(|| ArgError::UnknownFlag(one_line(key)))?;
             let value = if param.kind == Kind::Switch {
                 if inline.is_some() {
                     return Err(ArgError::Invalid(format!("--{key} takes no value")));
@@ -181,7 +181,10 @@ fn arguments(spec: &Spec, tokens: &[String]) -> Result<Args, ArgError> {
                 }
             };
             if args.insert(param.name.to_string(), value).is_some() {
-                return Err(ArgError::Invalid(format!("--{key} is given twice")));
+                return Err(ArgError::Invalid(format!(
+                    "--{} is given twice",
+                    one_line(key)
+                )));
             }
         } else {
             let param = positional
@@ -203,15 +206,32 @@ fn closest(name: &str) -> Option<&'static Spec> {
         .map(|(_, s)| s)
 }
 
+/// A name echoed in an error: at most 40 characters, control characters escaped, so the
+/// error stays one line.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .take(40)
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn hardening_22_a_value_starting_with_dashes_follows_a_double_dash() {
         let action = parse("/config alice-bot set agents.defaults.note -- --verbose").unwrap();
+        // Its audit line reads back as the same action.
         assert_eq!(
             action.command_line(),
-            "/config alice-bot set agents.defaults.note --verbose"
+            "/config -- alice-bot set agents.defaults.note --verbose"
         );
+        assert_eq!(parse(&action.command_line()).unwrap(), action);
         // Without it, `--verbose` is still read as an (unknown) flag.
         let e = parse("/config alice-bot set agents.defaults.note --verbose").unwrap_err();
         assert!(e.to_string().contains("unknown option --verbose"), "{e}");

@@ -279,7 +279,12 @@ impl LogTail {
 }
 
 fn parse_log_line(line: &str) -> LogLine {
-    let Ok(v) = serde_json::from_str::<Value>(line) else {
+    // Only a JSON object is a log record; anything else (plain text, or a bare `0` or
+    // `"done"` a process printed) is kept as written.
+    let Some(v) = serde_json::from_str::<Value>(line)
+        .ok()
+        .filter(Value::is_object)
+    else {
         return LogLine {
             time: String::new(),
             level: String::new(),

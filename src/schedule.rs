@@ -209,11 +209,12 @@ impl Schedule {
         }
         let dom = self.days.contains(&d.day());
         let dow = self.weekdays.contains(&d.weekday().num_days_from_sunday());
-        match (self.any_day, self.any_weekday) {
-            (false, false) => dom || dow,
-            (true, false) => dow,
-            (false, true) => dom,
-            (true, true) => true,
+        // As cron has it: when either day field starts with `*` (a step included, as in
+        // `*/2`), both must match; when both are restricted, either may.
+        if self.any_day || self.any_weekday {
+            dom && dow
+        } else {
+            dom || dow
         }
     }
 

@@ -82,6 +82,9 @@ impl Row {
 
     fn shown(&self) -> String {
         let v = self.value;
+        if v.is_nan() {
+            return "—".into();
+        }
         match self.unit {
             "ms" if v >= 10_000.0 => format!("{:.1} s", v / 1000.0),
             "ms" => format!("{v:.1} ms"),
@@ -129,10 +132,15 @@ impl Report {
 pub async fn run(options: &Options) -> Result<Report, BenchError> {
     crate::app::raise_open_files();
     let mut rows = Vec::new();
-    rows.extend(rows::process_figures().await?);
-    rows.extend(rows::deploys().await?);
-    rows.extend(rows::tokens().await?);
-    rows.extend(rows::farm(options).await?);
+    // A group that cannot finish says why in its place; the others still run.
+    let mut group = |section: &'static str, done: Result<Vec<Row>, BenchError>| match done {
+        Ok(more) => rows.extend(more),
+        Err(e) => rows.push(Row::new(section, "not measured", f64::NAN, "").note(e.to_string())),
+    };
+    group("process", rows::process_figures().await);
+    group("deploys", rows::deploys().await);
+    group("llm", rows::tokens().await);
+    group("farm", rows::farm(options).await);
     let report = Report {
         machine: machine(),
         version: env!("CARGO_PKG_VERSION"),

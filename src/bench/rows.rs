@@ -477,8 +477,9 @@ async fn pairing(app: &App, farm: &mut FarmChild, size: usize) -> Result<Vec<Row
         .ctx()
         .postboxes
         .attach(Platform::Telegram, posts.clone());
-    for host in farm.hosts[..size].to_vec() {
-        farm.tell(&format!("pairing {} 1", host.name)).await?;
+    let names: Vec<String> = farm.hosts[..size].iter().map(|h| h.name.clone()).collect();
+    for name in names {
+        farm.tell(&format!("pairing {name} 1")).await?;
     }
     let mut rows = Vec::new();
     for label in ["one new request each", "nothing new"] {
@@ -513,16 +514,10 @@ async fn chat(
         .map_err(|e| BenchError::Step(e.to_string()))?;
     let stop = CancellationToken::new();
     let polling = stop.clone();
+    let since = Instant::now();
     tokio::spawn(async move { telegram.run(polling).await });
     let _stop = stop.drop_guard();
-    wait_for(
-        fake,
-        "setmycommands",
-        "",
-        Instant::now(),
-        Duration::from_secs(30),
-    )
-    .await?;
+    wait_for(fake, "setmycommands", "", since, Duration::from_secs(30)).await?;
     let mut rows = Vec::new();
     for (command, samples) in [("/status", 100usize), ("/list", 30)] {
         let mut took = Vec::with_capacity(samples);

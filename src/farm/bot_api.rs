@@ -125,7 +125,7 @@ impl FakeTelegram {
             return None;
         }
         inner.dropped += 1;
-        Some(if roll % 2 == 0 {
+        Some(if roll.is_multiple_of(2) {
             Drop::Before
         } else {
             Drop::After

@@ -274,6 +274,34 @@ pub fn build(name: &str, args: &Args) -> Result<Action, ArgError> {
     typed(name, serde_json::Value::Object(json))
 }
 
+/// A value as the grammar reads it back: quoted when it is empty or holds blanks, quotes,
+/// backslashes or `#` (what splitting the line cares about), as typed otherwise.
+fn quoted(text: &str) -> String {
+    let splits = text.is_empty()
+        || text
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\' | '#'));
+    if !splits {
+        return text.to_string();
+    }
+    shlex::try_quote(text).map_or_else(|_| text.to_string(), |q| q.into_owned())
+}
+
+/// A message as the grammar reads it back: as typed, unless it would read as flags or
+/// lose its quotes; then quoted with a quote it does not hold.
+fn message_as_typed(text: &str) -> String {
+    let wrapped = ['"', '\'']
+        .iter()
+        .any(|q| text.starts_with(*q) && text.ends_with(*q));
+    if !text.starts_with("--") && !wrapped {
+        return text.to_string();
+    }
+    match ['\'', '"'].iter().find(|q| !text.contains(**q)) {
+        Some(q) => format!("{q}{text}{q}"),
+        None => text.to_string(),
+    }
+}
+
 /// Checks one value against its parameter's kind and returns it as JSON.
 pub fn check_value(param: &Param, value: &ArgValue) -> Result<serde_json::Value, ArgError> {
     let bad = |value: &str, why: &str| ArgError::Bad {
@@ -501,33 +529,50 @@ impl Action {
         let spec = self.spec();
         let fields = self.fields();
         let mut s = format!("/{}", spec.name);
-        // A message comes last, after the flags, as it is typed.
-        let params = spec
-            .params
-            .iter()
-            .filter(|p| p.kind != Kind::Message)
-            .chain(spec.params.iter().filter(|p| p.kind == Kind::Message));
-        for p in params {
-            match fields.get(p.name) {
-                None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false)) => {}
+        // Written so that it reads back as the same action: values quoted where the
+        // grammar would split them, flags first and `--` before positional values that
+        // start with dashes, and a message last, as typed (quoted when it would read
+        // otherwise).
+        let (mut flags, mut positional, mut message) = (Vec::new(), Vec::new(), None);
+        for p in spec.params {
+            let text = match fields.get(p.name) {
+                None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false)) => {
+                    continue;
+                }
                 Some(serde_json::Value::Bool(true)) => {
-                    s.push_str(&format!(" --{}", p.name.replace('_', "-")))
+                    flags.push(format!("--{}", p.name.replace('_', "-")));
+                    continue;
                 }
-                Some(v) => {
-                    let text = match v {
-                        // A secret given as a value (a bot token to /config) never reaches
-                        // the audit trail, the logs or a confirmation text.
-                        _ if p.kind == Kind::Text && secret_value(&fields) => "••••".to_string(),
-                        serde_json::Value::String(t) => t.clone(),
-                        other => other.to_string(),
-                    };
-                    if p.flag {
-                        s.push_str(&format!(" --{} {}", p.name.replace('_', "-"), text));
-                    } else {
-                        s.push_str(&format!(" {text}"));
-                    }
-                }
+                // A secret given as a value (a bot token to /config) never reaches the
+                // audit trail, the logs or a confirmation text.
+                Some(_) if p.kind == Kind::Text && secret_value(&fields) => "••••".to_string(),
+                Some(serde_json::Value::String(t)) => t.clone(),
+                Some(other) => other.to_string(),
+            };
+            if p.kind == Kind::Message {
+                message = Some(message_as_typed(&text));
+            } else if p.flag {
+                flags.push(format!("--{} {}", p.name.replace('_', "-"), quoted(&text)));
+            } else {
+                positional.push(quoted(&text));
             }
+        }
+        let dashes = positional.iter().any(|v| v.starts_with("--"));
+        if dashes {
+            for f in &flags {
+                s.push_str(&format!(" {f}"));
+            }
+            s.push_str(" --");
+            for v in &positional {
+                s.push_str(&format!(" {v}"));
+            }
+        } else {
+            for v in positional.iter().chain(&flags) {
+                s.push_str(&format!(" {v}"));
+            }
+        }
+        if let Some(m) = message {
+            s.push_str(&format!(" {m}"));
         }
         // Set only by the door, never an argument: where a button press came from.
         if let Some(alert) = fields.get("alert").and_then(serde_json::Value::as_i64) {

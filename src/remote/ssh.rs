@@ -77,14 +77,30 @@ impl Target {
         let (user, hostport) = rest
             .split_once('@')
             .ok_or_else(|| format!("{text:?}: give the user too, like ssh://root@203.0.113.5"))?;
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
-                let port = p
-                    .parse::<u16>()
-                    .map_err(|_| format!("{text:?}: the port {p:?} is not a number"))?;
-                (h, port)
+        let number = |p: &str| {
+            p.parse::<u16>()
+                .map_err(|_| format!("{text:?}: the port {p:?} is not a number"))
+        };
+        let (host, port) = if let Some(inner) = hostport.strip_prefix('[') {
+            // [IPv6] or [IPv6]:port
+            let (h, after) = inner
+                .split_once(']')
+                .ok_or_else(|| format!("{text:?}: a [ without its ]"))?;
+            match after {
+                "" => (h, 22),
+                _ => match after.strip_prefix(':') {
+                    Some(p) => (h, number(p)?),
+                    None => return Err(format!("{text:?}: write the port as [address]:port")),
+                },
             }
-            _ => (hostport, 22),
+        } else if hostport.matches(':').count() > 1 {
+            // An IPv6 address without brackets: it has no port.
+            (hostport, 22)
+        } else {
+            match hostport.split_once(':') {
+                Some((h, p)) => (h, number(p)?),
+                None => (hostport, 22),
+            }
         };
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let valid_user = !user.is_empty()

@@ -208,7 +208,7 @@ impl FakeHetzner {
             queued.or_else(|| {
                 let (percent, _, dice) = inner.chaos.as_mut()?;
                 let roll: u32 = rand::RngExt::random_range(dice, 0..200);
-                (roll < 2 * *percent).then_some(if roll % 2 == 0 {
+                (roll < 2 * *percent).then_some(if roll.is_multiple_of(2) {
                     Fault::RateLimited(1)
                 } else {
                     Fault::Status(503)

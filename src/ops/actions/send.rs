@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{Selector, existing, place};
 use crate::chat::Message;
 use crate::config::Role;
-use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
+use crate::ops::catalogue::{ArgError, Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
 use crate::store::{InstanceRow, InstanceStatus};
@@ -71,6 +71,18 @@ impl Command for Send {
         role: Role::Operator,
         example: "/send alice-bot Your assistant restarts at 22:00 for an update.",
     };
+
+    fn check(&self) -> Result<(), ArgError> {
+        match (&self.name, self.selector().is_empty()) {
+            (Some(_), true) | (None, false) => Ok(()),
+            (Some(_), false) => Err(ArgError::Invalid(
+                "name one instance, or pick many with --status/--region: not both".into(),
+            )),
+            (None, true) => Err(ArgError::Invalid(
+                "whose owner? Name an instance (/send alice-bot TEXT) or pick many with --status or --region".into(),
+            )),
+        }
+    }
 }
 
 impl Send {
