@@ -21,21 +21,6 @@ fn main() {
     rt.block_on(run());
 }
 
-/// (resident, peak) in MiB, from /proc.
-fn memory() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
 async fn run() {
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
@@ -75,7 +60,7 @@ async fn run() {
             times.push(started.elapsed());
             assert!(said.starts_with(&format!("{fleet} probed")), "{said}");
         }
-        let (rss, peak) = memory();
+        let (rss, peak) = clawops::bench::own_memory();
         println!(
             "| {fleet} | {:.1} ms | {:.1} ms | {rss:.0} MiB | {peak:.0} MiB |",
             times[0].as_secs_f64() * 1000.0,

@@ -122,3 +122,20 @@ async fn a_bad_key_and_a_bad_region_say_what_to_do() {
     );
     assert_eq!(fx.fake.instance_count(), 0);
 }
+
+#[tokio::test]
+async fn a_key_upload_whose_answer_is_lost_is_looked_for_and_made_once() {
+    let fx = start(TOKEN, policy()).await;
+    // GET /ssh-keys, then POST /ssh-keys refused with a 503 (nothing made), the lookup,
+    // the second POST done but answered too late, the lookup that finds it.
+    fx.fake.inject(&[
+        Fault::Late(Duration::ZERO),
+        Fault::Status(503),
+        Fault::Late(Duration::ZERO),
+        Fault::Late(Duration::from_millis(1500)),
+    ]);
+    let new = cloud_fx::new_server("alice-bot", "fra", "vc2-1c-2gb");
+    fx.cloud.create_server(&new).await.unwrap();
+    assert_eq!(fx.fake.key_count(), 1);
+    assert_eq!(fx.fake.instance_count(), 1);
+}

@@ -170,19 +170,11 @@ impl DigitalOcean {
         }
     }
 
-    /// The id of the instance's SSH key in the account, uploading it when missing.
+    /// The id of the instance's SSH key in the account, uploading it when missing (once,
+    /// even when an upload's answer is lost).
     async fn ssh_key(&self, instance: &str) -> Result<i64, ProviderError> {
         let name = format!("clawops-{instance}");
-        let keys = self
-            .api
-            .call(Method::GET, "/account/keys?per_page=200", None)
-            .await
-            .map_err(|e| self.fail(e))?;
-        if let Some(id) = keys["ssh_keys"]
-            .as_array()
-            .and_then(|a| a.iter().find(|k| k["name"] == name.as_str()))
-            .and_then(|k| k["id"].as_i64())
-        {
+        if let Some(id) = self.find_key(&name).await? {
             return Ok(id);
         }
         let key = self
@@ -194,20 +186,34 @@ impl DigitalOcean {
                 message: e.to_string(),
             })?;
         let public = key.public_key().to_openssh().unwrap_or_default();
-        let made = self
+        let body = json!({"name": name, "public_key": public});
+        crate::provider::api::create_once(
+            &self.api.policy,
+            || async {
+                let made = self.api.create("/account/keys", &body).await?;
+                made.pointer("/ssh_key/id")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| {
+                        crate::provider::api::ApiError::Body("no ssh_key.id in the answer".into())
+                    })
+            },
+            || self.find_key(&name),
+        )
+        .await?
+        .map_err(|e| self.fail(e))
+    }
+
+    /// The id of the account's key called `name`.
+    async fn find_key(&self, name: &str) -> Result<Option<i64>, ProviderError> {
+        let keys = self
             .api
-            .create(
-                "/account/keys",
-                &json!({"name": name, "public_key": public}),
-            )
+            .call(Method::GET, "/account/keys?per_page=200", None)
             .await
             .map_err(|e| self.fail(e))?;
-        made.pointer("/ssh_key/id")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| ProviderError::Api {
-                provider: self.name.clone(),
-                message: "unexpected answer: no ssh_key.id".into(),
-            })
+        Ok(keys["ssh_keys"]
+            .as_array()
+            .and_then(|a| a.iter().find(|k| k["name"] == name))
+            .and_then(|k| k["id"].as_i64()))
     }
 
     async fn action(&self, id: &str, kind: &str) -> Result<(), ProviderError> {

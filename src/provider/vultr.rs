@@ -158,17 +158,12 @@ impl Vultr {
         Ok(found["ssh_keys"].as_array().cloned().unwrap_or_default())
     }
 
-    /// The id of the instance's SSH key, uploading it when missing.
+    /// The id of the instance's SSH key, uploading it when missing (once, even when an
+    /// upload's answer is lost).
     async fn ssh_key(&self, instance: &str) -> Result<String, ProviderError> {
         let name = format!("clawops-{instance}");
-        if let Some(id) = self
-            .keys()
-            .await?
-            .iter()
-            .find(|k| k["name"] == name.as_str())
-            .and_then(|k| k["id"].as_str())
-        {
-            return Ok(id.to_string());
+        if let Some(id) = self.find_key(&name).await? {
+            return Ok(id);
         }
         let key = self
             .access
@@ -179,20 +174,34 @@ impl Vultr {
                 message: e.to_string(),
             })?;
         let public = key.public_key().to_openssh().unwrap_or_default();
-        let made = self
-            .api
-            .create("/ssh-keys", &json!({"name": name, "ssh_key": public}))
-            .await
-            .map_err(|e| self.fail(e))?;
-        made.pointer("/ssh_key/id")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| ProviderError::Api {
-                provider: self.name.clone(),
-                message: "unexpected answer: no ssh_key.id".into(),
-            })
+        let body = json!({"name": name, "ssh_key": public});
+        crate::provider::api::create_once(
+            &self.api.policy,
+            || async {
+                let made = self.api.create("/ssh-keys", &body).await?;
+                made.pointer("/ssh_key/id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        crate::provider::api::ApiError::Body("no ssh_key.id in the answer".into())
+                    })
+            },
+            || self.find_key(&name),
+        )
+        .await?
+        .map_err(|e| self.fail(e))
     }
 
+    /// The id of the account's key called `name`.
+    async fn find_key(&self, name: &str) -> Result<Option<String>, ProviderError> {
+        Ok(self
+            .keys()
+            .await?
+            .iter()
+            .find(|k| k["name"] == name)
+            .and_then(|k| k["id"].as_str())
+            .map(str::to_string))
+    }
     async fn post(&self, id: &str, what: &str) -> Result<(), ProviderError> {
         self.api
             .call(
