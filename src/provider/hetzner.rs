@@ -84,15 +84,7 @@ impl Hetzner {
         if let Some(id) = self.find_key(instance).await? {
             return Ok(id);
         }
-        let key = self
-            .access
-            .instance_key(instance)
-            .await
-            .map_err(|e| ProviderError::Api {
-                provider: self.name.clone(),
-                message: e.to_string(),
-            })?;
-        let public = key.public_key().to_openssh().unwrap_or_default();
+        let public = super::public_key_line(&self.access, &self.name, instance).await?;
         let body = json!({
             "name": format!("clawops-{instance}"),
             "public_key": public,

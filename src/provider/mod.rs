@@ -118,6 +118,23 @@ pub struct Snapshot {
     pub monthly_cents: i64,
 }
 
+/// The public half of `instance`'s own SSH key (made on first need), as one OpenSSH
+/// line: what a cloud's key upload sends.
+pub async fn public_key_line(
+    access: &crate::remote::openclaw::Access,
+    provider: &str,
+    instance: &str,
+) -> Result<String, ProviderError> {
+    let key = access
+        .instance_key(instance)
+        .await
+        .map_err(|e| ProviderError::Api {
+            provider: provider.to_string(),
+            message: e.to_string(),
+        })?;
+    Ok(key.public_key().to_openssh().unwrap_or_default())
+}
+
 /// The labels of every resource made for `instance`.
 pub fn labels_for(instance: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
