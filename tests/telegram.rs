@@ -87,6 +87,15 @@ fn has(calls: &[Call], method: &str, needle: &str) -> bool {
         .any(|c| c.method == method && c.body.to_string().contains(needle))
 }
 
+/// The newest message sent with `needle` in its body.
+fn last_sent(fake: &FakeTelegram, needle: &str) -> Call {
+    fake.calls("sendmessage")
+        .into_iter()
+        .rev()
+        .find(|c| c.body.to_string().contains(needle))
+        .unwrap_or_else(|| panic!("no message with {needle:?}"))
+}
+
 fn count(calls: &[Call], method: &str, needle: &str) -> usize {
     calls
         .iter()
@@ -142,13 +151,7 @@ async fn a_destroy_is_confirmed_by_its_button_and_only_by_its_owner() {
     bot.fake
         .wait_until(LIMIT, "the confirmation", |c| has(c, "sendmessage", "cf:"))
         .await;
-    let ask = bot
-        .fake
-        .calls("sendmessage")
-        .into_iter()
-        .rev()
-        .find(|c| c.body.to_string().contains("cf:"))
-        .unwrap();
+    let ask = last_sent(&bot.fake, "cf:");
     let keyboard = &ask.body["reply_markup"]["inline_keyboard"][0];
     let confirm = keyboard[0]["callback_data"].as_str().unwrap().to_string();
     assert_eq!(keyboard[0]["text"], "Confirm");
@@ -378,13 +381,7 @@ async fn hardening_20_a_strangers_presses_are_refused_once_then_ignored() {
     bot.fake
         .wait_until(LIMIT, "the confirmation", |c| has(c, "sendmessage", "cf:"))
         .await;
-    let ask = bot
-        .fake
-        .calls("sendmessage")
-        .into_iter()
-        .rev()
-        .find(|c| c.body.to_string().contains("cf:"))
-        .unwrap();
+    let ask = last_sent(&bot.fake, "cf:");
     let confirm = ask.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
         .as_str()
         .unwrap()
@@ -658,13 +655,7 @@ async fn drill_a_bot_api_losing_a_tenth_of_requests_loses_no_answer_and_decides_
         bot.fake
             .wait_until(limit, &question, |c| has(c, "sendmessage", &question))
             .await;
-        let ask = bot
-            .fake
-            .calls("sendmessage")
-            .into_iter()
-            .rev()
-            .find(|c| c.body.to_string().contains(&question))
-            .unwrap();
+        let ask = last_sent(&bot.fake, &question);
         let confirm = ask.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
             .as_str()
             .unwrap()
