@@ -42,6 +42,28 @@ impl Bot {
         match inbound {
             Inbound::Text { actor, text } => self.text(&actor, &text, out).await,
             Inbound::Press { actor, data } => self.on_press(&actor, &data, out).await,
+            Inbound::Command { actor, name, args } => self.command(&actor, &name, &args, out).await,
+        }
+    }
+
+    async fn command(&self, actor: &Actor, name: &str, args: &crate::ops::Args, out: &dyn Replier) {
+        if self.door.role_of(actor).is_none() {
+            let outcome = self.door.turn_away(actor, &format!("/{name}")).await;
+            send_outcome(out, outcome).await;
+            return;
+        }
+        match crate::ops::build(name, args) {
+            Ok(action) => {
+                let outcome = self.door.submit(actor, action, out).await;
+                send_outcome(out, outcome).await;
+            }
+            Err(e) => {
+                let usage = crate::ops::spec(name)
+                    .map(|s| format!(" (usage: {})", s.usage()))
+                    .unwrap_or_default();
+                out.send(Outbound::Message(Message::text(format!("{e}{usage}"))))
+                    .await;
+            }
         }
     }
 

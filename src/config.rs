@@ -91,6 +91,8 @@ pub struct Config {
     #[serde(default)]
     pub telegram: Option<TelegramConfig>,
     #[serde(default)]
+    pub discord: Option<DiscordConfig>,
+    #[serde(default)]
     pub llm: Option<LlmConfig>,
     /// What clawops does on its own, and when (`[[jobs]]`); see [`Config::jobs`].
     #[serde(default)]
@@ -146,6 +148,14 @@ impl ChatRef {
         match self {
             ChatRef::Number(n) => n.to_string(),
             ChatRef::Text(t) => t.trim().to_string(),
+        }
+    }
+
+    /// The id as a Discord snowflake (a positive number), when it is one.
+    pub fn snowflake(&self) -> Option<u64> {
+        match self {
+            ChatRef::Number(n) => u64::try_from(*n).ok().filter(|n| *n > 0),
+            ChatRef::Text(t) => t.trim().parse().ok().filter(|n| *n > 0),
         }
     }
 
@@ -597,6 +607,71 @@ impl std::fmt::Debug for TelegramConfig {
     }
 }
 
+/// `[discord]`: the Discord surface.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// Whether `clawops run` starts the Discord surface.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The bot token (Developer Portal → Bot → Reset Token); better given as
+    /// `CLAWOPS_DISCORD_TOKEN`.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The application id (Developer Portal → General Information).
+    pub application_id: ChatRef,
+    /// The servers (guilds) whose channels the bot answers in; DMs from operators always
+    /// work.
+    #[serde(default)]
+    pub guilds: Vec<ChatRef>,
+    /// Channels of those guilds it answers in; empty: every channel of the guilds.
+    #[serde(default)]
+    pub channels: Vec<ChatRef>,
+    /// Guild roles that make their members operators or viewers (never owners: an owner
+    /// is named by user id in `[[operators]]`).
+    #[serde(default)]
+    pub roles: Vec<DiscordRoleGrant>,
+}
+
+/// `[[discord.roles]]`: members of a guild role get a role in clawops.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordRoleGrant {
+    pub role_id: ChatRef,
+    pub role: Role,
+}
+
+impl DiscordConfig {
+    /// Whether the bot answers in `channel` of `guild` (DMs are not asked here).
+    pub fn answers_in(&self, guild: u64, channel: u64) -> bool {
+        let listed = |ids: &[ChatRef], id: u64| ids.iter().any(|r| r.snowflake() == Some(id));
+        listed(&self.guilds, guild) && (self.channels.is_empty() || listed(&self.channels, channel))
+    }
+
+    /// The highest role the guild roles `held` grant (at most operator).
+    pub fn granted(&self, held: &[u64]) -> Option<Role> {
+        self.roles
+            .iter()
+            .filter(|g| g.role_id.snowflake().is_some_and(|id| held.contains(&id)))
+            .map(|g| g.role.min(Role::Operator))
+            .max()
+    }
+}
+
+impl std::fmt::Debug for DiscordConfig {
+    /// Never prints the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiscordConfig")
+            .field("enabled", &self.enabled)
+            .field("token", &self.token.as_ref().map(|_| "<secret>"))
+            .field("application_id", &self.application_id)
+            .field("guilds", &self.guilds)
+            .field("channels", &self.channels)
+            .field("roles", &self.roles)
+            .finish()
+    }
+}
+
 fn default_telegram_api() -> String {
     "https://api.telegram.org".into()
 }
@@ -1020,6 +1095,11 @@ impl Config {
         {
             tg.token = Some(token);
         }
+        if let Some(dc) = self.discord.as_mut()
+            && let Some(token) = var("CLAWOPS_DISCORD_TOKEN").filter(|t| !t.is_empty())
+        {
+            dc.token = Some(token);
+        }
     }
 
     fn validate(&self, origin: &str) -> Result<(), ConfigError> {
@@ -1105,6 +1185,9 @@ impl Config {
         if let Some(tg) = self.telegram.as_ref().filter(|t| t.enabled) {
             self.validate_telegram(tg, origin)?;
         }
+        if let Some(dc) = self.discord.as_ref().filter(|d| d.enabled) {
+            self.validate_discord(dc, &invalid)?;
+        }
         if let Some(llm) = &self.llm {
             if !llm.base_url.starts_with("http://") && !llm.base_url.starts_with("https://") {
                 return Err(invalid(
@@ -1176,10 +1259,21 @@ impl Config {
                 ));
             }
             if c.platform == Platform::Discord {
-                return Err(invalid(
-                    &key("platform"),
-                    "is discord: this version has no Discord surface yet, so the channel would get nothing; use a telegram chat for now".into(),
-                ));
+                if !self.discord.as_ref().is_some_and(|d| d.enabled) {
+                    return Err(invalid(
+                        &key("platform"),
+                        "is discord, but [discord] is not enabled: the channel would get nothing. Add [discord] (see config.example.toml) or use a telegram chat".into(),
+                    ));
+                }
+                if c.chat_id.snowflake().is_none() {
+                    return Err(invalid(
+                        &key("chat_id"),
+                        format!(
+                            "{:?} is not a Discord channel id (a number: Developer Mode on, right-click the channel, Copy Channel ID)",
+                            c.chat_id
+                        ),
+                    ));
+                }
             }
             if c.platform == Platform::Telegram && c.chat_id.number().is_none() {
                 return Err(invalid(
@@ -1374,6 +1468,100 @@ impl Config {
         Ok(())
     }
 
+    fn validate_discord(
+        &self,
+        dc: &DiscordConfig,
+        invalid: &dyn Fn(&str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        let Some(token) = dc.token.as_deref() else {
+            return Err(invalid(
+                "discord.token",
+                "is missing: set CLAWOPS_DISCORD_TOKEN to the bot token (Developer Portal → Bot → Reset Token), or set enabled = false".into(),
+            ));
+        };
+        // A bot token is three dot-separated base64url parts; the token is never echoed.
+        let parts: Vec<&str> = token.trim().split('.').collect();
+        let well_formed = parts.len() == 3
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            });
+        if !well_formed {
+            return Err(invalid(
+                "discord.token",
+                "does not look like a bot token (three parts separated by dots): copy it again from the Developer Portal (Bot → Reset Token)".into(),
+            ));
+        }
+        if dc.application_id.snowflake().is_none() {
+            return Err(invalid(
+                "discord.application_id",
+                format!(
+                    "{:?} is not an application id (a number: Developer Portal → General Information → Application ID)",
+                    dc.application_id
+                ),
+            ));
+        }
+        for (list, ids) in [("guilds", &dc.guilds), ("channels", &dc.channels)] {
+            for (i, id) in ids.iter().enumerate() {
+                if id.snowflake().is_none() {
+                    return Err(invalid(
+                        &format!("discord.{list}[{i}]"),
+                        format!(
+                            "{id:?} is not a Discord id (a number: Developer Mode on, right-click, Copy ID)"
+                        ),
+                    ));
+                }
+            }
+        }
+        if !dc.channels.is_empty() && dc.guilds.is_empty() {
+            return Err(invalid(
+                "discord.channels",
+                "names channels but discord.guilds is empty: list the servers those channels are in".into(),
+            ));
+        }
+        for (i, grant) in dc.roles.iter().enumerate() {
+            if grant.role_id.snowflake().is_none() {
+                return Err(invalid(
+                    &format!("discord.roles[{i}].role_id"),
+                    format!(
+                        "{:?} is not a role id (Server Settings → Roles → right-click → Copy Role ID)",
+                        grant.role_id
+                    ),
+                ));
+            }
+            if grant.role == Role::Owner {
+                return Err(invalid(
+                    &format!("discord.roles[{i}].role"),
+                    "is owner: a guild role grants at most operator; name owners by user id in [[operators]]".into(),
+                ));
+            }
+        }
+        for (i, op) in self.operators.iter().enumerate() {
+            if op.platform == Platform::Discord && op.user_id.trim().parse::<u64>().is_err() {
+                return Err(invalid(
+                    &format!("operators[{i}].user_id"),
+                    format!(
+                        "is {:?}: Discord user ids are numbers (Developer Mode on, right-click your name, Copy User ID)",
+                        op.user_id
+                    ),
+                ));
+            }
+        }
+        let someone = self
+            .operators
+            .iter()
+            .any(|o| o.platform == Platform::Discord)
+            || !dc.roles.is_empty();
+        if !someone {
+            return Err(invalid(
+                "operators",
+                "has nobody with platform = \"discord\" and [[discord.roles]] grants nothing: add your Discord user id, or nobody can use the bot".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The role of a platform user, if they are an operator at all. The console user is
     /// the person at the terminal, who already holds the machine: always the owner.
     pub fn role_of(&self, platform: Platform, user_id: &str) -> Option<Role> {
@@ -1442,7 +1630,70 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("no Discord surface yet"), "{err}");
+        assert!(err.contains("[discord] is not enabled"), "{err}");
+    }
+
+    const DISCORD: &str = "[store]\npath = \"x.db\"\n[[operators]]\nplatform = \"discord\"\nuser_id = \"80351110224678912\"\nrole = \"owner\"\n[discord]\ntoken = \"MTA1.Gx4b_c.abc-DEF\"\napplication_id = \"1100000000000000001\"\nguilds = [\"1200000000000000001\"]\n";
+
+    #[test]
+    fn a_discord_surface_with_an_ops_channel_checks_out() {
+        let text = format!(
+            "{DISCORD}[[ops_channels]]\nplatform = \"discord\"\nchat_id = \"1300000000000000001\"\n"
+        );
+        let c = Config::parse(&text, "t").unwrap();
+        let dc = c.discord.as_ref().unwrap();
+        assert!(dc.answers_in(1200000000000000001, 99));
+        assert!(!dc.answers_in(5, 99));
+        assert_eq!(c.ops_channels(Platform::Discord, Feed::Alerts).len(), 1);
+        assert!(!format!("{dc:?}").contains("abc-DEF"));
+    }
+
+    #[test]
+    fn discord_settings_that_cannot_work_are_named() {
+        let cases = [
+            (
+                DISCORD.replace("MTA1.Gx4b_c.abc-DEF", "not a token"),
+                "discord.token",
+            ),
+            (
+                DISCORD.replace("\"1100000000000000001\"", "\"my-app\""),
+                "discord.application_id",
+            ),
+            (
+                DISCORD.replace("\"1200000000000000001\"", "\"guild\""),
+                "discord.guilds[0]",
+            ),
+            (
+                DISCORD.replace("\"80351110224678912\"", "\"@alice\""),
+                "operators[0].user_id",
+            ),
+            (
+                format!("{DISCORD}[[discord.roles]]\nrole_id = \"7\"\nrole = \"owner\"\n"),
+                "discord.roles[0].role",
+            ),
+            (
+                format!("{DISCORD}[[ops_channels]]\nplatform = \"discord\"\nchat_id = \"#ops\"\n"),
+                "ops_channels[0].chat_id",
+            ),
+        ];
+        for (text, key) in cases {
+            let err = Config::parse(&text, "t").unwrap_err().to_string();
+            assert!(err.contains(&format!("`{key}`")), "{key}: {err}");
+            assert!(!err.contains("abc-DEF"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_guild_role_grants_at_most_operator() {
+        let c = Config::parse(
+            &format!("{DISCORD}[[discord.roles]]\nrole_id = \"7\"\nrole = \"operator\"\n[[discord.roles]]\nrole_id = \"8\"\nrole = \"viewer\"\n"),
+            "t",
+        )
+        .unwrap();
+        let dc = c.discord.as_ref().unwrap();
+        assert_eq!(dc.granted(&[8]), Some(Role::Viewer));
+        assert_eq!(dc.granted(&[8, 7]), Some(Role::Operator));
+        assert_eq!(dc.granted(&[9]), None);
     }
 
     #[test]

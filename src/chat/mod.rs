@@ -7,6 +7,7 @@
 //! platform calls. No platform type leaves its adapter; no adapter decides anything.
 
 pub mod console;
+pub mod discord;
 pub mod message;
 pub mod recorder;
 pub mod render;
@@ -26,6 +27,13 @@ pub enum Inbound {
     Text { actor: Actor, text: String },
     /// A press of a button the bot showed; `data` is the button's payload.
     Press { actor: Actor, data: String },
+    /// A command with its arguments already apart (a Discord slash command): the same
+    /// action as the line `/name args…` would be.
+    Command {
+        actor: Actor,
+        name: String,
+        args: crate::ops::Args,
+    },
 }
 
 /// Where one message is, on its surface: kept in the store so that an alert or a request

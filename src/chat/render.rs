@@ -90,7 +90,7 @@ fn pre_chunks(s: &str, limit: usize) -> Vec<String> {
 }
 
 /// Joins pieces with line ends into as few chunks of at most `limit` as possible.
-fn pack(pieces: Vec<String>, limit: usize) -> Vec<String> {
+pub(super) fn pack(pieces: Vec<String>, limit: usize) -> Vec<String> {
     let mut chunks = Vec::new();
     let mut current = String::new();
     for piece in pieces {

@@ -76,6 +76,8 @@ pub struct Ctx {
     pub heals: super::heal::Heals,
     /// Who writes the briefings' summaries (the LLM's briefer, with `[llm]`).
     pub briefer: super::briefing::Writers,
+    /// Roles a platform's own groups grant while one interaction is handled.
+    pub grants: super::grants::Grants,
 }
 
 impl Ctx {
@@ -155,7 +157,11 @@ impl Door {
         match actor {
             Actor::Person {
                 platform, user_id, ..
-            } => self.ctx.config.role_of(*platform, user_id),
+            } => self
+                .ctx
+                .config
+                .role_of(*platform, user_id)
+                .or_else(|| self.ctx.grants.get(*platform, user_id)),
             Actor::System => Some(Role::Operator),
         }
     }

@@ -10,6 +10,7 @@ pub mod briefing;
 mod catalogue;
 pub mod door;
 pub mod gate;
+pub mod grants;
 pub mod heal;
 pub mod locks;
 pub mod pairing;
