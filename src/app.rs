@@ -12,6 +12,7 @@ use crate::agent::memory::Memory;
 use crate::bot::Bot;
 use crate::chat::Replier;
 use crate::chat::console::{self, ConsoleOut};
+use crate::chat::discord::{Discord, DiscordError, Reach};
 use crate::chat::telegram::{Telegram, TelegramError};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -39,6 +40,8 @@ pub enum StartError {
     Ops(#[from] OpsError),
     #[error(transparent)]
     Telegram(#[from] TelegramError),
+    #[error(transparent)]
+    Discord(#[from] DiscordError),
     #[error(transparent)]
     Vault(#[from] crate::vault::VaultError),
     #[error("[providers.ssh] {0}")]
@@ -184,7 +187,6 @@ impl App {
         })
     }
 
-    /// The Telegram surface, when `[telegram]` is configured and enabled.
     /// The Telegram surface, when configured; alerts to Telegram ops channels go
     /// through it from now on.
     pub fn telegram(&self) -> Option<Result<Telegram, TelegramError>> {
@@ -193,6 +195,21 @@ impl App {
         if let Ok(surface) = &surface {
             self.bot.door().ctx().postboxes.attach(
                 crate::config::Platform::Telegram,
+                Arc::new(surface.postbox()),
+            );
+        }
+        Some(surface)
+    }
+
+    /// The Discord surface, when `[discord]` is configured and enabled; alerts, pairing
+    /// requests and briefings to Discord ops channels go through it from now on.
+    /// `reach` is Discord itself, or (tests) a fake on loopback.
+    pub async fn discord(&self, reach: Reach) -> Option<Result<Discord, DiscordError>> {
+        let dc = self.config.discord.as_ref().filter(|d| d.enabled)?;
+        let surface = Discord::new(self.bot.clone(), dc.clone(), self.tasks.clone(), reach).await;
+        if let Ok(surface) = &surface {
+            self.bot.door().ctx().postboxes.attach(
+                crate::config::Platform::Discord,
                 Arc::new(surface.postbox()),
             );
         }
@@ -484,6 +501,9 @@ fn secrets(config: &Config) -> Vec<String> {
     let mut all = Vec::new();
     if let Some(tg) = &config.telegram {
         all.extend(tg.token.clone());
+    }
+    if let Some(dc) = &config.discord {
+        all.extend(dc.token.clone());
     }
     if let Some(llm) = &config.llm {
         all.extend(llm.api_key.clone());

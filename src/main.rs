@@ -11,9 +11,11 @@ use tokio_util::sync::CancellationToken;
 use clawops::app::{App, StartError};
 use clawops::chat::Replier;
 use clawops::chat::console::ConsoleOut;
+use clawops::chat::discord::Reach;
 use clawops::chat::recorder::Recorder;
 use clawops::clock::Clock;
-use clawops::config::{Config, Source};
+use clawops::config::{Config, Feed, Platform, Source};
+use std::sync::Arc;
 
 /// Run a fleet of OpenClaw gateways from a chat.
 #[derive(Parser)]
@@ -214,7 +216,8 @@ async fn serve(path: &Option<PathBuf>, all_surfaces: bool) -> anyhow::Result<Exi
     let config = load(path)?;
     let console_on = !all_surfaces || config.console.enabled;
     let telegram_on = all_surfaces && config.telegram.as_ref().is_some_and(|t| t.enabled);
-    if !console_on && !telegram_on {
+    let discord_on = all_surfaces && config.discord.as_ref().is_some_and(|d| d.enabled);
+    if !console_on && !telegram_on && !discord_on {
         return Err(StartError::NoSurface.into());
     }
     let shutdown = CancellationToken::new();
@@ -226,54 +229,75 @@ async fn serve(path: &Option<PathBuf>, all_surfaces: bool) -> anyhow::Result<Exi
         .context("cannot start clawops")?;
     let notes = notes.take();
     app.start_watch().await.context("cannot start the watch")?;
-    let mut telegram = None;
+    // Start-up notes and resumed plans go to every chat surface's ops channels.
+    let mut ops: Vec<Arc<dyn Replier>> = Vec::new();
+    let mut surfaces: Vec<(&str, tokio::task::JoinHandle<anyhow::Result<()>>)> = Vec::new();
     if telegram_on && let Some(tg) = app.telegram() {
         let tg = tg.context("cannot start the Telegram surface")?;
-        let channels = app.config.ops_channels(
-            clawops::config::Platform::Telegram,
-            clawops::config::Feed::Notes,
-        );
-        let ops = tg.ops_chats(&channels);
+        let channels = app.config.ops_channels(Platform::Telegram, Feed::Notes);
+        ops.push(Arc::new(tg.ops_chats(&channels)));
+        let stop = shutdown.clone();
+        surfaces.push((
+            "Telegram",
+            tokio::spawn(async move { Ok(tg.run(stop).await?) }),
+        ));
+    }
+    if discord_on && let Some(dc) = app.discord(Reach::Discord).await {
+        let dc = dc.context("cannot start the Discord surface")?;
+        let channels = app.config.ops_channels(Platform::Discord, Feed::Notes);
+        ops.push(Arc::new(dc.ops_channels(&channels)));
+        let stop = shutdown.clone();
+        surfaces.push((
+            "Discord",
+            tokio::spawn(async move { Ok(dc.run(stop).await?) }),
+        ));
+    }
+    if !ops.is_empty() {
+        let ops = Arc::new(clawops::chat::Fanout(ops));
         for note in &notes {
             ops.send(note.clone()).await;
         }
-        // Interrupted plans finish in the background and report to the ops chats.
-        app.resume_plans(std::sync::Arc::new(ops));
-        let stop = shutdown.clone();
-        telegram = Some(tokio::spawn(async move { tg.run(stop).await }));
+        // Interrupted plans finish in the background and report to the ops channels.
+        app.resume_plans(ops);
     }
     if console_on {
-        let out = std::sync::Arc::new(ConsoleOut::new(tokio::io::stdout()));
+        let out = Arc::new(ConsoleOut::new(tokio::io::stdout()));
         if app.config.ops_channels.is_empty() {
             // No ops chat configured: the watch tells this terminal.
             app.bot
                 .door()
                 .ctx()
                 .postboxes
-                .attach(clawops::config::Platform::Console, out.clone());
+                .attach(Platform::Console, out.clone());
         }
         for note in notes {
             out.send(note).await;
         }
-        if telegram.is_none() {
+        if surfaces.is_empty() {
             app.resume_plans(out.clone());
         }
         out.line("clawops console: you are the owner. /help lists the commands; Ctrl-D quits.")
             .await;
         app.console(out).await;
-    }
-    if let Some(task) = telegram {
-        if console_on && !shutdown.is_cancelled() {
-            eprintln!("console closed; the Telegram surface keeps running until SIGTERM or Ctrl-C");
+        if !surfaces.is_empty() && !shutdown.is_cancelled() {
+            eprintln!("console closed; the chat surfaces keep running until SIGTERM or Ctrl-C");
         }
+    }
+    let mut failed = None;
+    for (name, task) in surfaces {
         match task.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
-                app.stop(grace).await;
-                return Err(anyhow::Error::new(e).context("the Telegram surface stopped"));
+                // One surface failing to start stops the others: the operator fixes it.
+                shutdown.cancel();
+                failed.get_or_insert(e.context(format!("the {name} surface stopped")));
             }
-            Err(e) => tracing::error!(error = %e, "the Telegram surface crashed"),
+            Err(e) => tracing::error!(error = %e, "the {name} surface crashed"),
         }
+    }
+    if let Some(e) = failed {
+        app.stop(grace).await;
+        return Err(e);
     }
     for note in app.stop(grace).await {
         tracing::warn!("{}", note.plain());
@@ -328,14 +352,32 @@ fn check_config(path: &Option<PathBuf>) -> anyhow::Result<ExitCode> {
             ssh.deploy_role.as_str()
         );
     }
+    let mut surfaces = Vec::new();
+    if config.console.enabled {
+        surfaces.push("console".to_string());
+    }
+    if config.telegram.as_ref().is_some_and(|t| t.enabled) {
+        surfaces.push("telegram".to_string());
+    }
+    if let Some(dc) = config.discord.as_ref().filter(|d| d.enabled) {
+        let guilds = match dc.guilds.len() {
+            0 => "DMs only".to_string(),
+            1 => "DMs and 1 guild".to_string(),
+            n => format!("DMs and {n} guilds"),
+        };
+        surfaces.push(format!("discord ({guilds})"));
+    }
     println!(
         "  surfaces:   {}",
-        if config.console.enabled {
-            "console"
+        if surfaces.is_empty() {
+            "none (clawops console still works)".to_string()
         } else {
-            "none (clawops console still works)"
+            surfaces.join(", ")
         }
     );
+    if !config.ops_channels.is_empty() {
+        println!("  ops:        {} channel(s)", config.ops_channels.len());
+    }
     println!(
         "  safety:     confirm over {} instances or {} end users; buttons valid {}",
         config.safety.confirm_bulk_over,

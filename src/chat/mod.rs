@@ -68,6 +68,22 @@ pub trait Postbox: Send + Sync {
     async fn reply(&self, at: &MessageRef, out: Outbound, silent: bool) -> Option<MessageRef>;
 }
 
+/// Sends every outbound to several repliers (the ops channels of every surface); returns
+/// where the first delivered it.
+pub struct Fanout(pub Vec<std::sync::Arc<dyn Replier>>);
+
+#[async_trait]
+impl Replier for Fanout {
+    async fn send(&self, out: Outbound) -> Option<MessageRef> {
+        let mut first = None;
+        for r in &self.0 {
+            let sent = r.send(out.clone()).await;
+            first = first.or(sent);
+        }
+        first
+    }
+}
+
 /// Payload prefixes of confirmation buttons.
 const CONFIRM: &str = "cf:";
 const CANCEL: &str = "cx:";

@@ -15,6 +15,7 @@
 //! one) and is never used by `clawops run`.
 
 pub mod bot_api;
+pub mod discord_api;
 mod gateway;
 pub mod llm_api;
 pub mod seed;

@@ -30,7 +30,7 @@ use super::Inbound;
 use crate::bot::Bot as Core;
 use crate::config::{DiscordConfig, OpsChannel, Platform};
 use crate::ops::grants::GrantGuard;
-use crate::ops::{Actor, Outcome};
+use crate::ops::{Actor, Outcome, Risk};
 
 /// Why the Discord surface could not start.
 #[derive(Debug, Error)]
@@ -300,6 +300,12 @@ impl Shared {
             self.refuse_stranger(&out, &actor, &format!("/{}", c.data.name), &c.user)
                 .await;
             return;
+        }
+        // A change takes its time: "thinking…" at once. A read answers at once, or is
+        // deferred if it has said nothing within 2 s.
+        let changes = crate::ops::spec(&c.data.name).is_some_and(|s| s.risk != Risk::Read);
+        if changes {
+            out.defer_now().await;
         }
         let deferral = out.defer_later();
         let inbound = Inbound::Command {

@@ -318,6 +318,14 @@ impl InteractionOut {
         })
     }
 
+    /// Defers the answer now (an action that changes the fleet takes its time).
+    pub async fn defer_now(&self) {
+        let mut answer = self.answer.lock().await;
+        if *answer == Answer::Fresh {
+            self.defer(&mut answer).await;
+        }
+    }
+
     async fn defer(&self, answer: &mut Answer) {
         let response = match self.kind {
             Kind::Command => {
