@@ -1633,7 +1633,7 @@ mod tests {
         assert!(err.contains("[discord] is not enabled"), "{err}");
     }
 
-    const DISCORD: &str = "[store]\npath = \"x.db\"\n[[operators]]\nplatform = \"discord\"\nuser_id = \"80351110224678912\"\nrole = \"owner\"\n[discord]\ntoken = \"MTA1.Gx4b_c.abc-DEF\"\napplication_id = \"1100000000000000001\"\nguilds = [\"1200000000000000001\"]\n";
+    const DISCORD: &str = "[store]\npath = \"x.db\"\n[[operators]]\nplatform = \"discord\"\nuser_id = \"80351110224678912\"\nrole = \"owner\"\n[discord]\ntoken = \"MTA1.Gx4b_c.abc-DEF\"\napplication_id = \"1100000000000000001\"\nguilds = [\"1200000000000000001\"]\n[providers.sim]\n";
 
     #[test]
     fn a_discord_surface_with_an_ops_channel_checks_out() {

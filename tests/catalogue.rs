@@ -57,3 +57,66 @@ fn help_and_usage_spell_flags_alike() {
         }
     }
 }
+
+/// Discord refuses a command set beyond its limits, and a description cut mid-word reads
+/// badly: every command and option fits, and a shortened text ends at a word.
+#[test]
+fn every_action_fits_discords_limits_for_slash_commands_without_cutting_a_word() {
+    use clawops::chat::discord::commands::{
+        MAX_DESCRIPTION, MAX_NAME, MAX_OPTIONS, slash_commands,
+    };
+    let valid_name = |s: &str| {
+        !s.is_empty()
+            && s.chars().count() <= MAX_NAME
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    };
+    let fits = |full: &str, shown: &str| {
+        assert!(
+            (1..=MAX_DESCRIPTION).contains(&shown.chars().count()),
+            "{shown:?} is {} characters",
+            shown.chars().count()
+        );
+        if shown != full {
+            let kept = shown.trim_end_matches('…');
+            assert!(
+                full.starts_with(kept),
+                "{shown:?} is not the start of {full:?}"
+            );
+            let next = full[kept.len()..].chars().next();
+            assert!(
+                next.is_none_or(|c| !c.is_alphanumeric()),
+                "{shown:?} cuts a word of {full:?}"
+            );
+        }
+    };
+    let commands = slash_commands();
+    assert_eq!(commands.len(), clawops::ops::catalogue().len());
+    for (command, spec) in commands.iter().zip(clawops::ops::catalogue()) {
+        assert!(valid_name(&command.name), "{}", command.name);
+        fits(spec.summary, &command.description);
+        assert!(command.options.len() <= MAX_OPTIONS, "/{}", command.name);
+        let mut optional = false;
+        for option in &command.options {
+            assert!(
+                valid_name(&option.name),
+                "/{} {}",
+                command.name,
+                option.name
+            );
+            let param = spec.param(&option.name).unwrap();
+            let help = if param.help.trim().is_empty() {
+                param.meta
+            } else {
+                param.help
+            };
+            fits(help, &option.description);
+            assert!(
+                !(option.required && optional),
+                "/{}: required after optional",
+                command.name
+            );
+            optional |= !option.required;
+        }
+    }
+}

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use clawops::app::App;
 use clawops::chat::discord::Reach;
+use clawops::chat::discord::out::{InteractionOut, Kind};
 use clawops::chat::recorder::Recorder;
+use clawops::chat::{Message, Outbound, Replier};
 use clawops::clock::Clock;
 use clawops::config::Config;
 use clawops::farm::discord_api::{APP_ID, FakeDiscord, Person, Posted, TOKEN};
@@ -528,4 +530,47 @@ async fn brief_answers_the_command_with_the_briefing_and_its_chart_attached() {
         })
         .await;
     chart_of(&chart);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_not_ready_within_2s_is_deferred_and_then_replaces_the_thinking() {
+    // No bot on the gateway: the test answers the interaction itself, slowly.
+    let fake = FakeDiscord::start().await;
+    let config = Config::parse(
+        &format!(
+            "[store]\npath = \"x.db\"\n[[operators]]\nplatform = \"discord\"\nuser_id = \"{OPERATOR}\"\nrole = \"owner\"\n[discord]\ntoken = \"{TOKEN}\"\napplication_id = \"{APP_ID}\"\n[providers.sim]\n"
+        ),
+        "t",
+    )
+    .unwrap();
+    let reach = Reach::Loopback {
+        addr: fake.addr,
+        root_pem: fake.root_pem.clone(),
+    };
+    let http = std::sync::Arc::new(
+        clawops::chat::discord::rest(config.discord.as_ref().unwrap(), &reach).unwrap(),
+    );
+    let id = fake.slash(&operator(), COMMANDS, "health", json!([]));
+    let out = InteractionOut::new(
+        http,
+        id.into(),
+        fake.token(id).unwrap(),
+        Kind::Command,
+        COMMANDS.into(),
+    );
+    let _timer = out.defer_later();
+    fake.wait_for(LIMIT, "the deferral", |f| f.answer(id)).await;
+    assert_eq!(fake.answer(id), Some(5));
+    let thinking = fake.messages(COMMANDS);
+    assert!(thinking.len() == 1 && thinking[0].thinking);
+    out.send(Outbound::Message(Message::text("all 3 healthy")))
+        .await;
+    let answer = fake.message(thinking[0].id).unwrap();
+    assert_eq!(answer.content, "all 3 healthy");
+    assert!(!answer.thinking);
+    out.send(Outbound::Message(Message::text("and one more")))
+        .await;
+    assert_eq!(fake.messages(COMMANDS).len(), 2, "then a follow-up");
+    let late = fake.calls("/callback");
+    assert_eq!(late.len(), 1, "answered once");
 }

@@ -243,6 +243,14 @@ impl FakeDiscord {
             .and_then(|p| p.answer)
     }
 
+    /// The token of an interaction the fake dispatched.
+    pub fn token(&self, interaction: u64) -> Option<String> {
+        self.lock()
+            .interactions
+            .get(&interaction)
+            .map(|p| p.token.clone())
+    }
+
     /// The names autocomplete offered for an interaction.
     pub fn choices(&self, interaction: u64) -> Vec<String> {
         self.lock()
@@ -353,12 +361,11 @@ impl FakeDiscord {
                 obj.insert(k.clone(), v.clone());
             }
         }
-        if kind == 3 {
-            if let Some(pressed) = extra["message"]["id"].as_str().and_then(|s| s.parse().ok()) {
-                if let Some(p) = self.lock().interactions.get_mut(&id) {
-                    p.original = Some(pressed);
-                }
-            }
+        let pressed = extra["message"]["id"].as_str().and_then(|s| s.parse().ok());
+        if kind == 3
+            && let Some(p) = self.lock().interactions.get_mut(&id)
+        {
+            p.original = pressed;
         }
         self.dispatch("INTERACTION_CREATE", body);
         id

@@ -8,10 +8,13 @@ use std::sync::{Arc, Mutex};
 
 use crate::config::{Platform, Role};
 
+/// Who holds grants: platform and user id.
+type Holder = (Platform, String);
+
 /// The grants being held now, by platform and user id.
 #[derive(Clone, Default)]
 pub struct Grants {
-    held: Arc<Mutex<HashMap<(Platform, String), Vec<Role>>>>,
+    held: Arc<Mutex<HashMap<Holder, Vec<Role>>>>,
 }
 
 impl Grants {
@@ -33,7 +36,7 @@ impl Grants {
             .and_then(|roles| roles.iter().copied().max())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Platform, String), Vec<Role>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Holder, Vec<Role>>> {
         self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -41,7 +44,7 @@ impl Grants {
 /// Releases one held grant when dropped.
 pub struct GrantGuard {
     grants: Grants,
-    key: (Platform, String),
+    key: Holder,
     role: Role,
 }
 

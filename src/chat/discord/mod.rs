@@ -88,26 +88,7 @@ impl Discord {
         tasks: TaskTracker,
         reach: Reach,
     ) -> Result<Discord, DiscordError> {
-        let token = config.token.clone().ok_or(DiscordError::NoToken)?;
-        let app = config
-            .application_id
-            .snowflake()
-            .ok_or(DiscordError::NoApplication)?;
-        let mut builder = HttpBuilder::new(&token)
-            .application_id(app.into())
-            .default_allowed_mentions(CreateAllowedMentions::new());
-        if let Reach::Loopback { addr, root_pem } = &reach {
-            let root = reqwest012::Certificate::from_pem(root_pem.as_bytes())
-                .map_err(|e| DiscordError::Reach(e.to_string()))?;
-            let client = reqwest012::Client::builder()
-                .use_rustls_tls()
-                .tls_built_in_root_certs(false)
-                .add_root_certificate(root)
-                .resolve("discord.com", *addr)
-                .build()
-                .map_err(|e| DiscordError::Reach(e.to_string()))?;
-            builder = builder.client(client);
-        }
+        let http = rest(&config, &reach)?;
         let shared = Arc::new(Shared {
             core,
             config: Arc::new(config),
@@ -117,7 +98,7 @@ impl Discord {
         // Only what is needed: guild events for slash commands and presses arrive as
         // interactions anyway; DMs need DIRECT_MESSAGES. No privileged intent.
         let intents = GatewayIntents::GUILDS | GatewayIntents::DIRECT_MESSAGES;
-        let client = serenity::all::ClientBuilder::new_with_http(builder.build(), intents)
+        let client = serenity::all::ClientBuilder::new_with_http(http, intents)
             .event_handler(Handler {
                 shared: shared.clone(),
             })
@@ -188,6 +169,32 @@ impl Discord {
     }
 }
 
+/// The REST client for `config` at `reach`: serenity's, with its rate limiter, mentions
+/// never parsed, and (for a loopback Discord) a client that trusts only its root.
+pub fn rest(config: &DiscordConfig, reach: &Reach) -> Result<Http, DiscordError> {
+    let token = config.token.clone().ok_or(DiscordError::NoToken)?;
+    let app = config
+        .application_id
+        .snowflake()
+        .ok_or(DiscordError::NoApplication)?;
+    let mut builder = HttpBuilder::new(&token)
+        .application_id(app.into())
+        .default_allowed_mentions(CreateAllowedMentions::new());
+    if let Reach::Loopback { addr, root_pem } = reach {
+        let root = reqwest012::Certificate::from_pem(root_pem.as_bytes())
+            .map_err(|e| DiscordError::Reach(e.to_string()))?;
+        let client = reqwest012::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(root)
+            .resolve("discord.com", *addr)
+            .build()
+            .map_err(|e| DiscordError::Reach(e.to_string()))?;
+        builder = builder.client(client);
+    }
+    Ok(builder.build())
+}
+
 /// Serenity's events, handed to the shared handler on the task tracker.
 struct Handler {
     shared: Arc<Shared>,
@@ -213,10 +220,6 @@ impl EventHandler for Handler {
     }
 
     async fn message(&self, ctx: Context, message: serenity::all::Message) {
-        // Only DMs: in guilds the bot answers slash commands (no message-content intent).
-        if message.author.bot || message.guild_id.is_some() || message.content.trim().is_empty() {
-            return;
-        }
         let shared = self.shared.clone();
         let http = ctx.http.clone();
         self.shared.tasks.spawn(async move {
@@ -308,12 +311,7 @@ impl Shared {
             out.defer_now().await;
         }
         let deferral = out.defer_later();
-        let inbound = Inbound::Command {
-            actor,
-            name: c.data.name.clone(),
-            args: commands::args(&c.data.options),
-        };
-        self.core.handle(inbound, out.as_ref()).await;
+        self.core.handle(command_inbound(&c), out.as_ref()).await;
         deferral.abort();
     }
 
@@ -365,7 +363,9 @@ impl Shared {
                 .await;
             return;
         }
-        let data = c.data.custom_id.clone();
+        let Inbound::Press { data, .. } = press_inbound(&c) else {
+            return;
+        };
         let deferral = out.defer_later();
         let outcome = self.core.press(&actor, &data, out.as_ref()).await;
         deferral.abort();
@@ -394,6 +394,36 @@ const NOT_AN_OPERATOR: &str = "You are not an operator of this bot.";
 /// What an interaction from a channel the bot does not answer in hears.
 const ELSEWHERE: &str = "clawops does not answer in this channel: use a DM with the bot, or a channel listed in its [discord] settings.";
 
+/// A slash command as the bot takes it: the action by name with its arguments.
+pub fn command_inbound(c: &CommandInteraction) -> Inbound {
+    Inbound::Command {
+        actor: actor(&c.user),
+        name: c.data.name.clone(),
+        args: commands::args(&c.data.options),
+    }
+}
+
+/// A button press as the bot takes it: the button's payload.
+pub fn press_inbound(c: &ComponentInteraction) -> Inbound {
+    Inbound::Press {
+        actor: actor(&c.user),
+        data: c.data.custom_id.clone(),
+    }
+}
+
+/// A DM as the bot takes it (a command line or free text); nothing for a bot's own
+/// message, a guild message (guilds use slash commands: no message-content intent) or
+/// an empty one.
+pub fn dm_inbound(m: &serenity::all::Message) -> Option<Inbound> {
+    if m.author.bot || m.guild_id.is_some() || m.content.trim().is_empty() {
+        return None;
+    }
+    Some(Inbound::Text {
+        actor: actor(&m.author),
+        text: m.content.clone(),
+    })
+}
+
 fn actor(user: &User) -> Actor {
     Actor::Person {
         platform: Platform::Discord,
@@ -414,5 +444,84 @@ impl std::fmt::Debug for Discord {
         f.debug_struct("Discord")
             .field("config", &self.shared.config)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::ArgValue;
+
+    fn fixture<T: serde::de::DeserializeOwned>(text: &str) -> T {
+        serde_json::from_str(text).expect("serenity reads the fixture")
+    }
+
+    #[test]
+    fn a_slash_command_from_a_guild_member_becomes_the_catalogue_action() {
+        let Interaction::Command(c) = fixture(include_str!("fixtures/slash_deploy.json")) else {
+            panic!("not a command")
+        };
+        assert_eq!(
+            c.member.as_ref().unwrap().roles[0].get(),
+            1_250_000_000_000_000_001
+        );
+        let Inbound::Command { actor, name, args } = command_inbound(&c) else {
+            panic!()
+        };
+        assert_eq!(actor.audit_name(), "discord:80351110224678912");
+        assert_eq!(name, "deploy");
+        assert_eq!(args["name"], ArgValue::Text("alice-bot".into()));
+        assert_eq!(args["resume"], ArgValue::Switch(true));
+        let action = crate::ops::build(&name, &args).unwrap();
+        assert_eq!(
+            crate::command::parse("/deploy alice-bot nbg1 --resume").unwrap(),
+            action
+        );
+    }
+
+    #[test]
+    fn a_press_in_a_dm_carries_the_buttons_payload_and_a_dm_carries_its_text() {
+        let Interaction::Component(c) = fixture(include_str!("fixtures/press_confirm.json")) else {
+            panic!("not a press")
+        };
+        assert_eq!(
+            press_inbound(&c),
+            Inbound::Press {
+                actor: actor(&c.user),
+                data: "cf:7f3a9c".into()
+            }
+        );
+        assert!(c.message.content.starts_with("Destroy bob-bot"));
+        let mut m: serenity::all::Message = fixture(include_str!("fixtures/dm_message.json"));
+        let Some(Inbound::Text { text, .. }) = dm_inbound(&m) else {
+            panic!()
+        };
+        assert_eq!(text, "restart anything degraded");
+        m.author.bot = true;
+        assert_eq!(dm_inbound(&m), None, "the bot's own messages are not read");
+    }
+
+    #[test]
+    fn outbound_messages_serialise_as_discord_reads_them() {
+        let out = crate::chat::confirmation(
+            "7f3a9c".into(),
+            crate::chat::Message::text("Destroy *bob-bot*? @everyone"),
+        );
+        let payload = &out::payloads(&out)[0];
+        let json = serde_json::to_value(payload.message_for_test()).unwrap();
+        assert_eq!(json["content"], "Destroy \\*bob-bot\\*? @everyone");
+        let buttons = &json["components"][0]["components"];
+        assert_eq!(buttons[0]["custom_id"], "cf:7f3a9c");
+        assert_eq!(buttons[0]["style"], 4, "Confirm is red");
+        assert_eq!(buttons[1]["label"], "Cancel");
+        let status = crate::chat::Message::default().heading("alice-bot").table(
+            &["field", "value"],
+            vec![vec!["state".into(), "ready".into()]],
+        );
+        let json = serde_json::to_value(
+            out::payloads(&crate::chat::Outbound::Message(status))[0].message_for_test(),
+        )
+        .unwrap();
+        assert_eq!(json["embeds"][0]["title"], "alice-bot");
     }
 }

@@ -147,6 +147,12 @@ impl Payload {
         m
     }
 
+    /// The message as sent to a channel, for tests of its wire form.
+    #[cfg(test)]
+    pub fn message_for_test(&self) -> CreateMessage {
+        self.message()
+    }
+
     fn edit(&self) -> EditMessage {
         EditMessage::new()
             .content(self.text())
