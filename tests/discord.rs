@@ -5,6 +5,9 @@
 
 use std::time::Duration;
 
+#[path = "common/sim_knob.rs"]
+mod sim_knob;
+
 use clawops::app::App;
 use clawops::chat::discord::Reach;
 use clawops::chat::discord::out::{InteractionOut, Kind};
@@ -15,6 +18,7 @@ use clawops::config::Config;
 use clawops::farm::discord_api::{APP_ID, FakeDiscord, Person, Posted, TOKEN};
 use clawops::farm::llm_api::{FakeLlm, KEY, Reply};
 use serde_json::json;
+use sim_knob::knob;
 use tokio_util::sync::CancellationToken;
 
 const OPERATOR: u64 = 80_351_110_224_678_912;
@@ -24,6 +28,8 @@ const STRANGER: u64 = 66_666_666_666_666_666;
 const ROLE_HOLDER: u64 = 55_555_555_555_555_555;
 const GUILD: u64 = 1_200_000_000_000_000_001;
 const ROLE: u64 = 1_250_000_000_000_000_001;
+/// A guild role that grants viewer.
+const VIEWERS: u64 = 1_250_000_000_000_000_002;
 const OPS: u64 = 1_300_000_000_000_000_001;
 const COMMANDS: u64 = 1_400_000_000_000_000_001;
 const ELSEWHERE: u64 = 1_500_000_000_000_000_001;
@@ -64,6 +70,9 @@ channels = ["{COMMANDS}", "{OPS}"]
 [[discord.roles]]
 role_id = "{ROLE}"
 role = "operator"
+[[discord.roles]]
+role_id = "{VIEWERS}"
+role = "viewer"
 [[ops_channels]]
 platform = "discord"
 chat_id = "{OPS}"
@@ -111,6 +120,17 @@ fn text(name: &str, value: &str) -> serde_json::Value {
 async fn said(bot: &Bot, channel: u64, needle: &str) -> Posted {
     bot.fake
         .wait_for(LIMIT, needle, |f| f.find(channel, needle))
+        .await
+}
+
+/// Waits for the message that answers interaction `id` in `channel`.
+async fn answer_to(bot: &Bot, channel: u64, id: u64) -> Posted {
+    bot.fake
+        .wait_for(LIMIT, "the answer", |f| {
+            f.messages(channel)
+                .into_iter()
+                .find(|m| m.interaction == Some(id))
+        })
         .await
 }
 
@@ -203,14 +223,8 @@ async fn a_destroy_is_confirmed_by_its_button_and_only_by_the_one_who_asked() {
     // Another operator presses it: refused where only they see it, nothing destroyed.
     let other = Person::new(OTHER_OPERATOR, "other").in_guild(GUILD, &[]);
     let press = bot.fake.press(&other, ask.id, &confirm);
-    let refusal = bot
-        .fake
-        .wait_for(LIMIT, "the refusal", |f| {
-            f.messages(COMMANDS)
-                .into_iter()
-                .find(|m| m.ephemeral && m.interaction == Some(press))
-        })
-        .await;
+    let refusal = answer_to(&bot, COMMANDS, press).await;
+    assert!(refusal.ephemeral, "only the presser sees it");
     assert!(
         refusal.content.contains("belongs to someone else"),
         "{}",
@@ -233,14 +247,8 @@ async fn a_destroy_is_confirmed_by_its_button_and_only_by_the_one_who_asked() {
 
     // A second press of the same button changes nothing and says so to the presser.
     let again = bot.fake.press(&operator(), ask.id, &confirm);
-    let stale = bot
-        .fake
-        .wait_for(LIMIT, "the stale refusal", |f| {
-            f.messages(COMMANDS)
-                .into_iter()
-                .find(|m| m.ephemeral && m.interaction == Some(again))
-        })
-        .await;
+    let stale = answer_to(&bot, COMMANDS, again).await;
+    assert!(stale.ephemeral);
     assert!(stale.content.contains("already used"), "{}", stale.content);
 }
 
@@ -252,14 +260,7 @@ async fn a_stranger_is_refused_where_only_they_see_it_audited_once_and_offered_n
     let first = bot.fake.slash(&stranger, COMMANDS, "list", json!([]));
     let second = bot.fake.slash(&stranger, COMMANDS, "list", json!([]));
     for id in [first, second] {
-        let refusal = bot
-            .fake
-            .wait_for(LIMIT, "a refusal", |f| {
-                f.messages(COMMANDS)
-                    .into_iter()
-                    .find(|m| m.interaction == Some(id))
-            })
-            .await;
+        let refusal = answer_to(&bot, COMMANDS, id).await;
         assert!(refusal.ephemeral, "only the stranger sees it");
         assert!(!refusal.text().contains("alice-bot"), "{}", refusal.text());
     }
@@ -306,26 +307,29 @@ async fn a_guild_role_makes_an_operator_in_the_guild_but_not_in_a_dm_or_another_
     let without = bot
         .fake
         .slash(&holder.in_guild(GUILD, &[]), COMMANDS, "list", json!([]));
-    let refusal = bot
-        .fake
-        .wait_for(LIMIT, "the refusal", |f| {
-            f.messages(COMMANDS)
-                .into_iter()
-                .find(|m| m.interaction == Some(without))
-        })
-        .await;
+    let refusal = answer_to(&bot, COMMANDS, without).await;
     assert!(refusal.ephemeral);
     // A channel not listed: the bot does not answer there, even for an operator.
     let outside = bot.fake.slash(&operator(), ELSEWHERE, "list", json!([]));
-    let there = bot
-        .fake
-        .wait_for(LIMIT, "the answer elsewhere", |f| {
-            f.messages(ELSEWHERE)
-                .into_iter()
-                .find(|m| m.interaction == Some(outside))
-        })
-        .await;
+    let there = answer_to(&bot, ELSEWHERE, outside).await;
     assert!(there.ephemeral && there.content.contains("does not answer in this channel"));
+    // A viewer's role reads but does not change the fleet.
+    let viewer = holder.in_guild(GUILD, &[VIEWERS]);
+    bot.fake.slash(
+        &viewer,
+        COMMANDS,
+        "deploy",
+        json!([text("name", "viewer-bot"), text("region", "nbg1")]),
+    );
+    said(&bot, COMMANDS, "Your role (viewer) may not run /deploy").await;
+    assert!(
+        bot.app
+            .store
+            .instance("viewer-bot")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -400,15 +404,6 @@ async fn run_job(app: &App, kind: clawops::jobs::JobKind) -> String {
         .claim(kind, chrono::Utc::now())
         .expect("the job is free");
     door.run_job(&run, "system").await.unwrap()
-}
-
-async fn knob(app: &App, name: &str, knob: &str, value: serde_json::Value) {
-    let row = app.store.instance(name).await.unwrap().unwrap();
-    let id: i64 = row.server_id.unwrap().parse().unwrap();
-    let server = app.store.sim_server(id).await.unwrap().unwrap();
-    let mut host: serde_json::Value = serde_json::from_str(&server.host).unwrap();
-    host[knob] = value;
-    app.store.sim_set_host(id, &host.to_string()).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

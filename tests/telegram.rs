@@ -3,6 +3,9 @@
 
 #[path = "common/fake_telegram.rs"]
 mod fake_telegram;
+#[path = "common/sim_knob.rs"]
+mod sim_knob;
+use sim_knob::knob;
 
 use std::time::Duration;
 
@@ -520,16 +523,6 @@ async fn hardening_23_a_stop_waits_for_running_steps_and_records_the_rest() {
     store.close().await;
 }
 
-/// Turns on a fault of the simulated host of `name`.
-async fn knob(app: &App, name: &str, knob: &str, on: bool) {
-    let row = app.store.instance(name).await.unwrap().unwrap();
-    let id: i64 = row.server_id.unwrap().parse().unwrap();
-    let server = app.store.sim_server(id).await.unwrap().unwrap();
-    let mut host: serde_json::Value = serde_json::from_str(&server.host).unwrap();
-    host[knob] = on.into();
-    app.store.sim_set_host(id, &host.to_string()).await.unwrap();
-}
-
 /// One health sweep and its alert pass, now.
 async fn sweep(app: &App) -> String {
     let door = app.bot.door();
@@ -550,7 +543,7 @@ async fn a_gateway_down_is_an_alert_whose_restart_button_brings_a_recovery_reply
             has(c, "sendmessage", "alice-bot is ready")
         })
         .await;
-    knob(&bot.app, "alice-bot", "gateway_down", true).await;
+    knob(&bot.app, "alice-bot", "gateway_down", true.into()).await;
     sweep(&bot.app).await;
     let said = sweep(&bot.app).await;
     assert!(said.contains("1 alert sent"), "{said}");

@@ -601,15 +601,22 @@ impl FakeDiscord {
                     .all(|c| c.is_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
         };
         let text_ok = |s: &str| (1..=100).contains(&s.chars().count());
-        for (i, c) in list.iter().enumerate() {
-            if !name_ok(c["name"].as_str().unwrap_or_default()) {
-                return invalid(&format!("{i}.name"), "Invalid command name");
+        // A command and each of its options: a valid name and a description of 1-100.
+        let named = |at: String, v: &Value| -> Option<Answer> {
+            if !name_ok(v["name"].as_str().unwrap_or_default()) {
+                return Some(invalid(&format!("{at}name"), "Invalid name"));
             }
-            if !text_ok(c["description"].as_str().unwrap_or_default()) {
-                return invalid(
-                    &format!("{i}.description"),
+            if !text_ok(v["description"].as_str().unwrap_or_default()) {
+                return Some(invalid(
+                    &format!("{at}description"),
                     "Must be between 1 and 100 in length.",
-                );
+                ));
+            }
+            None
+        };
+        for (i, c) in list.iter().enumerate() {
+            if let Some(refused) = named(format!("{i}."), c) {
+                return refused;
             }
             let options = c["options"].as_array().cloned().unwrap_or_default();
             if options.len() > 25 {
@@ -617,14 +624,8 @@ impl FakeDiscord {
             }
             let mut optional_seen = false;
             for (j, o) in options.iter().enumerate() {
-                if !name_ok(o["name"].as_str().unwrap_or_default()) {
-                    return invalid(&format!("{i}.options.{j}.name"), "Invalid option name");
-                }
-                if !text_ok(o["description"].as_str().unwrap_or_default()) {
-                    return invalid(
-                        &format!("{i}.options.{j}.description"),
-                        "Must be between 1 and 100 in length.",
-                    );
+                if let Some(refused) = named(format!("{i}.options.{j}."), o) {
+                    return refused;
                 }
                 let required = o["required"].as_bool().unwrap_or(false);
                 if required && optional_seen {
