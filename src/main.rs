@@ -447,7 +447,9 @@ async fn verify(path: &Option<PathBuf>) -> anyhow::Result<ExitCode> {
 }
 
 fn init_logs(format: LogFormat, quiet: bool) {
-    let default = if quiet { "warn" } else { "info" };
+    // serenity's spans carry its requests (an interaction's token is in their path):
+    // its own lines only from warnings up unless RUST_LOG asks.
+    let default = if quiet { "warn" } else { "info,serenity=warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()

@@ -569,3 +569,42 @@ async fn an_answer_not_ready_within_2s_is_deferred_and_then_replaces_the_thinkin
     let late = fake.calls("/callback");
     assert_eq!(late.len(), 1, "answered once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_is_named_as_such_and_an_unreachable_discord_as_that() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = |token: &str| {
+        format!(
+            "[store]\npath = \"{}/fleet.db\"\n[[operators]]\nplatform = \"discord\"\nuser_id = \"{OPERATOR}\"\nrole = \"owner\"\n[discord]\ntoken = \"{token}\"\napplication_id = \"{APP_ID}\"\n[providers.sim]\n",
+            dir.path().display()
+        )
+    };
+    let app = App::start(
+        Config::parse(&toml("MTEw.wrong.token-0001"), "t").unwrap(),
+        Clock::system(),
+        CancellationToken::new(),
+        &Recorder::new(),
+    )
+    .await
+    .unwrap();
+    let reach = Reach::Loopback {
+        addr: fake.addr,
+        root_pem: fake.root_pem.clone(),
+    };
+    let surface = app.discord(reach).await.unwrap().unwrap();
+    let err = surface.run(CancellationToken::new()).await.unwrap_err();
+    assert!(err.to_string().contains("refused the bot token"), "{err}");
+    assert!(!err.to_string().contains("wrong.token"), "{err}");
+    // Nothing listens here: unreachable, not a refused token.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let nowhere = Reach::Loopback {
+        addr,
+        root_pem: fake.root_pem.clone(),
+    };
+    let surface = app.discord(nowhere).await.unwrap().unwrap();
+    let err = surface.run(CancellationToken::new()).await.unwrap_err();
+    assert!(err.to_string().contains("cannot reach Discord"), "{err}");
+}

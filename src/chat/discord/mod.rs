@@ -43,6 +43,10 @@ pub enum DiscordError {
         "Discord refused the bot token ({0}): copy it again (Developer Portal → Bot → Reset Token)"
     )]
     Token(String),
+    #[error(
+        "cannot reach Discord ({0}): check this machine's network and DNS; clawops tries again when started again"
+    )]
+    Unreachable(String),
     #[error("the Discord API cannot be reached through the given root certificate: {0}")]
     Reach(String),
     #[error("the Discord gateway client could not be built: {0}")]
@@ -135,10 +139,18 @@ impl Discord {
     /// shutdown (serenity reconnects by itself).
     pub async fn run(mut self, shutdown: CancellationToken) -> Result<(), DiscordError> {
         let http = self.client.http.clone();
-        let me = http
-            .get_current_user()
-            .await
-            .map_err(|e| DiscordError::Token(said(&e)))?;
+        let me = http.get_current_user().await.map_err(|e| {
+            let refused = matches!(
+                &e,
+                serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r))
+                    if r.status_code.as_u16() == 401
+            );
+            if refused {
+                DiscordError::Token(said(&e))
+            } else {
+                DiscordError::Unreachable(said(&e))
+            }
+        })?;
         tracing::info!(bot = %me.name, "discord: connected");
         let commands: Vec<_> = commands::slash_commands()
             .iter()
