@@ -151,7 +151,6 @@ impl App {
             postboxes: Default::default(),
             heals: Default::default(),
             briefer: Default::default(),
-            grants: Default::default(),
         });
         if let Some(said) = door.audit().upgrade().await.map_err(OpsError::from)? {
             notes

@@ -286,6 +286,7 @@ mod tests {
             openclaw: None,
             standby_for: None,
             owner: None,
+            telegram_token: None,
             host_key: None,
         }
     }
@@ -414,7 +415,7 @@ mod tests {
         let e = parse("/deploy").unwrap_err().to_string();
         assert_eq!(
             e,
-            "/deploy: missing NAME. Usage: /deploy NAME [REGION] [--size SIZE] [--provider PROVIDER] [--resume] [--openclaw VERSION] [--standby-for PRIMARY] [--owner USER_ID]"
+            "/deploy: missing NAME. Usage: /deploy NAME [REGION] [--size SIZE] [--provider PROVIDER] [--resume] [--openclaw VERSION] [--standby-for PRIMARY] [--owner USER_ID] [--telegram-token TOKEN]"
         );
         let e = parse("/deploy Alice_Bot").unwrap_err().to_string();
         assert!(e.contains("lowercase letters"), "{e}");

@@ -55,6 +55,25 @@ static KNOWN: LazyLock<RwLock<Vec<String>>> = LazyLock::new(|| RwLock::new(Vec::
 
 /// Registers `secret` so that every later redaction cuts it out. Short or empty values
 /// are ignored; registering twice is harmless.
+/// Whether `text` holds something shaped like a Telegram bot token anywhere in it.
+pub fn holds_bot_token(text: &str) -> bool {
+    PATTERNS[1].is_match(text)
+}
+
+/// Whether `text` has the shape of a Telegram bot token: the bot's id, a colon, then 30
+/// or more letters, digits, `_` or `-`.
+pub fn looks_like_bot_token(text: &str) -> bool {
+    text.split_once(':').is_some_and(|(id, secret)| {
+        !id.is_empty()
+            && id.len() <= 20
+            && id.chars().all(|c| c.is_ascii_digit())
+            && secret.len() >= 30
+            && secret
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    })
+}
+
 pub fn register(secret: &str) {
     let secret = secret.trim();
     if secret.len() < MIN_LEN {

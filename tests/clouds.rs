@@ -261,7 +261,6 @@ image = "img-487zeit5"
         postboxes: Default::default(),
         heals: Default::default(),
         briefer: Default::default(),
-        grants: Default::default(),
     });
     Fx {
         bot: Bot::new(door),

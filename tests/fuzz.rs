@@ -124,6 +124,7 @@ fn plain_value(kind: Kind) -> BoxedStrategy<ArgValue> {
         Kind::Text => text("[a-zA-Z0-9][a-zA-Z0-9_.:/@+=,-]{0,16}"),
         Kind::Pattern => text("[a-z0-9*?][a-z0-9*?-]{0,10}"),
         Kind::Message => text("[a-zA-Z0-9][a-zA-Z0-9 ,.!?:'\n-]{0,30}[a-zA-Z0-9.!?]"),
+        Kind::Secret => text("[1-9][0-9]{5,10}:[A-Za-z0-9_-]{30,40}"),
         Kind::Number { min, max } => (min..=max).prop_map(ArgValue::Number).boxed(),
         Kind::Switch => Just(ArgValue::Switch(true)).boxed(),
     }
@@ -159,6 +160,11 @@ fn bad_value(kind: Kind) -> BoxedStrategy<ArgValue> {
         ]),
         Kind::Pattern => text("[a-z0-9]{0,4}[A-Z_.!][a-z0-9]{0,4}"),
         Kind::Message => text("[a-z]{1,4}[\u{1}-\u{8}][a-z]{1,4}"),
+        Kind::Secret => text(prop_oneof![
+            "[0-9]{1,8}",
+            "[0-9]{1,8}:[A-Za-z0-9]{1,29}",
+            "[a-z]{1,8}:[A-Za-z0-9]{30,35}",
+        ]),
         Kind::Number { min, max } => {
             let mut bad = vec![
                 text("[a-z]{1,4}"),

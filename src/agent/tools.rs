@@ -28,6 +28,7 @@ fn param_schema(p: &Param) -> Value {
         | Kind::Place
         | Kind::Key
         | Kind::Text
+        | Kind::Secret
         | Kind::Message => json!({"type": "string"}),
     };
     s["description"] = Value::String(p.help.to_string());
@@ -36,22 +37,17 @@ fn param_schema(p: &Param) -> Value {
 
 /// One catalogue entry as an OpenAI function tool.
 pub fn tool(spec: &Spec) -> Value {
-    let properties: serde_json::Map<String, Value> = spec
-        .params
-        .iter()
+    // A secret is never the model's to give (nor to see): its arguments are left out.
+    let offered = || spec.params.iter().filter(|p| p.kind != Kind::Secret);
+    let properties: serde_json::Map<String, Value> = offered()
         .map(|p| (p.name.to_string(), param_schema(p)))
         .collect();
-    let required: Vec<&str> = spec
-        .params
-        .iter()
-        .filter(|p| p.required)
-        .map(|p| p.name)
-        .collect();
+    let required: Vec<&str> = offered().filter(|p| p.required).map(|p| p.name).collect();
     json!({
         "type": "function",
         "function": {
             "name": spec.name,
-            "description": format!("{} (slash form: {})", spec.summary, spec.usage()),
+            "description": format!("{} (slash form: {})", spec.summary, spec.usage_without_secrets()),
             "parameters": {"type": "object", "properties": properties, "required": required, "additionalProperties": false}
         }
     })

@@ -216,14 +216,38 @@ impl Telegram {
                     return;
                 }
                 let out = ChatOut::new(self.api.clone(), msg.chat.id);
+                // A bot token typed into the chat leaves it at once: clawops keeps it
+                // sealed, the chat's history should not.
+                let secret = crate::secrets::holds_bot_token(text);
+                let deleted = secret && self.delete(msg.chat.id, msg.id).await;
                 let inbound = Inbound::Text {
                     actor,
                     text: text.to_string(),
                 };
                 self.core.handle(inbound, &out).await;
+                if secret {
+                    let note = if deleted {
+                        "I deleted your message with the bot token from this chat; clawops keeps the token sealed."
+                    } else {
+                        "Delete your message with the bot token yourself: Telegram did not let me (in a group I need the right to delete messages)."
+                    };
+                    out.send(Outbound::Message(super::Message::text(note)))
+                        .await;
+                }
             }
             UpdateKind::CallbackQuery(q) => self.press(q).await,
             _ => {}
+        }
+    }
+
+    /// Deletes a message from a chat; whether it is gone.
+    async fn delete(&self, chat: ChatId, message: MessageId) -> bool {
+        match call(|| self.api.delete_message(chat, message).send()).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(chat = chat.0, error = %e, "telegram: could not delete a message holding a bot token");
+                false
+            }
         }
     }
 

@@ -47,6 +47,13 @@ struct Inner {
     dropping: Option<(u32, rand::rngs::StdRng)>,
     /// Requests dropped so far.
     dropped: u32,
+    /// Other bots Telegram knows (customers' bots): token → (id, username). Only their
+    /// `getMe` is answered.
+    bots: HashMap<String, (i64, String)>,
+    /// Messages people sent, by chat and message id (they may be deleted).
+    sent_by_people: std::collections::HashSet<(i64, i64)>,
+    /// Messages deleted with `deleteMessage`.
+    deleted: Vec<(i64, i64)>,
 }
 
 /// Where a dropped request is lost.
@@ -157,10 +164,28 @@ impl FakeTelegram {
                 "text": text,
             }
         });
+        inner.sent_by_people.insert((chat, id));
         inner.history.push(update.clone());
         inner.updates.push_back(update);
         drop(inner);
         self.arrived.notify_waiters();
+    }
+
+    /// Makes Telegram know another bot (a customer's): its `getMe` answers with the id
+    /// before the token's colon and `username`.
+    pub fn add_bot(&self, token: &str, username: &str) {
+        let id = token
+            .split_once(':')
+            .and_then(|(id, _)| id.parse().ok())
+            .unwrap_or(0);
+        self.lock()
+            .bots
+            .insert(token.to_string(), (id, username.to_string()));
+    }
+
+    /// The messages deleted so far: chat and message id.
+    pub fn deleted(&self) -> Vec<(i64, i64)> {
+        self.lock().deleted.clone()
     }
 
     /// Delivers update `id` again, as Telegram does after a bot died before its next
@@ -351,10 +376,25 @@ async fn answer(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if bot != format!("bot{TOKEN}") {
-        return err(401, "Unauthorized", None);
-    }
     let method = method.to_ascii_lowercase();
+    if bot != format!("bot{TOKEN}") {
+        let known = bot
+            .strip_prefix("bot")
+            .and_then(|token| fake.lock().bots.get(token).cloned());
+        fake.lock().calls.push(Call {
+            method: format!("{method} (another bot)"),
+            body: json!({}),
+            at: Instant::now(),
+        });
+        return match known {
+            Some((id, username)) if method == "getme" => ok(json!({
+                "id": id, "is_bot": true, "first_name": username, "username": username,
+                "can_join_groups": true, "can_read_all_group_messages": false,
+                "supports_inline_queries": false, "can_connect_to_business": false, "has_main_web_app": false
+            })),
+            _ => err(401, "Unauthorized", None),
+        };
+    }
     let multipart = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -413,8 +453,27 @@ async fn answer(
         "getupdates" => get_updates(&fake, &body).await,
         "sendmessage" => send_message(&fake, &body),
         "editmessagetext" => edit_message(&fake, &body),
+        "deletemessage" => delete_message(&fake, &body),
         other => err(404, &format!("Not Found: method {other}"), None),
     }
+}
+
+fn delete_message(fake: &FakeTelegram, body: &Value) -> Response {
+    let (Some(chat), Some(id)) = (body["chat_id"].as_i64(), body["message_id"].as_i64()) else {
+        return err(
+            400,
+            "Bad Request: chat_id and message_id are required",
+            None,
+        );
+    };
+    let mut inner = fake.lock();
+    let existed =
+        inner.sent_by_people.remove(&(chat, id)) || inner.messages.remove(&(chat, id)).is_some();
+    if !existed {
+        return err(400, "Bad Request: message to delete not found", None);
+    }
+    inner.deleted.push((chat, id));
+    ok(json!(true))
 }
 
 async fn get_updates(fake: &FakeTelegram, body: &Value) -> Response {

@@ -70,6 +70,10 @@ pub enum Kind {
     Message,
     /// A whole number within bounds.
     Number { min: u64, max: u64 },
+    /// A secret (a Telegram bot token): checked, registered so that it is cut from every
+    /// log line and chat, masked in the audit trail, sealed at rest, never offered to the
+    /// LLM nor shown on Discord.
+    Secret,
     /// A flag that is present or not.
     Switch,
 }
@@ -106,8 +110,17 @@ pub struct Spec {
 impl Spec {
     /// The usage line: `/deploy NAME [REGION] [--size SIZE] [--resume]`.
     pub fn usage(&self) -> String {
+        self.usage_of(|_| true)
+    }
+
+    /// The usage line without secret arguments (for the LLM, which never gets one).
+    pub fn usage_without_secrets(&self) -> String {
+        self.usage_of(|p| p.kind != Kind::Secret)
+    }
+
+    fn usage_of(&self, shown: impl Fn(&Param) -> bool) -> String {
         let mut s = format!("/{}", self.name);
-        for p in self.params {
+        for p in self.params.iter().filter(|p| shown(p)) {
             let body = match (p.flag, p.kind) {
                 (true, Kind::Switch) => format!("--{}", p.name.replace('_', "-")),
                 (true, _) => format!("--{} {}", p.name.replace('_', "-"), p.meta),
@@ -383,6 +396,20 @@ pub fn check_value(param: &Param, value: &ArgValue) -> Result<serde_json::Value,
                 Err(bad("value", "give one line of at most 2000 characters"))
             }
         }
+        (Kind::Secret, ArgValue::Text(t)) => {
+            let t = t.trim();
+            if crate::secrets::looks_like_bot_token(t) {
+                crate::secrets::register(t);
+                Ok(t.to_string().into())
+            } else {
+                // The value is never echoed: it may be a real token typed wrong.
+                Err(ArgError::Bad {
+                    meta: param.meta,
+                    value: "••••".into(),
+                    why: "a Telegram bot token is digits, a colon, then 30 or more letters, digits, _ or - (copy it again from @BotFather)".into(),
+                })
+            }
+        }
         (Kind::Message, ArgValue::Text(t)) => {
             let t = t.trim();
             if !t.is_empty()
@@ -473,6 +500,7 @@ impl Action {
     pub fn carries_secret(&self) -> bool {
         match self {
             Action::Config(c) => c.carries_secret(),
+            Action::Deploy(d) => d.telegram_token.is_some(),
             _ => false,
         }
     }
@@ -512,7 +540,10 @@ impl Action {
                             .any(|root| k == *root || k.starts_with(&format!("{root}.")))
                     })
             }
-            Action::Deploy(d) => d.region.as_deref().is_some_and(|r| r.starts_with("ssh://")),
+            Action::Deploy(d) => {
+                d.telegram_token.is_some()
+                    || d.region.as_deref().is_some_and(|r| r.starts_with("ssh://"))
+            }
             Action::Restore(_)
             | Action::Update(_)
             | Action::Unpin(_)
@@ -546,6 +577,7 @@ impl Action {
                 // A secret given as a value (a bot token to /config) never reaches the
                 // audit trail, the logs or a confirmation text.
                 Some(_) if p.kind == Kind::Text && secret_value(&fields) => "••••".to_string(),
+                Some(_) if p.kind == Kind::Secret => "••••".to_string(),
                 Some(serde_json::Value::String(t)) => t.clone(),
                 Some(other) => other.to_string(),
             };

@@ -76,8 +76,6 @@ pub struct Ctx {
     pub heals: super::heal::Heals,
     /// Who writes the briefings' summaries (the LLM's briefer, with `[llm]`).
     pub briefer: super::briefing::Writers,
-    /// Roles a platform's own groups grant while one interaction is handled.
-    pub grants: super::grants::Grants,
 }
 
 impl Ctx {
@@ -161,7 +159,7 @@ impl Door {
                 .ctx
                 .config
                 .role_of(*platform, user_id)
-                .or_else(|| self.ctx.grants.get(*platform, user_id)),
+                .or_else(|| super::grants::granted(*platform, user_id)),
             Actor::System => Some(Role::Operator),
         }
     }

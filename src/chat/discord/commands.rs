@@ -47,9 +47,12 @@ pub fn slash_commands() -> Vec<SlashCommand> {
 }
 
 fn slash_command(spec: &Spec) -> SlashCommand {
+    // A secret is not an option: Discord shows a command's options to everyone in the
+    // channel. Bot tokens are given on Telegram or the console.
     let mut options: Vec<SlashOption> = spec
         .params
         .iter()
+        .filter(|p| p.kind != Kind::Secret)
         .map(|p| SlashOption {
             name: p.name.to_string(),
             description: shorten(

@@ -28,8 +28,9 @@ use tokio_util::task::TaskTracker;
 use self::out::{ChannelOut, DiscordPostbox, InteractionOut, Kind, OpsChannels, said};
 use super::Inbound;
 use crate::bot::Bot as Core;
+use crate::config::Role;
 use crate::config::{DiscordConfig, OpsChannel, Platform};
-use crate::ops::grants::GrantGuard;
+use crate::ops::grants::with_grant;
 use crate::ops::{Actor, Outcome, Risk};
 
 /// Why the Discord surface could not start.
@@ -223,9 +224,21 @@ impl EventHandler for Handler {
         let http = ctx.http.clone();
         self.shared.tasks.spawn(async move {
             match interaction {
-                Interaction::Command(c) => shared.command(http, c).await,
-                Interaction::Autocomplete(c) => shared.autocomplete(http, c).await,
-                Interaction::Component(c) => shared.press(http, c).await,
+                Interaction::Command(c) => {
+                    let role = shared.grant(&c.user, c.member.as_deref());
+                    let user = c.user.id.get().to_string();
+                    with_grant(Platform::Discord, &user, role, shared.command(http, c)).await
+                }
+                Interaction::Autocomplete(c) => {
+                    let role = shared.grant(&c.user, c.member.as_deref());
+                    let user = c.user.id.get().to_string();
+                    with_grant(Platform::Discord, &user, role, shared.autocomplete(http, c)).await
+                }
+                Interaction::Component(c) => {
+                    let role = shared.grant(&c.user, c.member.as_ref());
+                    let user = c.user.id.get().to_string();
+                    with_grant(Platform::Discord, &user, role, shared.press(http, c)).await
+                }
                 _ => {}
             }
         });
@@ -261,9 +274,9 @@ impl Shared {
         }
     }
 
-    /// The grant a guild member's roles give, held while their interaction is handled
-    /// (none for someone named in `[[operators]]`, who has their own role).
-    fn grant(&self, user: &User, member: Option<&serenity::all::Member>) -> Option<GrantGuard> {
+    /// The role a guild member's roles grant (none in a DM, and none for someone named
+    /// in `[[operators]]`, who has their own role).
+    fn grant(&self, user: &User, member: Option<&serenity::all::Member>) -> Option<Role> {
         let member = member?;
         let id = user.id.get().to_string();
         let config = &self.core.door().ctx().config;
@@ -271,14 +284,7 @@ impl Shared {
             return None;
         }
         let held: Vec<u64> = member.roles.iter().map(|r| r.get()).collect();
-        let role = self.config.granted(&held)?;
-        Some(
-            self.core
-                .door()
-                .ctx()
-                .grants
-                .hold(Platform::Discord, &id, role),
-        )
+        self.config.granted(&held)
     }
 
     fn first_refusal(&self, user: &User) -> bool {
@@ -310,7 +316,6 @@ impl Shared {
             return;
         }
         let actor = actor(&c.user);
-        let _grant = self.grant(&c.user, c.member.as_deref());
         if self.core.door().role_of(&actor).is_none() {
             self.refuse_stranger(&out, &actor, &format!("/{}", c.data.name), &c.user)
                 .await;
@@ -331,7 +336,6 @@ impl Shared {
     /// does not answer in, is offered nothing.
     async fn autocomplete(&self, http: Arc<Http>, c: CommandInteraction) {
         let actor = actor(&c.user);
-        let _grant = self.grant(&c.user, c.member.as_deref());
         let mut response = CreateAutocompleteResponse::new();
         if self.answers_here(c.guild_id, c.channel_id) && self.core.door().role_of(&actor).is_some()
         {
@@ -369,7 +373,6 @@ impl Shared {
             return;
         }
         let actor = actor(&c.user);
-        let _grant = self.grant(&c.user, c.member.as_ref());
         if self.core.door().role_of(&actor).is_none() {
             self.refuse_stranger(&out, &actor, "a button", &c.user)
                 .await;

@@ -37,6 +37,10 @@ pub struct Deploy {
     /// end user approved through pairing becomes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// The customer's Telegram bot token (`--telegram-token`): checked with the Bot API's
+    /// `getMe` before anything is bought, kept sealed, the channel set to pairing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telegram_token: Option<String>,
     /// On a host you have: the host key it offered when the question was asked (OpenSSH
     /// text), pinned when the deploy is confirmed. Set by the door, never by arguments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,6 +115,14 @@ impl Command for Deploy {
                 flag: true,
                 required: false,
                 help: "the bot's owner (Telegram user id)",
+            },
+            Param {
+                name: "telegram_token",
+                meta: "TOKEN",
+                kind: Kind::Secret,
+                flag: true,
+                required: false,
+                help: "the customer's bot token from @BotFather: checked first, kept sealed, its chat set to pairing",
             },
         ],
         risk: Risk::Change,
@@ -194,6 +206,11 @@ impl Deploy {
     pub async fn observed(&self, ctx: &Ctx) -> Result<Deploy, OpsError> {
         if let Some(owner) = &self.owner {
             owner_id(owner)?;
+        }
+        // A bot token Telegram refuses, or one another instance carries, is refused
+        // before the question (and checked again when the deploy runs).
+        if let Some(token) = &self.telegram_token {
+            super::onboarding::check(ctx, &self.name, token).await?;
         }
         let mut seen = Deploy {
             host_key: None,
@@ -339,6 +356,16 @@ impl Deploy {
 
     /// Runs the deploy; progress goes to `out` as one view edited in place.
     pub async fn run(&self, ctx: &Ctx, out: &dyn Replier) -> Result<Message, OpsError> {
+        // A customer's bot token is checked before anything is bought, then kept sealed
+        // for the config step.
+        let bot = match &self.telegram_token {
+            Some(token) => {
+                let bot = super::onboarding::check(ctx, &self.name, token).await?;
+                super::onboarding::keep(ctx, &self.name, token).await?;
+                Some(bot)
+            }
+            None => None,
+        };
         let (id, params) = if self.resume {
             self.reopen(ctx).await?
         } else {
@@ -347,13 +374,17 @@ impl Deploy {
         let cloud = ctx.providers.get(&params.provider)?;
         let summary = ctx.deployer().run(id, &params, cloud.clone(), out).await?;
         let row = existing(&ctx.store, &self.name).await?;
+        if let (Some(token), Some(server)) = (&self.telegram_token, row.server_id.as_deref()) {
+            let host = cloud.host(&row.name, server, row.ipv4.as_deref());
+            super::onboarding::ensure_channel(host.as_ref(), token).await?;
+        }
         let region = cloud.region(&row.region)?;
         let place = if cloud.existing_hosts() {
             row.region.clone()
         } else {
             format!("{} {} ({})", cloud.display_name(), region.code, region.city)
         };
-        Ok(Message::default()
+        let mut said = Message::default()
             .heading(format!("✓ {} is ready", row.name))
             .table(
                 &["id", "region", "size", "price/month", "IP"],
@@ -371,7 +402,15 @@ impl Deploy {
                 summary.steps_skipped,
                 summary.elapsed.as_secs_f64(),
                 row.name
-            )))
+            ));
+        if let Some(bot) = bot {
+            said = said.para(format!(
+                "Telegram: @{u} answers for {} (pairing). DM @{u} to pair: the first request arrives in the ops channel with an Approve button.",
+                row.name,
+                u = bot.username
+            ));
+        }
+        Ok(said)
     }
 
     async fn start(&self, ctx: &Ctx) -> Result<(i64, Params), OpsError> {

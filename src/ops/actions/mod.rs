@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod lifecycle;
 pub mod list;
 pub mod migrate;
+pub mod onboarding;
 pub mod pairing;
 pub mod prices;
 pub mod reboot;
