@@ -41,6 +41,7 @@ role = "operator"
 [telegram]
 token = "{TOKEN}"
 api_url = "{url}"
+allowed_chats = [-100500]
 [providers.sim]
 boot_time = "0s"
 step_time = "0s"
@@ -196,4 +197,30 @@ async fn sim_host(app: &App, name: &str) -> serde_json::Value {
     let id: i64 = row.server_id.unwrap().parse().unwrap();
     let server = app.store.sim_server(id).await.unwrap().unwrap();
     serde_json::from_str(&server.host).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_may_come_as_the_next_dm_and_is_deleted_there_too() {
+    let bot = start().await;
+    bot.fake.add_bot(ALICE_BOT, "alice_bot");
+    bot.fake
+        .text_from(OPERATOR, "/deploy alice-bot nbg1 --telegram-token");
+    said(
+        &bot,
+        "Send the bot token from @BotFather as your next message",
+    )
+    .await;
+    assert!(bot.app.store.instance("alice-bot").await.unwrap().is_none());
+    bot.fake.text_from(OPERATOR, ALICE_BOT);
+    said(&bot, "DM @alice_bot to pair").await;
+    assert_eq!(
+        bot.fake.deleted().len(),
+        1,
+        "the message with the token is gone"
+    );
+    // In a group the bot does not wait for a token: everyone would read it.
+    bot.fake
+        .text_in(-100500, OPERATOR, "/deploy bob-bot nbg1 --telegram-token");
+    said(&bot, "Give the bot token in a DM with me").await;
+    nowhere(&bot, ALICE_BOT).await;
 }

@@ -41,6 +41,17 @@ pub const MAX_CAPTION: usize = 1024;
 const EDIT_GAP: Duration = Duration::from_millis(1000);
 /// How long one long poll waits for updates (below teloxide's 17 s client timeout).
 const POLL_TIMEOUT_SECS: u32 = 10;
+/// How long a command waits for a secret sent as the next DM.
+const SECRET_WAIT: Duration = Duration::from_secs(5 * 60);
+
+/// What to do with a DM while a secret may be awaited.
+enum Next {
+    /// Handle this line.
+    Line(String),
+    /// Say this and wait.
+    Ask(String),
+}
+
 /// Where the next update offset is kept.
 const OFFSET_KEY: &str = "telegram.offset";
 
@@ -68,6 +79,9 @@ pub struct Telegram {
     config: Arc<TelegramConfig>,
     /// Strangers already told no: they get one refusal, not one per message.
     refused: Arc<Mutex<HashSet<u64>>>,
+    /// Commands waiting for a secret as the sender's next DM (`/deploy … --telegram-token`
+    /// with no value): the line and until when it waits.
+    waiting: Arc<Mutex<HashMap<u64, (String, Instant)>>>,
     /// Every update being handled: a stop waits for them.
     tasks: TaskTracker,
 }
@@ -87,6 +101,7 @@ impl Telegram {
             core,
             config: Arc::new(config),
             refused: Arc::new(Mutex::new(HashSet::new())),
+            waiting: Arc::new(Mutex::new(HashMap::new())),
             tasks,
         })
     }
@@ -220,10 +235,15 @@ impl Telegram {
                 // sealed, the chat's history should not.
                 let secret = crate::secrets::holds_bot_token(text);
                 let deleted = secret && self.delete(msg.chat.id, msg.id).await;
-                let inbound = Inbound::Text {
-                    actor,
-                    text: text.to_string(),
+                let text = match self.secret_next(from.id.0, msg.chat.is_private(), text) {
+                    Next::Ask(note) => {
+                        out.send(Outbound::Message(super::Message::text(note)))
+                            .await;
+                        return;
+                    }
+                    Next::Line(line) => line,
                 };
+                let inbound = Inbound::Text { actor, text };
                 self.core.handle(inbound, &out).await;
                 if secret {
                     let note = if deleted {
@@ -238,6 +258,42 @@ impl Telegram {
             UpdateKind::CallbackQuery(q) => self.press(q).await,
             _ => {}
         }
+    }
+
+    /// A command that asks for a secret in the next DM, and that next DM: the line to
+    /// handle (the command completed with the secret, or the text as it came), or what to
+    /// say while waiting. Only in a DM, from the same person, within `SECRET_WAIT`.
+    fn secret_next(&self, user: u64, private: bool, text: &str) -> Next {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        let pending = waiting
+            .remove(&user)
+            .filter(|(_, until)| Instant::now() < *until);
+        if let Some((line, _)) = pending.filter(|_| private)
+            && crate::secrets::looks_like_bot_token(text.trim())
+        {
+            return Next::Line(format!("{line} {}", text.trim()));
+        }
+        let wants_secret = matches!(
+            crate::command::parse(text),
+            Err(crate::command::ParseError::Args { error: crate::ops::ArgError::NoValue(name), ref usage, .. })
+                if usage.contains(&format!("--{} TOKEN", name.replace('_', "-")))
+        );
+        if !wants_secret {
+            return Next::Line(text.to_string());
+        }
+        if !private {
+            return Next::Ask(
+                "Give the bot token in a DM with me, not in a group: everyone here would read it."
+                    .into(),
+            );
+        }
+        waiting.insert(
+            user,
+            (text.trim().to_string(), Instant::now() + SECRET_WAIT),
+        );
+        Next::Ask(
+            "Send the bot token from @BotFather as your next message here, within 5 minutes. I will delete it from the chat and keep it sealed.".into(),
+        )
     }
 
     /// Deletes a message from a chat; whether it is gone.
