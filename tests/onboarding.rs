@@ -85,6 +85,14 @@ async fn said(bot: &Bot, needle: &str) {
         .await;
 }
 
+/// The operator sends `/deploy NAME nbg1 --telegram-token TOKEN`.
+fn deploy_with(bot: &Bot, name: &str, token: &str) {
+    bot.fake.text_from(
+        OPERATOR,
+        &format!("/deploy {name} nbg1 --telegram-token {token}"),
+    );
+}
+
 /// Nothing the bot said and no audit row holds `token`.
 async fn nowhere(bot: &Bot, token: &str) {
     let secret = token.split_once(':').unwrap().1;
@@ -101,10 +109,7 @@ async fn nowhere(bot: &Bot, token: &str) {
 async fn a_bot_token_telegram_knows_deploys_a_channel_set_to_pairing_and_its_message_is_deleted() {
     let bot = start().await;
     bot.fake.add_bot(ALICE_BOT, "alice_bot");
-    bot.fake.text_from(
-        OPERATOR,
-        &format!("/deploy alice-bot nbg1 --telegram-token {ALICE_BOT}"),
-    );
+    deploy_with(&bot, "alice-bot", ALICE_BOT);
     said(&bot, "alice-bot is ready").await;
     said(&bot, "DM @alice_bot to pair").await;
     said(&bot, "I deleted your message with the bot token").await;
@@ -148,10 +153,7 @@ async fn a_bot_token_telegram_knows_deploys_a_channel_set_to_pairing_and_its_mes
 async fn a_bot_token_telegram_refuses_buys_nothing() {
     let bot = start().await;
     let unknown = "7009999999:AAHnobodyKnowsThisTokenAtAllAtAll012345";
-    bot.fake.text_from(
-        OPERATOR,
-        &format!("/deploy bob-bot nbg1 --telegram-token {unknown}"),
-    );
+    deploy_with(&bot, "bob-bot", unknown);
     said(&bot, "Telegram does not know this bot token").await;
     assert!(
         bot.app.store.instance("bob-bot").await.unwrap().is_none(),
@@ -165,15 +167,9 @@ async fn a_bot_token_telegram_refuses_buys_nothing() {
 async fn a_bot_another_instance_carries_is_refused_before_anything_is_bought() {
     let bot = start().await;
     bot.fake.add_bot(ALICE_BOT, "alice_bot");
-    bot.fake.text_from(
-        OPERATOR,
-        &format!("/deploy alice-bot nbg1 --telegram-token {ALICE_BOT}"),
-    );
+    deploy_with(&bot, "alice-bot", ALICE_BOT);
     said(&bot, "alice-bot is ready").await;
-    bot.fake.text_from(
-        OPERATOR,
-        &format!("/deploy carol-bot nbg1 --telegram-token {ALICE_BOT}"),
-    );
+    deploy_with(&bot, "carol-bot", ALICE_BOT);
     said(&bot, "@alice_bot is already the bot of alice-bot").await;
     assert!(bot.app.store.instance("carol-bot").await.unwrap().is_none());
     nowhere(&bot, ALICE_BOT).await;
@@ -183,10 +179,7 @@ async fn a_bot_another_instance_carries_is_refused_before_anything_is_bought() {
 async fn a_malformed_token_is_refused_without_being_echoed() {
     let bot = start().await;
     let typo = "7001234567:AAHshort";
-    bot.fake.text_from(
-        OPERATOR,
-        &format!("/deploy dan-bot nbg1 --telegram-token {typo}"),
-    );
+    deploy_with(&bot, "dan-bot", typo);
     said(&bot, "copy it again from @BotFather").await;
     assert!(!sent_with(&bot.fake.calls("sendmessage"), "AAHshort"));
     assert!(bot.app.store.instance("dan-bot").await.unwrap().is_none());
