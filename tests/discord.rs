@@ -88,10 +88,7 @@ step_time = "{step_time}"
     let app = App::start(config, clock, stop.clone(), &Recorder::new())
         .await
         .unwrap();
-    let reach = Reach::Loopback {
-        addr: fake.addr,
-        root_pem: fake.root_pem.clone(),
-    };
+    let reach = fake.reach();
     let surface = app.discord(reach).await.unwrap().unwrap();
     let s = stop.clone();
     tokio::spawn(async move { surface.run(s).await });
@@ -538,10 +535,7 @@ async fn an_answer_not_ready_within_2s_is_deferred_and_then_replaces_the_thinkin
         "t",
     )
     .unwrap();
-    let reach = Reach::Loopback {
-        addr: fake.addr,
-        root_pem: fake.root_pem.clone(),
-    };
+    let reach = fake.reach();
     let http = std::sync::Arc::new(
         clawops::chat::discord::rest(config.discord.as_ref().unwrap(), &reach).unwrap(),
     );
@@ -588,10 +582,7 @@ async fn a_wrong_token_is_named_as_such_and_an_unreachable_discord_as_that() {
     )
     .await
     .unwrap();
-    let reach = Reach::Loopback {
-        addr: fake.addr,
-        root_pem: fake.root_pem.clone(),
-    };
+    let reach = fake.reach();
     let surface = app.discord(reach).await.unwrap().unwrap();
     let err = surface.run(CancellationToken::new()).await.unwrap_err();
     assert!(err.to_string().contains("refused the bot token"), "{err}");

@@ -260,6 +260,14 @@ impl FakeDiscord {
             .unwrap_or_default()
     }
 
+    /// Where the surface reaches this fake: its address and the root it must trust.
+    pub fn reach(&self) -> crate::chat::discord::Reach {
+        crate::chat::discord::Reach::Loopback {
+            addr: self.addr,
+            root_pem: self.root_pem.clone(),
+        }
+    }
+
     /// Waits until `check` holds (polled on every change), at most `limit`.
     pub async fn wait_for<T>(
         &self,
@@ -396,7 +404,7 @@ impl FakeDiscord {
     pub fn press(&self, by: &Person, message: u64, custom_id: &str) -> u64 {
         let posted = self.message(message).expect("the pressed message exists");
         let data = json!({"custom_id": custom_id, "component_type": 2});
-        let extra = json!({"message": message_json(&posted)});
+        let extra = json!({"message": message_json(&posted, bot_user())});
         self.interaction(3, by, posted.channel, data, extra)
     }
 
@@ -404,25 +412,13 @@ impl FakeDiscord {
     pub fn dm(&self, by: &Person, text: &str) -> u64 {
         let channel = by.dm_channel();
         let id = self.next_id();
-        self.dispatch(
-            "MESSAGE_CREATE",
-            json!({
-                "id": id.to_string(),
-                "channel_id": channel.to_string(),
-                "author": by.user(),
-                "content": text,
-                "timestamp": "2026-12-05T07:00:00.000000+00:00",
-                "edited_timestamp": null,
-                "tts": false,
-                "mention_everyone": false,
-                "mentions": [],
-                "mention_roles": [],
-                "attachments": [],
-                "embeds": [],
-                "pinned": false,
-                "type": 0,
-            }),
-        );
+        let posted = Posted {
+            id,
+            channel,
+            content: text.to_string(),
+            ..Posted::default()
+        };
+        self.dispatch("MESSAGE_CREATE", message_json(&posted, by.user()));
         channel
     }
 
@@ -582,7 +578,10 @@ impl FakeDiscord {
                 if *app == APP_ID.to_string() =>
             {
                 match self.pending(token).and_then(|(_, p)| p.original) {
-                    Some(id) => ok(message_json(&self.message(id).unwrap_or_default())),
+                    Some(id) => ok(message_json(
+                        &self.message(id).unwrap_or_default(),
+                        bot_user(),
+                    )),
                     None => err(StatusCode::NOT_FOUND, 10008, "Unknown Message"),
                 }
             }
@@ -681,7 +680,7 @@ impl FakeDiscord {
                 .or_else(|| body.json["message_reference"]["message_id"].as_u64()),
             edits: 0,
         };
-        let answer = ok(message_json(&posted));
+        let answer = ok(message_json(&posted, bot_user()));
         let mut inner = self.lock();
         inner.order.push(id);
         inner.messages.insert(id, posted);
@@ -710,7 +709,7 @@ impl FakeDiscord {
         }
         m.thinking = false;
         m.edits += 1;
-        ok(message_json(m))
+        ok(message_json(m, bot_user()))
     }
 
     fn pending(&self, token: &str) -> Option<(u64, Pending)> {
@@ -909,12 +908,13 @@ fn bot_user() -> Value {
     })
 }
 
-fn message_json(m: &Posted) -> Value {
+/// A message as Discord sends it: the bot's, unless `author` says whose.
+fn message_json(m: &Posted, author: Value) -> Value {
     let flags = if m.ephemeral { 64 } else { 0 } | if m.thinking { 128 } else { 0 };
     json!({
         "id": m.id.to_string(),
         "channel_id": m.channel.to_string(),
-        "author": bot_user(),
+        "author": author,
         "content": m.content,
         "timestamp": "2026-12-05T07:00:00.000000+00:00",
         "edited_timestamp": null,

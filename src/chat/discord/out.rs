@@ -251,6 +251,31 @@ struct Live {
     last_text: String,
 }
 
+impl Live {
+    fn new(at: Where, text: String) -> Live {
+        Live {
+            at,
+            last_edit: Instant::now(),
+            last_text: text,
+        }
+    }
+
+    /// Whether `text` is shown now: not when it says nothing new, nor when the last edit
+    /// was under `EDIT_GAP` ago unless the view is `finished` (then it waits out the gap,
+    /// so the final state is always shown). When shown, it becomes the last edit.
+    async fn due(&mut self, text: &str, finished: bool) -> bool {
+        if self.last_text == text || (!finished && self.last_edit.elapsed() < EDIT_GAP) {
+            return false;
+        }
+        if finished {
+            tokio::time::sleep(EDIT_GAP.saturating_sub(self.last_edit.elapsed())).await;
+        }
+        self.last_edit = Instant::now();
+        self.last_text = text.to_string();
+        true
+    }
+}
+
 /// Where a message of an interaction's answer is.
 #[derive(Debug, Clone, Copy)]
 enum Where {
@@ -484,22 +509,15 @@ impl InteractionOut {
         let Some(entry) = live.get_mut(&view.key) else {
             drop(live);
             let at = self.post(&payload).await?;
-            self.progress.lock().await.insert(
-                view.key,
-                Live {
-                    at,
-                    last_edit: Instant::now(),
-                    last_text: text,
-                },
-            );
+            self.progress
+                .lock()
+                .await
+                .insert(view.key, Live::new(at, text));
             return Some(at);
         };
         let finished = view.finished.is_some();
-        if entry.last_text == text || (!finished && entry.last_edit.elapsed() < EDIT_GAP) {
+        if !entry.due(&text, finished).await {
             return Some(entry.at);
-        }
-        if finished {
-            tokio::time::sleep(EDIT_GAP.saturating_sub(entry.last_edit.elapsed())).await;
         }
         let mut at = entry.at;
         if !matches!(at, Where::Channel(_)) && self.expired() {
@@ -510,8 +528,6 @@ impl InteractionOut {
         } else {
             self.edit(at, &payload).await;
         }
-        entry.last_edit = Instant::now();
-        entry.last_text = text;
         if finished {
             live.remove(&view.key);
         }
@@ -629,28 +645,19 @@ impl ChannelOut {
         let Some(entry) = live.get_mut(&view.key) else {
             drop(live);
             let id = self.post_one(&payload, self.silent(), None).await?;
-            self.progress.lock().await.insert(
-                view.key,
-                Live {
-                    at: Where::Channel(id),
-                    last_edit: Instant::now(),
-                    last_text: text,
-                },
-            );
+            self.progress
+                .lock()
+                .await
+                .insert(view.key, Live::new(Where::Channel(id), text));
             return Some(id);
         };
         let Where::Channel(id) = entry.at else {
             return None;
         };
         let finished = view.finished.is_some();
-        if entry.last_text == text || (!finished && entry.last_edit.elapsed() < EDIT_GAP) {
+        if !entry.due(&text, finished).await {
             return Some(id);
         }
-        if finished {
-            tokio::time::sleep(EDIT_GAP.saturating_sub(entry.last_edit.elapsed())).await;
-        }
-        entry.last_edit = Instant::now();
-        entry.last_text = text;
         if finished {
             live.remove(&view.key);
         }
