@@ -17,6 +17,7 @@ use fake_telegram::{Call, FakeTelegram, TOKEN};
 use tokio_util::sync::CancellationToken;
 
 const OPERATOR: i64 = 111;
+const VIEWER: i64 = 222;
 const LIMIT: Duration = Duration::from_secs(30);
 const ALICE_BOT: &str = "7001234567:AAHcustomerBotTokenForAliceBot0123456789";
 
@@ -38,6 +39,10 @@ path = "{dir}/fleet.db"
 platform = "telegram"
 user_id = "{OPERATOR}"
 role = "operator"
+[[operators]]
+platform = "telegram"
+user_id = "{VIEWER}"
+role = "viewer"
 [telegram]
 token = "{TOKEN}"
 api_url = "{url}"
@@ -215,5 +220,20 @@ async fn the_token_may_come_as_the_next_dm_and_is_deleted_there_too() {
     bot.fake
         .text_in(-100500, OPERATOR, "/deploy bob-bot nbg1 --telegram-token");
     said(&bot, "Give the bot token in a DM with me").await;
+    nowhere(&bot, ALICE_BOT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_cannot_onboard_and_telegram_is_not_even_asked() {
+    let bot = start().await;
+    bot.fake.add_bot(ALICE_BOT, "alice_bot");
+    bot.fake.text_from(
+        VIEWER,
+        &format!("/deploy alice-bot nbg1 --telegram-token {ALICE_BOT}"),
+    );
+    said(&bot, "Your role (viewer) may not run /deploy").await;
+    said(&bot, "I deleted your message with the bot token").await;
+    assert!(bot.fake.calls("getme (another bot)").is_empty());
+    assert!(bot.app.store.instance("alice-bot").await.unwrap().is_none());
     nowhere(&bot, ALICE_BOT).await;
 }
