@@ -138,13 +138,36 @@ fn word_starts(text: &str) -> impl Iterator<Item = (usize, &str)> {
         .filter(|(_, w)| !w.is_empty())
 }
 
-/// Sorts tokens into positional arguments and flags by the spec.
-fn arguments(spec: &Spec, tokens: &[String]) -> Result<Args, ArgError> {
-    let mut args = Args::new();
-    let mut positional = spec
+/// The flags that make a command's bulk form: a selector or `--all`.
+const BULK_FLAGS: [&str; 5] = ["status", "region", "provider", "name", "all"];
+
+/// Whether `tokens` are a bulk form of `spec` (it has an optional instance NAME and the
+/// line gives a selector or `--all`): bulk forms never take a positional NAME, so the
+/// words after `/config --all` are its verb, key and value.
+fn bulk_form(spec: &Spec, tokens: &[String]) -> bool {
+    let optional_name = spec
         .params
         .iter()
-        .filter(|p| !p.flag && p.kind != Kind::Message);
+        .any(|p| !p.flag && !p.required && p.kind == Kind::Name);
+    optional_name
+        && tokens.iter().take_while(|t| *t != "--").any(|t| {
+            t.strip_prefix("--")
+                .map(|f| f.split('=').next().unwrap_or(""))
+                .is_some_and(|f| BULK_FLAGS.contains(&f))
+        })
+}
+
+/// Sorts tokens into positional arguments and flags by the spec. A positional argument
+/// may also be given by name (`/update alice-bot --version 2026.9.6`).
+fn arguments(spec: &Spec, tokens: &[String]) -> Result<Args, ArgError> {
+    let mut args = Args::new();
+    let bulk = bulk_form(spec, tokens);
+    let positional: Vec<_> = spec
+        .params
+        .iter()
+        .filter(|p| !p.flag && p.kind != Kind::Message)
+        .filter(|p| !(bulk && p.kind == Kind::Name))
+        .collect();
     let mut i = 0;
     // After `--`, every token is a positional value, even one that starts with `--`.
     let mut flags_done = false;
@@ -160,10 +183,12 @@ fn arguments(spec: &Spec, tokens: &[String]) -> Result<Args, ArgError> {
                 Some((k, v)) => (k, Some(v.to_string())),
                 None => (flag, None),
             };
+            let wanted = key.replace('-', "_");
             let param = spec
                 .params
                 .iter()
-                .find(|p| p.flag && p.name == key.replace('-', "_"))
+                .find(|p| p.flag && p.name == wanted)
+                .or_else(|| positional.iter().copied().find(|p| p.name == wanted))
                 .ok_or_else(|| ArgError::UnknownFlag(one_line(key)))?;
             let value = if param.kind == Kind::Switch {
                 if inline.is_some() {
@@ -188,7 +213,8 @@ fn arguments(spec: &Spec, tokens: &[String]) -> Result<Args, ArgError> {
             }
         } else {
             let param = positional
-                .next()
+                .iter()
+                .find(|p| !args.contains_key(p.name))
                 .ok_or_else(|| ArgError::Extra(token.chars().take(40).collect()))?;
             args.insert(param.name.to_string(), ArgValue::Text(token.clone()));
         }

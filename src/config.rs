@@ -83,6 +83,8 @@ pub struct Config {
     #[serde(default)]
     pub safety: SafetyConfig,
     #[serde(default)]
+    pub rollouts: RolloutsConfig,
+    #[serde(default)]
     pub deploy: DeployConfig,
     #[serde(default)]
     pub console: ConsoleConfig,
@@ -748,6 +750,49 @@ impl Default for SafetyConfig {
     }
 }
 
+/// `[rollouts]`: how `/update` and `/config` carry a change across many instances.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutsConfig {
+    /// Instances per batch after the canary, unless `--batch` says otherwise (at most 100:
+    /// over 100 instances a rollout always goes in batches).
+    #[serde(default = "default_rollout_batch")]
+    pub batch: u64,
+    /// The wait between batches, unless `--pause` says otherwise.
+    #[serde(default = "default_rollout_pause", with = "humantime_serde")]
+    pub pause: Duration,
+    /// Failed instances (each rolled back) a rollout goes past before it halts; 0 halts
+    /// at the first. A failed canary always halts.
+    #[serde(default)]
+    pub error_budget: u32,
+    /// How long an instance may take to come back healthy after its change.
+    #[serde(default = "default_rollout_settle", with = "humantime_serde")]
+    pub settle: Duration,
+}
+
+fn default_rollout_batch() -> u64 {
+    5
+}
+
+fn default_rollout_pause() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_rollout_settle() -> Duration {
+    Duration::from_secs(30)
+}
+
+impl Default for RolloutsConfig {
+    fn default() -> Self {
+        RolloutsConfig {
+            batch: default_rollout_batch(),
+            pause: default_rollout_pause(),
+            error_budget: 0,
+            settle: default_rollout_settle(),
+        }
+    }
+}
+
 /// `[deploy]`: defaults for `/deploy` when the operator names only an instance.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -1112,6 +1157,15 @@ impl Config {
             return Err(invalid(
                 "store.path",
                 "is empty: name a SQLite file, e.g. \"data/clawops.db\"".into(),
+            ));
+        }
+        if !(1..=100).contains(&self.rollouts.batch) {
+            return Err(invalid(
+                "rollouts.batch",
+                format!(
+                    "is {}: give the instances per batch, 1 to 100",
+                    self.rollouts.batch
+                ),
             ));
         }
         if self.alerts.flap_guard == 0 || self.alerts.flap_guard > 60 {

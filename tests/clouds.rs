@@ -83,6 +83,9 @@ impl Host for StandIn {
     async fn set_config(&self, _: &str, _: serde_json::Value) -> Result<String, RemoteError> {
         Ok("set".into())
     }
+    async fn unset_config(&self, _: &str) -> Result<String, RemoteError> {
+        Ok("unset".into())
+    }
     async fn drop_channel(&self) -> Result<String, RemoteError> {
         Ok("no channel".into())
     }

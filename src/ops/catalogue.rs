@@ -30,6 +30,7 @@ use super::actions::{
     reboot::Reboot,
     reconcile::Reconcile,
     restart::Restart,
+    rollouts::{RolloutControl, Rollouts},
     send::Send,
     status::Status,
     unpin::Unpin,
@@ -237,6 +238,8 @@ catalogue! {
     Version => Version,
     Update => Update,
     Config => Config,
+    Rollouts => Rollouts,
+    Rollout => RolloutControl,
     Suspend => Suspend,
     Resume => Resume,
     Backup => Backup,
@@ -512,8 +515,11 @@ impl Action {
         match self {
             Action::Deploy(a) => one(&a.name),
             Action::Destroy(a) => one(&a.name),
-            Action::Update(a) => one(&a.name),
-            Action::Config(a) if a.verb.as_deref() == Some("set") => one(&a.name),
+            // A rollout holds each instance while it changes it, not all at once.
+            Action::Update(a) => a.instance.iter().cloned().collect(),
+            Action::Config(a) if a.verb.as_deref() == Some("set") => {
+                a.instance.iter().cloned().collect()
+            }
             Action::Suspend(a) => one(&a.name),
             Action::Resume(a) => one(&a.name),
             Action::Backup(a) => one(&a.name),

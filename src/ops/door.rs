@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::config::{Config, Role};
 use crate::deploy::Deployer;
 use crate::provider::{Providers, money};
-use crate::store::{ConfirmationRow, ConfirmationState, PressResult, Store, ts};
+use crate::store::{ConfirmationRow, ConfirmationState, PlanState, PressResult, Store, ts};
 
 /// What the door's work comes to, for the chat to show.
 #[derive(Debug, Clone, PartialEq)]
@@ -671,7 +671,9 @@ impl Door {
             Action::Failover(a) => a.radius(ctx).await,
             Action::Failback(a) => a.radius(ctx).await,
             Action::Send(a) => a.radius(ctx).await,
+            Action::Rollout(a) => a.radius(ctx).await,
             Action::Backup(_)
+            | Action::Rollouts(_)
             | Action::Logs(_)
             | Action::Version(_)
             | Action::Help(_)
@@ -767,8 +769,18 @@ impl Door {
             Action::Forget(a) => Ok(a.run(ctx, actor)),
             Action::Logs(a) => a.run(ctx).await,
             Action::Version(a) => a.run(ctx).await,
+            Action::Update(a) if a.bulk.is_bulk() => {
+                let rollout = a.rollout(ctx, &actor.audit_name()).await?;
+                super::rollout::start(ctx, &self.audit, rollout, out).await
+            }
+            Action::Config(a) if a.bulk.is_bulk() => {
+                let rollout = a.rollout(ctx, &actor.audit_name()).await?;
+                super::rollout::start(ctx, &self.audit, rollout, out).await
+            }
             Action::Update(a) => a.run(ctx).await,
             Action::Config(a) => a.run(ctx).await,
+            Action::Rollouts(a) => a.run(ctx).await,
+            Action::Rollout(a) => a.run(ctx, &self.audit, &actor.audit_name(), out).await,
             Action::Suspend(a) => a.run(ctx).await,
             Action::Resume(a) => a.run(ctx).await,
             Action::Backup(a) => a.run(ctx).await,
@@ -806,6 +818,17 @@ impl Door {
                 .ok()
                 .flatten()
                 .map(Action::Restart),
+            // A rollout that halted asks whether to go on.
+            Action::Update(_) | Action::Config(_) | Action::Rollout(_) => {
+                match super::rollout::open(&self.ctx).await {
+                    Ok(Some((row, r))) if row.state == PlanState::Paused && r.halted.is_some() => {
+                        Some(Action::Rollout(
+                            super::actions::rollouts::RolloutControl::resume(row.id),
+                        ))
+                    }
+                    _ => None,
+                }
+            }
             _ => None,
         }
     }
@@ -876,6 +899,18 @@ impl Door {
         // The press acts on what the question showed.
         let bound = match action {
             Action::Restart(r) => Action::Restart(r.bound(radius)),
+            Action::Update(u) if u.bulk.is_bulk() => Action::Update(
+                super::actions::lifecycle::Update {
+                    bulk: u.bulk.bound(radius),
+                    ..u.clone()
+                },
+            ),
+            Action::Config(c) if c.bulk.is_bulk() => Action::Config(
+                super::actions::lifecycle::Config {
+                    bulk: c.bulk.bound(radius),
+                    ..c.clone()
+                },
+            ),
             other => other.clone(),
         };
         let action = &bound;

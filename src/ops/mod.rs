@@ -15,6 +15,7 @@ pub mod heal;
 pub mod locks;
 pub mod pairing;
 pub mod plan;
+pub mod rollout;
 pub mod sweep;
 
 pub use catalogue::{
@@ -68,6 +69,8 @@ pub enum Action {
     Reject(actions::pairing::Reject),
     Send(actions::send::Send),
     Brief(actions::brief::Brief),
+    Rollouts(actions::rollouts::Rollouts),
+    Rollout(actions::rollouts::RolloutControl),
 }
 
 /// What an action does to the fleet, shown before a confirmation is pressed.

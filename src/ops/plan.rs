@@ -9,9 +9,14 @@
 //! then finishes it in the background) or roll it back now. Either way the operators are
 //! told which, and why.
 //!
-//! A migration is a plan today; rollouts, disaster recovery and failover are meant to be
+//! A migration and a rollout are plans; disaster recovery and failover are meant to be
 //! plans too: implement [`Plan`], add a [`PlanKind`], and let [`revive`] know the kind.
+//!
+//! Some plans wait for a person rather than roll back: a step may *halt* the plan (a
+//! rollout's failed instance), and a person may pause or abort a running plan; the runner
+//! reads the plan's state before each step and stops there.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -33,28 +38,41 @@ const OUTPUT_LIMIT: usize = 2000;
 #[serde(rename_all = "kebab-case")]
 pub enum PlanKind {
     Migrate,
+    Rollout,
 }
 
 impl PlanKind {
     pub fn as_str(self) -> &'static str {
         match self {
             PlanKind::Migrate => "migrate",
+            PlanKind::Rollout => "rollout",
         }
     }
 
     fn parse(s: &str) -> Option<PlanKind> {
         match s {
             "migrate" => Some(PlanKind::Migrate),
+            "rollout" => Some(PlanKind::Rollout),
             _ => None,
         }
     }
 }
 
 /// One step of a plan, as stored (`id`) and as shown (`title`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanStep {
-    pub id: &'static str,
-    pub title: &'static str,
+    pub id: Cow<'static, str>,
+    pub title: Cow<'static, str>,
+}
+
+impl PlanStep {
+    /// A step known when the code is written.
+    pub const fn fixed(id: &'static str, title: &'static str) -> PlanStep {
+        PlanStep {
+            id: Cow::Borrowed(id),
+            title: Cow::Borrowed(title),
+        }
+    }
 }
 
 /// What to do with a plan a stopped process left open, and why (said to the operators).
@@ -62,6 +80,8 @@ pub struct PlanStep {
 pub enum Recovery {
     Resume(String),
     RollBack(String),
+    /// Wait for a person (`/rollout resume`), saying why.
+    Pause(String),
 }
 
 /// How a step did not finish.
@@ -72,6 +92,14 @@ pub enum StepFailure {
     Interrupted,
     #[error("{0}")]
     Failed(String),
+    /// The step did what it could and the plan waits for a person (nothing is rolled
+    /// back by the runner: the plan has already put back what it had to).
+    #[error("{0}")]
+    Halt(String),
+    /// A person paused or aborted the plan while the step waited to begin: the step is
+    /// left pending and the plan stays as the person set it.
+    #[error("stopped by a person")]
+    Stopped,
 }
 
 impl From<OpsError> for StepFailure {
@@ -112,6 +140,12 @@ pub enum Finished {
         reason: String,
         undone: Undone,
     },
+    /// A step halted the plan; it waits for a person.
+    Halted { step: usize, reason: String },
+    /// A person paused it; it waits before step `step`.
+    Paused { step: usize },
+    /// A person aborted it before step `step`.
+    Aborted { step: usize },
 }
 
 /// Work of ordered steps that survives a crash. The value itself is saved (as JSON, see
@@ -124,7 +158,7 @@ pub trait Plan: Send + Sync {
     fn subject(&self) -> &str;
     /// "Migrating alice-bot to DigitalOcean fra1".
     fn title(&self) -> String;
-    fn steps(&self) -> &'static [PlanStep];
+    fn steps(&self) -> Vec<PlanStep>;
     /// The plan as saved.
     fn body(&self) -> Result<String, serde_json::Error>;
     /// Whether step `step` is already done (then it is not applied).
@@ -160,6 +194,12 @@ pub fn revive(row: &PlanRow) -> Result<Box<dyn Plan>, OpsError> {
                 serde_json::from_str(&row.body).map_err(|e| damaged(e.to_string()))?;
             Ok(Box::new(plan))
         }
+        Some(PlanKind::Rollout) => {
+            let mut plan: super::rollout::Rollout =
+                serde_json::from_str(&row.body).map_err(|e| damaged(e.to_string()))?;
+            plan.id = row.id;
+            Ok(Box::new(plan))
+        }
         None => Err(damaged("unknown kind".into())),
     }
 }
@@ -180,7 +220,8 @@ impl<'a> Runner<'a> {
         let body = plan.body().map_err(|e| {
             OpsError::Refused(format!("cannot save the plan for {}: {e}", plan.subject()))
         })?;
-        let steps: Vec<&str> = plan.steps().iter().map(|s| s.id).collect();
+        let listed = plan.steps();
+        let steps: Vec<&str> = listed.iter().map(|s| s.id.as_ref()).collect();
         if let Some(open) = self
             .ctx
             .store
@@ -242,6 +283,10 @@ impl<'a> Runner<'a> {
             if self.ctx.shutdown.is_cancelled() {
                 return self.interrupted(id, plan, i, &mut view, out).await;
             }
+            // A person may have paused or aborted it while the last step ran.
+            if let Some(stopped) = self.stopped_by_person(id).await? {
+                return self.stop(i, stopped, &mut view, started, out).await;
+            }
             let step_started = Instant::now();
             view.steps[i].state = StepState::Running;
             view.elapsed = started.elapsed();
@@ -294,6 +339,60 @@ impl<'a> Runner<'a> {
                     view.steps[i].state = StepState::Pending;
                     return self.interrupted(id, plan, i, &mut view, out).await;
                 }
+                Err(StepFailure::Stopped) => {
+                    store
+                        .plan_step_finished(
+                            id,
+                            i,
+                            StepStatus::Pending,
+                            "stopped by a person",
+                            &self.body(plan)?,
+                            self.ctx.clock.now(),
+                        )
+                        .await?;
+                    view.steps[i].state = StepState::Pending;
+                    let stopped = match self.stopped_by_person(id).await? {
+                        Some(state) => state,
+                        None => {
+                            store
+                                .set_plan_state(
+                                    id,
+                                    PlanState::Paused,
+                                    Some("paused by a person"),
+                                    self.ctx.clock.now(),
+                                )
+                                .await?;
+                            PlanState::Paused
+                        }
+                    };
+                    return self.stop(i, stopped, &mut view, started, out).await;
+                }
+                Err(StepFailure::Halt(reason)) => {
+                    store
+                        .plan_step_finished(
+                            id,
+                            i,
+                            StepStatus::Failed,
+                            &clip(&reason),
+                            &self.body(plan)?,
+                            self.ctx.clock.now(),
+                        )
+                        .await?;
+                    store
+                        .set_plan_state(
+                            id,
+                            PlanState::Paused,
+                            Some(&clip(&reason)),
+                            self.ctx.clock.now(),
+                        )
+                        .await?;
+                    view.steps[i].state = StepState::Failed;
+                    view.steps[i].note = reason.lines().next().map(str::to_string);
+                    view.finished = Some(false);
+                    view.elapsed = started.elapsed();
+                    out.send(Outbound::Progress(view)).await;
+                    return Ok(Finished::Halted { step: i, reason });
+                }
                 Err(StepFailure::Failed(reason)) => {
                     store
                         .plan_step_finished(
@@ -324,6 +423,37 @@ impl<'a> Runner<'a> {
             ran,
             skipped,
             elapsed: started.elapsed(),
+        })
+    }
+
+    /// Whether a person paused or aborted plan `id` (its state says so).
+    async fn stopped_by_person(&self, id: i64) -> Result<Option<PlanState>, OpsError> {
+        Ok(self
+            .ctx
+            .store
+            .plan(id)
+            .await?
+            .map(|p| p.state)
+            .filter(|s| matches!(s, PlanState::Paused | PlanState::Aborted)))
+    }
+
+    /// Stops before step `step` as a person asked (`stopped`: paused or aborted).
+    async fn stop(
+        &self,
+        step: usize,
+        stopped: PlanState,
+        view: &mut ProgressView,
+        started: Instant,
+        out: &dyn Replier,
+    ) -> Result<Finished, OpsError> {
+        view.finished = Some(false);
+        view.steps[step].note = Some(format!("{} by a person", stopped.as_str()));
+        view.elapsed = started.elapsed();
+        out.send(Outbound::Progress(view.clone())).await;
+        Ok(if stopped == PlanState::Aborted {
+            Finished::Aborted { step }
+        } else {
+            Finished::Paused { step }
         })
     }
 
@@ -390,6 +520,18 @@ impl<'a> Runner<'a> {
             Recovery::RollBack(why) => {
                 self.roll_back(id, plan, step, format!("clawops stopped ({why})"))
                     .await
+            }
+            Recovery::Pause(why) => {
+                self.ctx
+                    .store
+                    .set_plan_state(
+                        id,
+                        PlanState::Paused,
+                        Some(&format!("clawops stopped ({why})")),
+                        self.ctx.clock.now(),
+                    )
+                    .await?;
+                Ok(Finished::Paused { step })
             }
         }
     }
@@ -460,6 +602,21 @@ pub async fn recover(ctx: &Ctx) -> Result<Recovered, OpsError> {
                 continue;
             }
         };
+        if row.state == PlanState::Paused {
+            // Waiting for a person already: said again, nothing else.
+            recovered.notes.push(Message::text(format!(
+                "⏸ {} (plan {}, confirmed by {}) is paused{}: /{} resume {} goes on, /{} abort {} ends it.",
+                plan.title(),
+                row.id,
+                row.actor,
+                row.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default(),
+                row.kind,
+                row.id,
+                row.kind,
+                row.id
+            )));
+            continue;
+        }
         let steps = ctx.store.plan_steps(row.id).await?;
         let stopped = steps
             .iter()
@@ -490,6 +647,20 @@ pub async fn recover(ctx: &Ctx) -> Result<Recovered, OpsError> {
                 recovered.notes.push(Message::text(format!(
                     "⚠ {title} (plan {}, confirmed by {}) stopped at {shown} when clawops stopped. {why}, so it resumes now; its result follows.",
                     row.id, row.actor
+                )));
+            }
+            Recovery::Pause(why) => {
+                ctx.store
+                    .set_plan_state(
+                        row.id,
+                        PlanState::Paused,
+                        Some(&format!("clawops stopped ({why})")),
+                        ctx.clock.now(),
+                    )
+                    .await?;
+                recovered.notes.push(Message::text(format!(
+                    "⏸ {title} (plan {}, confirmed by {}) stopped at {shown} when clawops stopped. {why}, so it is paused: /{} resume {} goes on, /{} abort {} ends it.",
+                    row.id, row.actor, row.kind, row.id, row.kind, row.id
                 )));
             }
             Recovery::RollBack(why) => {

@@ -330,6 +330,14 @@ pub struct SimHostState {
     /// an update to another version ends it.
     #[serde(default)]
     pub crash_loop: bool,
+    /// For demos and tests: versions the gateway crashes on (an update to one leaves it in
+    /// a crash loop; an update to another ends it).
+    #[serde(default)]
+    pub bad_versions: Vec<String>,
+    /// For demos and tests: config values the gateway crashes on, as `key=JSON`
+    /// (`agents.defaults.model.primary="nope"`); it crashes while the config holds one.
+    #[serde(default)]
+    pub bad_config: Vec<String>,
     /// The service's own restarts of the gateway so far.
     #[serde(default)]
     pub restarts: u64,
@@ -354,6 +362,17 @@ pub struct SimHostState {
 }
 
 impl SimHostState {
+    /// The `bad_config` entry the config holds now, if any.
+    fn breaking_config(&self) -> Option<&str> {
+        self.bad_config.iter().map(String::as_str).find(|entry| {
+            entry.split_once('=').is_some_and(|(key, raw)| {
+                let bad: serde_json::Value = serde_json::from_str(raw)
+                    .unwrap_or_else(|_| serde_json::Value::String(raw.to_string()));
+                crate::remote::openclaw::get_dotted(&self.config, key) == Some(&bad)
+            })
+        })
+    }
+
     fn note(&mut self, now: DateTime<Utc>, message: &str) {
         self.log.push(
             serde_json::json!({
@@ -627,7 +646,7 @@ impl Host for SimHost {
         self.work().await;
         let (_, mut state) = self.ready_state().await?;
         let before = state.openclaw_version.replace(version.to_string());
-        state.crash_loop = false;
+        state.crash_loop = state.bad_versions.iter().any(|v| v == version);
         state.start(
             self.clock.now(),
             &format!("gateway restarted on {version} (simulated)"),
@@ -647,9 +666,23 @@ impl Host for SimHost {
         let (_, mut state) = self.ready_state().await?;
         crate::remote::openclaw::set_dotted(&mut state.config, key, value)
             .map_err(RemoteError::Refused)?;
+        if !state.bad_config.is_empty() {
+            state.crash_loop = state.breaking_config().is_some();
+        }
         state.note(self.clock.now(), &format!("config change: {key}"));
         self.save(&state).await?;
         Ok(format!("{key} set (simulated; the gateway reloads it)"))
+    }
+
+    async fn unset_config(&self, key: &str) -> Result<String, RemoteError> {
+        let (_, mut state) = self.ready_state().await?;
+        let removed = crate::remote::openclaw::remove_dotted(&mut state.config, key);
+        if removed && !state.bad_config.is_empty() {
+            state.crash_loop = state.breaking_config().is_some();
+        }
+        state.note(self.clock.now(), &format!("config change: {key} removed"));
+        self.save(&state).await?;
+        Ok(format!("{key} removed (simulated)"))
     }
 
     async fn pairing_requests(

@@ -190,6 +190,9 @@ pub trait Host: Send + Sync {
     /// Sets one dotted key of the gateway's config; the previous file is restored when the
     /// gateway rejects the result.
     async fn set_config(&self, key: &str, value: serde_json::Value) -> Result<String, RemoteError>;
+    /// Removes one dotted key from the gateway's config (a rollout putting back a key it
+    /// added); the previous file is restored when the gateway rejects the result.
+    async fn unset_config(&self, key: &str) -> Result<String, RemoteError>;
     /// The pending pairing requests of `channel` (the gateway's RPC, never the CLI).
     async fn pairing_requests(
         &self,

@@ -50,7 +50,9 @@ mod steps;
 
 pub use super::access::{Access, Bootstrap, cloud_host_key};
 pub use crate::config::NodeSource;
-pub use config::{get_dotted, managed_key, node_supported, set_dotted, strip_channel};
+pub use config::{
+    get_dotted, managed_key, node_supported, remove_dotted, set_dotted, strip_channel,
+};
 
 /// What every host gets installed, from `[deploy]`.
 #[derive(Debug, Clone)]
@@ -631,6 +633,10 @@ impl Host for OpenclawHost {
 
     async fn set_config(&self, key: &str, value: Value) -> Result<String, RemoteError> {
         self.change_config(key, value).await
+    }
+
+    async fn unset_config(&self, key: &str) -> Result<String, RemoteError> {
+        self.remove_config(key).await
     }
 
     async fn suspend(&self) -> Result<String, RemoteError> {

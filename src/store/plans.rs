@@ -87,15 +87,43 @@ impl Store {
 
     /// Plans not finished, oldest first.
     pub async fn open_plans(&self) -> Result<Vec<PlanRow>, StoreError> {
-        let [a, b, c] = PlanState::OPEN;
+        let [a, b, c, d] = PlanState::OPEN;
         Ok(
-            sqlx::query_as("SELECT * FROM plans WHERE state IN (?, ?, ?) ORDER BY id")
+            sqlx::query_as("SELECT * FROM plans WHERE state IN (?, ?, ?, ?) ORDER BY id")
                 .bind(a)
                 .bind(b)
                 .bind(c)
+                .bind(d)
                 .fetch_all(self.pool())
                 .await?,
         )
+    }
+
+    /// The newest `limit` plans of `kind`, newest first.
+    pub async fn plans_of_kind(&self, kind: &str, limit: i64) -> Result<Vec<PlanRow>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT * FROM plans WHERE kind = ? ORDER BY id DESC LIMIT ?")
+                .bind(kind)
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
+    /// Saves a plan's JSON (a person resumed it: who acts from now on).
+    pub async fn set_plan_body(
+        &self,
+        id: i64,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE plans SET body = ?, updated_at = ? WHERE id = ?")
+            .bind(body)
+            .bind(ts(now))
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// A plan's steps in order.

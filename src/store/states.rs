@@ -14,18 +14,24 @@ pub enum PlanState {
     Interrupted,
     /// Undoing what it did after a failure (or deciding to, at start-up).
     RollingBack,
+    /// Waiting for a person (a rollout halted at a failure, paused, or found running
+    /// after a restart): `/rollout resume` goes on, `/rollout abort` ends it.
+    Paused,
     Done,
     RolledBack,
+    /// Ended by a person before its last step (what was done stays done).
+    Aborted,
     /// Failed and could not be fully undone: the error says what is left.
     Failed,
 }
 
 impl PlanState {
     /// Still to be finished by someone: by this process or the next one.
-    pub const OPEN: [PlanState; 3] = [
+    pub const OPEN: [PlanState; 4] = [
         PlanState::Running,
         PlanState::Interrupted,
         PlanState::RollingBack,
+        PlanState::Paused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,9 +39,11 @@ impl PlanState {
             PlanState::Running => "running",
             PlanState::Interrupted => "interrupted",
             PlanState::RollingBack => "rolling-back",
+            PlanState::Paused => "paused",
             PlanState::Done => "done",
             PlanState::RolledBack => "rolled-back",
             PlanState::Failed => "failed",
+            PlanState::Aborted => "aborted",
         }
     }
 }

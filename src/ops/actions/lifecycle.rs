@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{INSTANCE, existing, place};
+use super::{INSTANCE, SELECTOR_PARAMS, Selector, existing, place};
 use crate::chat::Message;
 use crate::config::Role;
 use crate::monitor;
 use crate::ops::catalogue::{ArgError, Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
+use crate::ops::rollout::{Change, Pace, Rollout};
 use crate::ops::{BlastRadius, OpsError};
 use crate::remote::Host;
 use crate::remote::openclaw::get_dotted;
@@ -184,55 +185,244 @@ impl Version {
     }
 }
 
-/// Update OpenClaw on one instance, with rollback.
+/// The bulk form shared by `/update` and `/config`: which instances (a selector or
+/// `--all`, never a NAME) and how the rollout goes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Bulk {
+    #[serde(flatten)]
+    pub selector: Selector,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<String>,
+    /// The instances the confirmation showed, bound by the door when it asks: the
+    /// rollout acts on those that still match, never on ones added since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked: Option<Vec<String>>,
+}
+
+/// The bulk parameters, after each command's own.
+const BULK_PARAMS: [Param; 7] = [
+    SELECTOR_PARAMS[0],
+    SELECTOR_PARAMS[1],
+    SELECTOR_PARAMS[2],
+    SELECTOR_PARAMS[3],
+    Param {
+        name: "all",
+        meta: "",
+        kind: Kind::Switch,
+        flag: true,
+        required: false,
+        help: "every ready instance (a rollout)",
+    },
+    Param {
+        name: "batch",
+        meta: "N",
+        kind: Kind::Number { min: 1, max: 100 },
+        flag: true,
+        required: false,
+        help: "instances per batch after the canary (default [rollouts] batch)",
+    },
+    Param {
+        name: "pause",
+        meta: "D",
+        kind: Kind::Word,
+        flag: true,
+        required: false,
+        help: "wait between batches, e.g. 2m (default [rollouts] pause)",
+    },
+];
+
+/// The one-instance parameter of commands that also have a bulk form.
+const ONE_OR_BULK: Param = Param {
+    name: "instance",
+    required: false,
+    help: "one instance (or filters, or --all, for a rollout)",
+    ..INSTANCE
+};
+
+impl Bulk {
+    /// Whether this is a bulk form.
+    pub fn is_bulk(&self) -> bool {
+        self.all || !self.selector.is_empty()
+    }
+
+    /// One instance, or a selector, or --all; batch and pause only for a rollout.
+    fn check(&self, instance: Option<&String>) -> Result<(), ArgError> {
+        let ways = usize::from(instance.is_some())
+            + usize::from(!self.selector.is_empty())
+            + usize::from(self.all);
+        match ways {
+            0 => {
+                return Err(ArgError::Invalid(
+                    "name an instance, or give filters (--status, --region, --provider, --name) or --all for a rollout".into(),
+                ));
+            }
+            1 => {}
+            _ => {
+                return Err(ArgError::Invalid(
+                    "give either an instance name, filters, or --all — not several".into(),
+                ));
+            }
+        }
+        if instance.is_some() && (self.batch.is_some() || self.pause.is_some()) {
+            return Err(ArgError::Invalid(
+                "--batch and --pause are for rollouts (with filters or --all)".into(),
+            ));
+        }
+        if let Some(pause) = &self.pause {
+            humantime::parse_duration(pause).map_err(|_| ArgError::Bad {
+                meta: "D",
+                value: pause.chars().take(20).collect(),
+                why: "write a duration like 30s, 2m or 1h".into(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The ready instances it picks now (those the question showed, once bound),
+    /// healthiest first so that the canary is a typical instance.
+    pub async fn targets(&self, ctx: &Ctx) -> Result<Vec<InstanceRow>, OpsError> {
+        let mut rows: Vec<InstanceRow> = self
+            .selector
+            .pick(&ctx.store)
+            .await?
+            .into_iter()
+            .filter(|r| r.status == InstanceStatus::Ready)
+            .filter(|r| self.asked.as_ref().is_none_or(|a| a.contains(&r.name)))
+            .collect();
+        rows.sort_by_key(|r| (r.health.as_deref() != Some("healthy"), r.name.clone()));
+        Ok(rows)
+    }
+
+    /// How the rollout goes: flags, else `[rollouts]`.
+    pub fn pace(&self, ctx: &Ctx) -> Pace {
+        let config = &ctx.config.rollouts;
+        Pace {
+            batch: self.batch.unwrap_or(config.batch),
+            pause: self
+                .pause
+                .as_deref()
+                .and_then(|p| humantime::parse_duration(p).ok())
+                .unwrap_or(config.pause),
+            error_budget: config.error_budget,
+        }
+    }
+
+    /// Bound to the instances the question showed.
+    pub fn bound(&self, radius: &BlastRadius) -> Bulk {
+        Bulk {
+            asked: Some(radius.instances.iter().map(|(n, _)| n.clone()).collect()),
+            ..self.clone()
+        }
+    }
+
+    /// The rollout of `change` it makes, and the question's radius.
+    async fn rollout(
+        &self,
+        ctx: &Ctx,
+        change: Change,
+        actor: &str,
+    ) -> Result<(Rollout, BlastRadius), OpsError> {
+        let rows = self.targets(ctx).await?;
+        let rollout = Rollout::new(change, &rows, self.pace(ctx), actor);
+        let radius = crate::ops::rollout::radius(ctx, &rollout, &rows);
+        Ok((rollout, radius))
+    }
+}
+
+/// Update OpenClaw on one instance, with rollback; or on many, as a rollout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Update {
-    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    #[serde(flatten)]
+    pub bulk: Bulk,
     /// Set only by a heal: back to the version the instance ran before a crash loop
     /// began (the one update the system may make).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rollback: bool,
 }
 
+const UPDATE_PARAMS: [Param; 9] = [
+    ONE_OR_BULK,
+    Param {
+        name: "version",
+        meta: "VERSION",
+        kind: Kind::Version,
+        flag: false,
+        required: false,
+        help: "the OpenClaw version (default: the one pinned in [deploy]); --version V in a rollout",
+    },
+    BULK_PARAMS[0],
+    BULK_PARAMS[1],
+    BULK_PARAMS[2],
+    BULK_PARAMS[3],
+    BULK_PARAMS[4],
+    BULK_PARAMS[5],
+    BULK_PARAMS[6],
+];
+
 impl Command for Update {
     const SPEC: Spec = Spec {
         name: "update",
-        summary: "Update OpenClaw on an instance (health-checked; rolls back on failure)",
-        params: &[
-            INSTANCE,
-            Param {
-                name: "version",
-                meta: "VERSION",
-                kind: Kind::Version,
-                flag: false,
-                required: false,
-                help: "the OpenClaw version (default: the one pinned in [deploy])",
-            },
-        ],
+        summary: "Update OpenClaw on an instance, or roll it out to many (canary, batches, health-checked, rolled back on failure)",
+        params: &UPDATE_PARAMS,
         risk: Risk::Change,
         role: Role::Operator,
-        example: "/update alice-bot 2026.9.6",
+        example: "/update --all --version 2026.9.6 --batch 10",
     };
+
+    fn check(&self) -> Result<(), ArgError> {
+        self.bulk.check(self.instance.as_ref())
+    }
 }
 
 impl Update {
     /// The heal's roll-back of `name` to `version`.
     pub fn roll_back(name: &str, version: &str) -> Update {
         Update {
-            name: name.to_string(),
+            instance: Some(name.to_string()),
             version: Some(version.to_string()),
+            bulk: Bulk::default(),
             rollback: true,
         }
     }
 
+    /// The instance of the one-instance form.
+    fn name(&self) -> Result<&str, OpsError> {
+        self.instance
+            .as_deref()
+            .ok_or_else(|| OpsError::Refused("name an instance".into()))
+    }
+
+    fn change(&self, ctx: &Ctx) -> Change {
+        Change::Update {
+            version: self
+                .version
+                .clone()
+                .unwrap_or_else(|| ctx.config.deploy.openclaw_version.clone()),
+        }
+    }
+
+    /// The rollout this bulk form starts, as `actor`.
+    pub async fn rollout(&self, ctx: &Ctx, actor: &str) -> Result<Rollout, OpsError> {
+        Ok(self.bulk.rollout(ctx, self.change(ctx), actor).await?.0)
+    }
+
     pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
-        one(ctx, &self.name).await
+        if self.bulk.is_bulk() {
+            return Ok(self.bulk.rollout(ctx, self.change(ctx), "").await?.1);
+        }
+        one(ctx, self.name()?).await
     }
 
     pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
-        let (row, host) = host_of(ctx, &self.name).await?;
+        let (row, host) = host_of(ctx, self.name()?).await?;
         let version = self
             .version
             .clone()
@@ -246,10 +436,11 @@ impl Update {
     }
 }
 
-/// Read or change an instance's gateway config.
+/// Read or change an instance's gateway config; or push one key to many, as a rollout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
-    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
     /// `get` or `set`; absent shows the whole config.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verb: Option<String>,
@@ -257,15 +448,13 @@ pub struct Config {
     pub key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    #[serde(flatten)]
+    pub bulk: Bulk,
 }
 
-impl Command for Config {
-    const SPEC: Spec = Spec {
-        name: "config",
-        summary: "Show an instance's gateway config, or get/set one key (secrets masked)",
-        params: &[
-            INSTANCE,
-            Param {
+const CONFIG_PARAMS: [Param; 11] = [
+    ONE_OR_BULK,
+    Param {
                 name: "verb",
                 meta: "get|set",
                 kind: Kind::Word,
@@ -289,13 +478,30 @@ impl Command for Config {
                 required: false,
                 help: "the new value (JSON, or plain text for a string)",
             },
-        ],
+    BULK_PARAMS[0],
+    BULK_PARAMS[1],
+    BULK_PARAMS[2],
+    BULK_PARAMS[3],
+    BULK_PARAMS[4],
+    BULK_PARAMS[5],
+    BULK_PARAMS[6],
+];
+
+impl Command for Config {
+    const SPEC: Spec = Spec {
+        name: "config",
+        summary: "Show an instance's gateway config, get/set one key (secrets masked), or push a key to many as a rollout",
+        params: &CONFIG_PARAMS,
         risk: Risk::Change,
         role: Role::Operator,
         example: "/config alice-bot set channels.telegram.dmPolicy pairing",
     };
 
     fn check(&self) -> Result<(), ArgError> {
+        self.bulk.check(self.instance.as_ref())?;
+        if self.bulk.is_bulk() {
+            return self.bulk_problem();
+        }
         match (self.verb.as_deref(), &self.key, &self.value) {
             (Some("set"), Some(key), Some(raw)) => set_problem(key, raw),
             (None, None, None) | (Some("get"), _, None) => Ok(()),
@@ -343,10 +549,55 @@ impl Config {
         }
     }
 
-    /// Reading is free; a set touches one instance.
+    /// Why a bulk form is not a config push this can do.
+    fn bulk_problem(&self) -> Result<(), ArgError> {
+        let (Some("set"), Some(key), Some(raw)) = (self.verb.as_deref(), &self.key, &self.value)
+        else {
+            return Err(ArgError::Invalid(
+                "with filters or --all, /config pushes one key: /config --all set KEY VALUE".into(),
+            ));
+        };
+        set_problem(key, raw)?;
+        if crate::secrets::secret_key(key)
+            || crate::secrets::config_carries_secret(key, &config_value(raw))
+        {
+            return Err(ArgError::Invalid(
+                "a secret is set one instance at a time (/config NAME set …): each bot has its own".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The instance of the one-instance form.
+    fn name(&self) -> Result<&str, OpsError> {
+        self.instance
+            .as_deref()
+            .ok_or_else(|| OpsError::Refused("name an instance".into()))
+    }
+
+    /// The key and value a bulk set pushes.
+    fn change(&self) -> Result<Change, OpsError> {
+        match (&self.key, &self.value) {
+            (Some(key), Some(raw)) => Ok(Change::Config {
+                key: key.clone(),
+                value: config_value(raw),
+            }),
+            _ => Err(OpsError::Refused("a config push sets a KEY to a VALUE".into())),
+        }
+    }
+
+    /// The rollout this bulk form starts, as `actor`.
+    pub async fn rollout(&self, ctx: &Ctx, actor: &str) -> Result<Rollout, OpsError> {
+        Ok(self.bulk.rollout(ctx, self.change()?, actor).await?.0)
+    }
+
+    /// Reading is free; a set touches one instance; a push, many.
     pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
+        if self.bulk.is_bulk() {
+            return Ok(self.bulk.rollout(ctx, self.change()?, "").await?.1);
+        }
         if self.verb.as_deref() == Some("set") {
-            one(ctx, &self.name).await
+            one(ctx, self.name()?).await
         } else {
             Ok(BlastRadius {
                 reversible: true,
@@ -356,7 +607,7 @@ impl Config {
     }
 
     pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
-        let (row, host) = host_of(ctx, &self.name).await?;
+        let (row, host) = host_of(ctx, self.name()?).await?;
         match (self.verb.as_deref(), &self.key, &self.value) {
             (Some("set"), Some(key), Some(raw)) => {
                 let value = config_value(raw);

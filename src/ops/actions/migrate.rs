@@ -182,38 +182,14 @@ impl Migrate {
 
 /// The steps of a migration, in order.
 const STEPS: &[PlanStep] = &[
-    PlanStep {
-        id: "stop-old",
-        title: "Stop the old gateway",
-    },
-    PlanStep {
-        id: "back-up",
-        title: "Back up its state",
-    },
-    PlanStep {
-        id: "keep-old",
-        title: "Keep the old server (stopped)",
-    },
-    PlanStep {
-        id: "move",
-        title: "Point the instance at the new place",
-    },
-    PlanStep {
-        id: "deploy",
-        title: "Deploy the new server",
-    },
-    PlanStep {
-        id: "restore",
-        title: "Restore the backup there",
-    },
-    PlanStep {
-        id: "health-check",
-        title: "Health check on the restored state",
-    },
-    PlanStep {
-        id: "switch",
-        title: "Switch: ready at the new place",
-    },
+    PlanStep::fixed("stop-old", "Stop the old gateway"),
+    PlanStep::fixed("back-up", "Back up its state"),
+    PlanStep::fixed("keep-old", "Keep the old server (stopped)"),
+    PlanStep::fixed("move", "Point the instance at the new place"),
+    PlanStep::fixed("deploy", "Deploy the new server"),
+    PlanStep::fixed("restore", "Restore the backup there"),
+    PlanStep::fixed("health-check", "Health check on the restored state"),
+    PlanStep::fixed("switch", "Switch: ready at the new place"),
 ];
 /// Positions in [`STEPS`].
 const STOP_OLD: usize = 0;
@@ -485,8 +461,8 @@ impl Plan for MigrationPlan {
         )
     }
 
-    fn steps(&self) -> &'static [PlanStep] {
-        STEPS
+    fn steps(&self) -> Vec<PlanStep> {
+        STEPS.to_vec()
     }
 
     fn body(&self) -> Result<String, serde_json::Error> {
@@ -609,6 +585,9 @@ impl Plan for MigrationPlan {
                     "The old server {} at {old} is kept, its gateway stopped. /destroy {} --old deletes it.",
                     self.from_server, self.name
                 ))),
+            Finished::Halted { .. } | Finished::Paused { .. } | Finished::Aborted { .. } => {
+                Err(format!("the migration of {} stopped", self.name))
+            }
             Finished::Interrupted { step } => Err(format!(
                 "the migration of {} stopped before step {}/{} ({}) because clawops is stopping; it resumes when clawops starts again",
                 self.name,

@@ -22,6 +22,7 @@ pub mod prices;
 pub mod reboot;
 pub mod reconcile;
 pub mod restart;
+pub mod rollouts;
 pub mod send;
 pub mod status;
 pub mod unpin;

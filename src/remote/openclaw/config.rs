@@ -247,7 +247,29 @@ impl OpenclawHost {
                 .await
                 .map_err(state)?;
         }
-        // Not every key is hot-reloaded (a new channel needs a start): restart to apply.
+        self.apply_by_restart().await
+    }
+
+    /// Removes dotted `key` from the config (a rollout putting back a key it added).
+    pub(super) async fn remove_config(&self, key: &str) -> Result<String, RemoteError> {
+        if let Some(managed) = managed_key(key).or(overlaps(key, BOT_TOKEN_KEY).then_some(BOT_TOKEN_KEY)) {
+            return Err(RemoteError::Refused(format!(
+                "{key} is not removed by a config change ({managed} is clawops' to manage)"
+            )));
+        }
+        let (home, current) = self.read_config().await?;
+        let mut config = current.clone().unwrap_or_else(|| json!({}));
+        if !remove_dotted(&mut config, key) {
+            return Ok(format!("{key} was not set"));
+        }
+        let bot = self.bot_token().await?;
+        let config = self.managed_config_with(&home, Some(config), bot).await?;
+        self.write_config(&config, current.as_ref()).await?;
+        self.apply_by_restart().await
+    }
+
+    /// Not every key is hot-reloaded (a new channel needs a start): restart to apply.
+    async fn apply_by_restart(&self) -> Result<String, RemoteError> {
         match self.service_status().await? {
             (true, false) => Ok(format!(
                 "applied by a gateway restart: {}",
@@ -294,6 +316,22 @@ pub fn node_supported(version: &str) -> bool {
     let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
     let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
     (major == 24 && minor >= 16) || (major == 26 && minor >= 1) || major > 26
+}
+
+/// Removes dotted `key` from `config`; whether it was there.
+pub fn remove_dotted(config: &mut Value, key: &str) -> bool {
+    let Some((parent, last)) = key.rsplit_once('.').map_or(Some(("", key)), Some) else {
+        return false;
+    };
+    let node = if parent.is_empty() {
+        Some(config)
+    } else {
+        parent
+            .split('.')
+            .try_fold(config, |node, part| node.get_mut(part))
+    };
+    node.and_then(Value::as_object_mut)
+        .is_some_and(|map| map.remove(last).is_some())
 }
 
 /// Sets `key` (dotted, like `channels.telegram.dmPolicy`) in `config` to `value`.
