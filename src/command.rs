@@ -149,11 +149,16 @@ fn bulk_form(spec: &Spec, tokens: &[String]) -> bool {
         .params
         .iter()
         .any(|p| !p.flag && !p.required && p.kind == Kind::Name);
+    // A command with a message has its own rule (see `split_message`).
+    let message = spec.params.iter().any(|p| p.kind == Kind::Message);
     optional_name
+        && !message
         && tokens.iter().take_while(|t| *t != "--").any(|t| {
             t.strip_prefix("--")
                 .map(|f| f.split('=').next().unwrap_or(""))
-                .is_some_and(|f| BULK_FLAGS.contains(&f))
+                .is_some_and(|f| {
+                    BULK_FLAGS.contains(&f) && spec.params.iter().any(|p| p.flag && p.name == f)
+                })
         })
 }
 
@@ -188,7 +193,13 @@ fn arguments(spec: &Spec, tokens: &[String]) -> Result<Args, ArgError> {
                 .params
                 .iter()
                 .find(|p| p.flag && p.name == wanted)
-                .or_else(|| positional.iter().copied().find(|p| p.name == wanted))
+                .or_else(|| {
+                    // By name even in a bulk form, so that `--instance a --all` is
+                    // refused for naming both, not for an unknown option.
+                    spec.params
+                        .iter()
+                        .find(|p| !p.flag && p.kind != Kind::Message && p.name == wanted)
+                })
                 .ok_or_else(|| ArgError::UnknownFlag(one_line(key)))?;
             let value = if param.kind == Kind::Switch {
                 if inline.is_some() {
@@ -215,7 +226,17 @@ fn arguments(spec: &Spec, tokens: &[String]) -> Result<Args, ArgError> {
             let param = positional
                 .iter()
                 .find(|p| !args.contains_key(p.name))
-                .ok_or_else(|| ArgError::Extra(token.chars().take(40).collect()))?;
+                .ok_or_else(|| {
+                    if bulk && args.is_empty() {
+                        // `/restart alice-bot --all`: the name where a selector rules.
+                        ArgError::Invalid(format!(
+                            "\"{}\" and a selector: give either an instance name, filters, or --all — not several",
+                            one_line(token)
+                        ))
+                    } else {
+                        ArgError::Extra(token.chars().take(40).collect())
+                    }
+                })?;
             args.insert(param.name.to_string(), ArgValue::Text(token.clone()));
         }
     }
@@ -264,6 +285,44 @@ mod tests {
         // Flags before `--` still work.
         let action = parse("/deploy a-bot --size cx32 -- nbg1").unwrap();
         assert!(action.command_line().contains("nbg1"));
+    }
+
+    #[test]
+    fn bulk_forms_take_a_selector_never_a_name() {
+        // `/config --all set K V`: the words after the selector are verb, key and value.
+        let Action::Config(c) =
+            parse("/config --all set agents.defaults.model.primary m --batch 3").unwrap()
+        else {
+            panic!("a config")
+        };
+        assert_eq!(c.instance, None);
+        assert!(c.bulk.all);
+        assert_eq!(c.bulk.batch, Some(3));
+        assert_eq!(c.verb.as_deref(), Some("set"));
+        assert_eq!(c.key.as_deref(), Some("agents.defaults.model.primary"));
+        assert_eq!(c.value.as_deref(), Some("m"));
+        // A bulk update names its version with --version.
+        let Action::Update(u) =
+            parse("/update --status healthy --version 2026.10.0 --pause 5m").unwrap()
+        else {
+            panic!("an update")
+        };
+        assert_eq!(u.instance, None);
+        assert_eq!(u.version.as_deref(), Some("2026.10.0"));
+        assert_eq!(u.bulk.pause.as_deref(), Some("5m"));
+        // One instance still reads positionally, and its version may be named.
+        let Action::Update(u) = parse("/update alice-bot --version 2026.10.0").unwrap() else {
+            panic!("an update")
+        };
+        assert_eq!(u.instance.as_deref(), Some("alice-bot"));
+        assert_eq!(u.version.as_deref(), Some("2026.10.0"));
+        for line in [
+            "/update --all --version 2026.10.0 --batch 5",
+            "/config --region nbg1 set agents.defaults.model.primary m",
+        ] {
+            let action = parse(line).unwrap();
+            assert_eq!(parse(&action.command_line()).unwrap(), action, "{line}");
+        }
     }
 
     #[test]

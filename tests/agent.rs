@@ -448,12 +448,12 @@ async fn hardening_17_access_changes_from_the_llm_wait_for_the_press_and_say_so(
     llm.script(vec![
         tools(&[(
             "config",
-            r#"{"name":"bot-0001","verb":"set","key":"channels.telegram.dmPolicy","value":"open"}"#,
+            r#"{"instance":"bot-0001","verb":"set","key":"channels.telegram.dmPolicy","value":"open"}"#,
         )]),
         Reply::Text("It waits for your press.".into()),
         tools(&[(
             "config",
-            r#"{"name":"bot-0001","verb":"set","key":"logging.level","value":"debug"}"#,
+            r#"{"instance":"bot-0001","verb":"set","key":"logging.level","value":"debug"}"#,
         )]),
         Reply::Text("Done.".into()),
     ]);

@@ -289,7 +289,17 @@ fn typed(spec: &Spec, args: &Args, extra: &[Vec<String>], dice: &mut Dice) -> Op
         .filter(|p| !p.flag && p.kind != Kind::Message)
         .count();
 
+    // A bulk form (a selector or --all) takes no positional NAME: the name, if the
+    // arguments have one too, is typed by name (`--instance a`).
+    let optional_name = |p: &Param| !p.flag && !p.required && p.kind == Kind::Name;
+    let bulk = spec.params.iter().any(optional_name)
+        && spec.params.iter().all(|p| p.kind != Kind::Message)
+        && ["status", "region", "provider", "name", "all"]
+            .iter()
+            .filter(|f| spec.param(f).is_some_and(|p| p.flag))
+            .any(|f| matches!(args.get(*f), Some(v) if *v != ArgValue::Switch(false)));
     let mut positional: Vec<Vec<String>> = Vec::new();
+    let mut flags: Vec<Vec<String>> = extra.to_vec();
     let mut gap = false;
     for p in spec
         .params
@@ -297,13 +307,16 @@ fn typed(spec: &Spec, args: &Args, extra: &[Vec<String>], dice: &mut Dice) -> Op
         .filter(|p| !p.flag && p.kind != Kind::Message)
     {
         match args.get(p.name) {
+            Some(v) if bulk && optional_name(p) => {
+                flags.push(vec![format!("--{}", p.name), value(v, dice)])
+            }
+            None if bulk && optional_name(p) => {}
             Some(_) if gap => return None,
             Some(v) => positional.push(vec![value(v, dice)]),
             None => gap = true,
         }
     }
 
-    let mut flags: Vec<Vec<String>> = extra.to_vec();
     for p in spec.params.iter().filter(|p| p.flag) {
         let Some(v) = args.get(p.name) else {
             continue;
@@ -559,7 +572,7 @@ proptest! {
         value in "[a-zA-Z0-9][a-zA-Z0-9 '\"]{0,12}[a-zA-Z0-9]",
     ) {
         let args: Args = [
-            ("name", name),
+            ("instance", name),
             ("verb", "set".to_string()),
             ("key", key),
             ("value", value),

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clawops::app::App;
-use clawops::chat::recorder::Recorder;
 use clawops::chat::Outbound;
+use clawops::chat::recorder::Recorder;
 use clawops::clock::Clock;
 use clawops::config::Config;
 use clawops::ops::Outcome;
@@ -131,20 +131,35 @@ async fn a_rollout_halts_at_a_failure_puts_it_back_and_resumes_after_a_restart()
         .await;
     let id = id.unwrap_or_else(|| panic!("a rollout is confirmed: {question}"));
     assert!(question.contains("Update 12 instances"), "{question}");
-    assert!(question.contains(&format!("Change: OpenClaw {NEW}")), "{question}");
+    assert!(
+        question.contains(&format!("Change: OpenClaw {NEW}")),
+        "{question}"
+    );
     assert!(
         question.contains("Plan: canary bot-01, then 3 batches of up to 5"),
         "{question}"
     );
     assert!(question.contains("Estimated duration: about"), "{question}");
-    assert!(question.contains("halts at the first failure"), "{question}");
+    assert!(
+        question.contains("halts at the first failure"),
+        "{question}"
+    );
 
     let (said, resume) = press(&fx, &id).await;
     assert!(said.contains("Rollout 1: halted"), "{said}");
     assert!(said.contains("bot-07 came back OFFLINE"), "{said}");
-    assert!(said.contains(&format!("put back to OpenClaw {OLD}")), "{said}");
-    assert!(said.contains("6 changed, 1 rolled back, 5 not yet"), "{said}");
-    assert!(resume.is_some(), "a halted rollout asks whether to go on: {said}");
+    assert!(
+        said.contains(&format!("put back to OpenClaw {OLD}")),
+        "{said}"
+    );
+    assert!(
+        said.contains("6 changed, 1 rolled back, 5 not yet"),
+        "{said}"
+    );
+    assert!(
+        resume.is_some(),
+        "a halted rollout asks whether to go on: {said}"
+    );
     for (i, name) in names().iter().enumerate() {
         let want = if i < 6 { NEW } else { OLD };
         assert_eq!(version(&fx, name).await, want, "{name}");
@@ -175,7 +190,10 @@ async fn a_rollout_halts_at_a_failure_puts_it_back_and_resumes_after_a_restart()
 
     // clawops restarts: the rollout is still paused, and says so.
     let (notes, fx) = restarted(fx).await;
-    assert!(notes.contains(&format!("Rollout 1: OpenClaw {NEW} on 12 instances")), "{notes}");
+    assert!(
+        notes.contains(&format!("Rollout 1: OpenClaw {NEW} on 12 instances")),
+        "{notes}"
+    );
     assert!(notes.contains("is paused"), "{notes}");
     assert!(notes.contains("/rollout resume 1"), "{notes}");
 
@@ -206,14 +224,20 @@ async fn a_config_push_halts_at_a_failure_and_puts_the_key_back() {
     )
     .await;
     let (question, id) = fx
-        .say_as(OPERATOR, &format!("/config --all set {key} bad/model --batch 5"))
+        .say_as(
+            OPERATOR,
+            &format!("/config --all set {key} bad/model --batch 5"),
+        )
         .await;
     let id = id.unwrap_or_else(|| panic!("a push is confirmed: {question}"));
     assert!(question.contains("Config 12 instances"), "{question}");
-    assert!(question.contains(&format!("Change: {key} = bad/model")), "{question}");
+    assert!(
+        question.contains(&format!("Change: {key} = bad/model")),
+        "{question}"
+    );
     let (said, resume) = press(&fx, &id).await;
     assert!(said.contains("Rollout 1: halted"), "{said}");
-    assert!(said.contains(&format!("bot-07 came back OFFLINE")), "{said}");
+    assert!(said.contains("bot-07 came back OFFLINE"), "{said}");
     assert!(said.contains(&format!("put back to {key} unset")), "{said}");
     assert!(resume.is_some(), "{said}");
     for (i, name) in names().iter().enumerate() {
@@ -226,9 +250,15 @@ async fn a_config_push_halts_at_a_failure_and_puts_the_key_back() {
     // Aborted: nothing more starts, what was changed stays.
     let (said, asked) = fx.say_as(OPERATOR, "/rollout abort 1").await;
     assert!(asked.is_none(), "{said}");
-    assert!(said.contains("Rollout 1 aborted: 6 changed, 1 rolled back, 5 not yet"), "{said}");
+    assert!(
+        said.contains("Rollout 1 aborted: 6 changed, 1 rolled back, 5 not yet"),
+        "{said}"
+    );
     let (said, _) = fx.say_as(OPERATOR, "/rollout resume 1").await;
-    assert!(said.contains("rollout 1 is aborted: nothing to resume"), "{said}");
+    assert!(
+        said.contains("rollout 1 is aborted: nothing to resume"),
+        "{said}"
+    );
     // A secret is never pushed to many.
     let (said, asked) = fx
         .say_as(
@@ -237,7 +267,10 @@ async fn a_config_push_halts_at_a_failure_and_puts_the_key_back() {
         )
         .await;
     assert!(asked.is_none(), "{said}");
-    assert!(said.contains("a secret is set one instance at a time"), "{said}");
+    assert!(
+        said.contains("a secret is set one instance at a time"),
+        "{said}"
+    );
     assert!(!said.contains("AAAAAAAA"), "{said}");
 }
 
@@ -257,27 +290,38 @@ async fn a_rollout_running_when_clawops_stops_comes_back_paused() {
     let out = Arc::new(Recorder::new());
     let seen = out.clone();
     let task = tokio::spawn(async move { door.press(&person(OPERATOR), &id, true, &*seen).await });
-    // The canary and the first batch go; the second waits an hour.
+    // The canary goes; the first batch waits an hour after it.
     let deadline = std::time::Instant::now() + LIMIT;
-    while version(&fx, "bot-04").await != NEW {
-        assert!(std::time::Instant::now() < deadline, "the first batch never ran");
+    loop {
+        let (listed, _) = fx.say_as(OPERATOR, "/rollouts").await;
+        if listed.contains("1 changed, 8 not yet") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the canary never ran: {listed}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     fx.app.shutdown.cancel();
     let outcome = tokio::time::timeout(LIMIT, task).await.unwrap().unwrap();
     let said = outcome.message().plain();
-    assert!(said.contains("paused because clawops is stopping"), "{said}");
+    assert!(
+        said.contains("paused because clawops is stopping"),
+        "{said}"
+    );
     let progress = out.take();
     assert!(
         progress.iter().any(|o| matches!(o, Outbound::Progress(_))),
         "the rollout showed its progress"
     );
-    assert_eq!(version(&fx, "bot-05").await, OLD);
+    assert_eq!(version(&fx, "bot-01").await, NEW);
+    assert_eq!(version(&fx, "bot-02").await, OLD);
 
     let (notes, fx) = restarted(fx).await;
     assert!(notes.contains("is paused"), "{notes}");
     assert!(notes.contains("/rollout resume 1"), "{notes}");
     let (listed, _) = fx.say_as(OPERATOR, "/rollouts").await;
     assert!(listed.contains("1 · paused"), "{listed}");
-    assert!(listed.contains("4 changed, 5 not yet"), "{listed}");
+    assert!(listed.contains("1 changed, 8 not yet"), "{listed}");
 }

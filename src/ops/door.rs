@@ -899,18 +899,18 @@ impl Door {
         // The press acts on what the question showed.
         let bound = match action {
             Action::Restart(r) => Action::Restart(r.bound(radius)),
-            Action::Update(u) if u.bulk.is_bulk() => Action::Update(
-                super::actions::lifecycle::Update {
+            Action::Update(u) if u.bulk.is_bulk() => {
+                Action::Update(super::actions::lifecycle::Update {
                     bulk: u.bulk.bound(radius),
                     ..u.clone()
-                },
-            ),
-            Action::Config(c) if c.bulk.is_bulk() => Action::Config(
-                super::actions::lifecycle::Config {
+                })
+            }
+            Action::Config(c) if c.bulk.is_bulk() => {
+                Action::Config(super::actions::lifecycle::Config {
                     bulk: c.bulk.bound(radius),
                     ..c.clone()
-                },
-            ),
+                })
+            }
             other => other.clone(),
         };
         let action = &bound;

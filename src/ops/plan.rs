@@ -131,7 +131,7 @@ pub enum Finished {
         elapsed: Duration,
     },
     /// Stopped at a step boundary because clawops is stopping; the next start-up resumes
-    /// it (the plan said so for this step).
+    /// it, or announces it paused for a person (as the plan's recovery says).
     Interrupted { step: usize },
     /// A step failed (or clawops stopped where the plan prefers going back) and the plan
     /// was rolled back.
@@ -531,7 +531,7 @@ impl<'a> Runner<'a> {
                         self.ctx.clock.now(),
                     )
                     .await?;
-                Ok(Finished::Paused { step })
+                Ok(Finished::Interrupted { step })
             }
         }
     }

@@ -74,7 +74,9 @@ impl Change {
 /// secret masked.
 fn plain(key: &str, value: &Value) -> String {
     match value {
-        Value::String(s) if !crate::secrets::secret_key(key) && !s.contains(char::is_whitespace) => {
+        Value::String(s)
+            if !crate::secrets::secret_key(key) && !s.contains(char::is_whitespace) =>
+        {
             s.clone()
         }
         _ => crate::secrets::shown(key, value),
@@ -210,7 +212,10 @@ impl Rollout {
             }
         };
         add(self.count(|s| s == TargetState::Changed), "changed");
-        add(self.count(|s| s == TargetState::AlreadyThere), "already there");
+        add(
+            self.count(|s| s == TargetState::AlreadyThere),
+            "already there",
+        );
         add(self.count(|s| s == TargetState::RolledBack), "rolled back");
         add(
             self.count(|s| s == TargetState::BackFailed),
@@ -317,16 +322,25 @@ impl Rollout {
             .await
         {
             Ok(held) => held,
-            Err(busy) => return Ok(self.skip(at, busy.to_string())),
+            Err(busy) => {
+                self.skip(at, busy.to_string());
+                return Ok(());
+            }
         };
         let host = match ready_host(ctx, &name).await {
             Ok(host) => host,
-            Err(why) => return Ok(self.skip(at, why)),
+            Err(why) => {
+                self.skip(at, why);
+                return Ok(());
+            }
         };
         let (before_state, before_score) = health(host.as_ref()).await;
         let before = match self.read(host.as_ref()).await {
             Ok(before) => before,
-            Err(why) => return Ok(self.skip(at, why)),
+            Err(why) => {
+                self.skip(at, why);
+                return Ok(());
+            }
         };
         if self.has_change(before.as_ref()) {
             self.targets[at].state = TargetState::AlreadyThere;
@@ -373,8 +387,7 @@ impl Rollout {
         self.failures += 1;
         self.record(Event::Failed, &line, &said).await?;
         let canary = at == 0;
-        if canary || self.failures > self.error_budget || target_state == TargetState::BackFailed
-        {
+        if canary || self.failures > self.error_budget || target_state == TargetState::BackFailed {
             let why = if canary {
                 "the canary failed".to_string()
             } else if target_state == TargetState::BackFailed {
@@ -531,7 +544,11 @@ async fn recheck(ctx: &Ctx, name: &str, host: &dyn Host) -> (HealthState, String
     } else {
         format!(": {}", why.join(", "))
     };
-    (state, format!("{} ({score}/100{why})", state.as_str()), score)
+    (
+        state,
+        format!("{} ({score}/100{why})", state.as_str()),
+        score,
+    )
 }
 
 #[async_trait]
@@ -568,7 +585,12 @@ impl Plan for Rollout {
                     }
                 } else {
                     let shown = if names.len() > 3 {
-                        format!("{} … {} ({})", names[0], names[names.len() - 1], names.len())
+                        format!(
+                            "{} … {} ({})",
+                            names[0],
+                            names[names.len() - 1],
+                            names.len()
+                        )
                     } else {
                         names.join(", ")
                     };
@@ -667,8 +689,10 @@ impl Plan for Rollout {
                 format!("done in {}", crate::chat::render::secs(*elapsed)),
             ))),
             Finished::Halted { reason, .. } => {
-                let earlier: Vec<&String> =
-                    failures.iter().filter(|n| !reason.contains(n.as_str())).collect();
+                let earlier: Vec<&String> = failures
+                    .iter()
+                    .filter(|n| !reason.contains(n.as_str()))
+                    .collect();
                 let mut m = head("⏸", "halted".into());
                 if !earlier.is_empty() {
                     m = m.para(
@@ -686,11 +710,9 @@ impl Plan for Rollout {
                 format!("paused before step {}/{}", step + 1, self.batches.len()),
             )
             .para(next)),
-            Finished::Interrupted { .. } => Ok(head(
-                "⏸",
-                "paused because clawops is stopping".into(),
-            )
-            .para(next)),
+            Finished::Interrupted { .. } => {
+                Ok(head("⏸", "paused because clawops is stopping".into()).para(next))
+            }
             Finished::Aborted { .. } => Ok(with_notes(head(
                 "■",
                 "aborted; what was changed stays changed".into(),

@@ -455,29 +455,29 @@ pub struct Config {
 const CONFIG_PARAMS: [Param; 11] = [
     ONE_OR_BULK,
     Param {
-                name: "verb",
-                meta: "get|set",
-                kind: Kind::Word,
-                flag: false,
-                required: false,
-                help: "get KEY, or set KEY VALUE; nothing shows the whole config",
-            },
-            Param {
-                name: "key",
-                meta: "KEY",
-                kind: Kind::Key,
-                flag: false,
-                required: false,
-                help: "a dotted key, e.g. channels.telegram.dmPolicy",
-            },
-            Param {
-                name: "value",
-                meta: "VALUE",
-                kind: Kind::Text,
-                flag: false,
-                required: false,
-                help: "the new value (JSON, or plain text for a string)",
-            },
+        name: "verb",
+        meta: "get|set",
+        kind: Kind::Word,
+        flag: false,
+        required: false,
+        help: "get KEY, or set KEY VALUE; nothing shows the whole config",
+    },
+    Param {
+        name: "key",
+        meta: "KEY",
+        kind: Kind::Key,
+        flag: false,
+        required: false,
+        help: "a dotted key, e.g. channels.telegram.dmPolicy",
+    },
+    Param {
+        name: "value",
+        meta: "VALUE",
+        kind: Kind::Text,
+        flag: false,
+        required: false,
+        help: "the new value (JSON, or plain text for a string)",
+    },
     BULK_PARAMS[0],
     BULK_PARAMS[1],
     BULK_PARAMS[2],
@@ -562,7 +562,8 @@ impl Config {
             || crate::secrets::config_carries_secret(key, &config_value(raw))
         {
             return Err(ArgError::Invalid(
-                "a secret is set one instance at a time (/config NAME set …): each bot has its own".into(),
+                "a secret is set one instance at a time (/config NAME set …): each bot has its own"
+                    .into(),
             ));
         }
         Ok(())
@@ -582,7 +583,9 @@ impl Config {
                 key: key.clone(),
                 value: config_value(raw),
             }),
-            _ => Err(OpsError::Refused("a config push sets a KEY to a VALUE".into())),
+            _ => Err(OpsError::Refused(
+                "a config push sets a KEY to a VALUE".into(),
+            )),
         }
     }
 

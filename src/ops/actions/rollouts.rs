@@ -54,7 +54,11 @@ impl Rollouts {
 /// One rollout in a line (two when it waits for a person).
 fn line(row: &PlanRow) -> String {
     let Ok(r) = rollout::read(row) else {
-        return format!("{} · {} · cannot be read by this version", row.id, row.state.as_str());
+        return format!(
+            "{} · {} · cannot be read by this version",
+            row.id,
+            row.state.as_str()
+        );
     };
     let since = row.started_at.get(11..16).unwrap_or("");
     let mut s = format!(
@@ -153,6 +157,9 @@ impl RolloutControl {
             });
         }
         let row = self.row(ctx).await?;
+        if let Some(no) = self.refusal(&row) {
+            return Err(no);
+        }
         let r = rollout::read(&row)?;
         let pending: Vec<String> = r
             .targets
@@ -168,9 +175,12 @@ impl RolloutControl {
                 instances.push((i.name.clone(), super::place(&i)));
             }
         }
-        let mut details = vec![
-            format!("Rollout {}: {} — {}", row.id, r.change.describe(), r.tally()),
-        ];
+        let mut details = vec![format!(
+            "Rollout {}: {} — {}",
+            row.id,
+            r.change.describe(),
+            r.tally()
+        )];
         details.extend(r.halted.clone().or(row.error.clone()));
         Ok(BlastRadius {
             instances,
@@ -183,6 +193,26 @@ impl RolloutControl {
         })
     }
 
+    /// Why this verb cannot apply to the rollout as it stands, if it cannot.
+    fn refusal(&self, row: &PlanRow) -> Option<OpsError> {
+        let id = row.id;
+        let no = |why: String| Some(OpsError::Refused(why));
+        match (self.verb, row.state) {
+            (
+                _,
+                PlanState::Done | PlanState::RolledBack | PlanState::Failed | PlanState::Aborted,
+            ) => no(format!(
+                "rollout {id} is {}: nothing to {}",
+                row.state.as_str(),
+                self.verb.word()
+            )),
+            (Verb::Resume, PlanState::Running | PlanState::RollingBack) => no(format!(
+                "rollout {id} is running: /rollouts shows where it is"
+            )),
+            _ => None,
+        }
+    }
+
     pub async fn run(
         &self,
         ctx: &Ctx,
@@ -193,20 +223,21 @@ impl RolloutControl {
         let row = self.row(ctx).await?;
         let id = row.id;
         let now = ctx.clock.now();
+        if let Some(no) = self.refusal(&row) {
+            return Err(no);
+        }
         match (self.verb, row.state) {
-            (_, PlanState::Done | PlanState::RolledBack | PlanState::Failed | PlanState::Aborted) => {
-                Err(OpsError::Refused(format!(
-                    "rollout {id} is {}: nothing to {}",
-                    row.state.as_str(),
-                    self.verb.word()
-                )))
-            }
             (Verb::Pause, PlanState::Paused) => Ok(Message::text(format!(
                 "Rollout {id} is paused already. /rollout resume {id} goes on."
             ))),
             (Verb::Pause, _) => {
                 ctx.store
-                    .set_plan_state(id, PlanState::Paused, Some(&format!("paused by {actor}")), now)
+                    .set_plan_state(
+                        id,
+                        PlanState::Paused,
+                        Some(&format!("paused by {actor}")),
+                        now,
+                    )
                     .await?;
                 Ok(Message::text(format!(
                     "⏸ Rollout {id} pauses: no batch starts after the one running now. /rollout resume {id} goes on."
@@ -214,7 +245,12 @@ impl RolloutControl {
             }
             (Verb::Abort, state) => {
                 ctx.store
-                    .set_plan_state(id, PlanState::Aborted, Some(&format!("aborted by {actor}")), now)
+                    .set_plan_state(
+                        id,
+                        PlanState::Aborted,
+                        Some(&format!("aborted by {actor}")),
+                        now,
+                    )
                     .await?;
                 let r = rollout::read(&row)?;
                 let running = if state == PlanState::Running {
@@ -227,16 +263,12 @@ impl RolloutControl {
                     r.tally()
                 )))
             }
-            (Verb::Resume, PlanState::Running | PlanState::RollingBack) => Err(OpsError::Refused(
-                format!("rollout {id} is running: /rollouts shows where it is"),
-            )),
             (Verb::Resume, _) => {
                 let mut r = rollout::read(&row)?;
                 r.actor = actor.to_string();
                 r.halted = None;
-                let body = serde_json::to_string(&r).map_err(|e| {
-                    OpsError::Refused(format!("cannot save rollout {id}: {e}"))
-                })?;
+                let body = serde_json::to_string(&r)
+                    .map_err(|e| OpsError::Refused(format!("cannot save rollout {id}: {e}")))?;
                 ctx.store.set_plan_body(id, &body, now).await?;
                 rollout::drive(ctx, audit, r, out).await
             }

@@ -252,7 +252,9 @@ impl OpenclawHost {
 
     /// Removes dotted `key` from the config (a rollout putting back a key it added).
     pub(super) async fn remove_config(&self, key: &str) -> Result<String, RemoteError> {
-        if let Some(managed) = managed_key(key).or(overlaps(key, BOT_TOKEN_KEY).then_some(BOT_TOKEN_KEY)) {
+        if let Some(managed) =
+            managed_key(key).or(overlaps(key, BOT_TOKEN_KEY).then_some(BOT_TOKEN_KEY))
+        {
             return Err(RemoteError::Refused(format!(
                 "{key} is not removed by a config change ({managed} is clawops' to manage)"
             )));
