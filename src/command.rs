@@ -316,11 +316,13 @@ mod tests {
         };
         assert_eq!(u.instance.as_deref(), Some("alice-bot"));
         assert_eq!(u.version.as_deref(), Some("2026.10.0"));
+        // The audit line of a bulk form is written as typed here.
         for line in [
             "/update --all --version 2026.10.0 --batch 5",
             "/config --region nbg1 set agents.defaults.model.primary m",
         ] {
             let action = parse(line).unwrap();
+            assert_eq!(action.command_line(), line);
             assert_eq!(parse(&action.command_line()).unwrap(), action, "{line}");
         }
     }

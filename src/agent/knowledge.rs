@@ -25,6 +25,7 @@ const PROMPTS: &[&str] = &[
     include_str!("../../prompts/triage.md"),
     include_str!("../../prompts/ledger.md"),
     include_str!("../../prompts/briefer.md"),
+    include_str!("../../prompts/fleet.md"),
 ];
 
 const SKILLS: &[&str] = &[

@@ -228,7 +228,7 @@ impl Agent {
         }
     }
 
-    /// `triage: …`, `ledger: …` and `briefer: …` pick a mode; anything else is the
+    /// `triage: …`, `ledger: …`, `briefer: …` and `fleet: …` pick a mode; anything else is the
     /// commander's.
     fn mode_of<'a>(&'a self, text: &'a str) -> (&'a Mode, &'a str) {
         if let Some((head, rest)) = text.split_once(':') {

@@ -9,7 +9,9 @@ use crate::bot::confirmation;
 use crate::chat::Replier;
 use crate::config::Role;
 use crate::ops::Actor;
-use crate::ops::{ArgValue, Args, Door, Kind, Outcome, Param, Spec, build, catalogue, spec};
+use crate::ops::{
+    ArgValue, Args, Door, Kind, Outcome, Param, Spec, build, catalogue, spec, usage_line,
+};
 
 /// A tool result is cut to this many characters, whatever the fleet's size.
 pub const RESULT_LIMIT: usize = 1500;
@@ -37,20 +39,53 @@ fn param_schema(p: &Param) -> Value {
 
 /// One catalogue entry as an OpenAI function tool.
 pub fn tool(spec: &Spec) -> Value {
-    // A secret is never the model's to give (nor to see): its arguments are left out.
-    let offered = || spec.params.iter().filter(|p| p.kind != Kind::Secret);
-    let properties: serde_json::Map<String, Value> = offered()
+    tool_with(spec, |p| Some(*p))
+}
+
+/// One catalogue entry as a tool offering the parameters as `offer` gives them (`None`
+/// leaves one out). A secret is never the model's to give (nor to see): its arguments
+/// are always left out.
+fn tool_with(spec: &Spec, offer: impl Fn(&Param) -> Option<Param>) -> Value {
+    let offered: Vec<Param> = spec
+        .params
+        .iter()
+        .filter(|p| p.kind != Kind::Secret)
+        .filter_map(offer)
+        .collect();
+    let properties: serde_json::Map<String, Value> = offered
+        .iter()
         .map(|p| (p.name.to_string(), param_schema(p)))
         .collect();
-    let required: Vec<&str> = offered().filter(|p| p.required).map(|p| p.name).collect();
+    let required: Vec<&str> = offered
+        .iter()
+        .filter(|p| p.required)
+        .map(|p| p.name)
+        .collect();
+    let usage = usage_line(spec.name, offered.iter());
     json!({
         "type": "function",
         "function": {
             "name": spec.name,
-            "description": format!("{} (slash form: {})", spec.summary, spec.usage_without_secrets()),
+            "description": format!("{} (slash form: {usage})", spec.summary),
             "parameters": {"type": "object", "properties": properties, "required": required, "additionalProperties": false}
         }
     })
+}
+
+/// The single-instance form of a rollout command (for `tools: all`): its instance is
+/// required and the bulk parameters are left out.
+fn one_at_a_time(p: &Param) -> Option<Param> {
+    if ROLLOUT_PARAMS.contains(&p.name) {
+        None
+    } else if p.kind == Kind::Name && !p.flag {
+        Some(Param {
+            required: true,
+            help: "the instance",
+            ..*p
+        })
+    } else {
+        Some(*p)
+    }
 }
 
 /// The `read_skill` tool.
@@ -80,6 +115,18 @@ const NAMED_ONLY: &[&str] = &[
     "pairings",
     "approve",
     "reject",
+    "rollouts",
+    "rollout",
+    "resize",
+    "repair",
+];
+
+/// Commands whose bulk form is a rollout, and the parameters of that form: only the
+/// modes that name these commands get the bulk form (`tools: all` gets one instance at a
+/// time, which keeps the commander's prompt within its budget).
+const ROLLOUT_COMMANDS: &[&str] = &["update", "config"];
+const ROLLOUT_PARAMS: &[&str] = &[
+    "status", "region", "provider", "name", "all", "batch", "pause",
 ];
 
 /// The tools a mode offers to someone with `role`: never more than the role may run.
@@ -91,7 +138,13 @@ pub fn tools_for(role: Role, allowed: Option<&[String]>) -> Vec<Value> {
             None => !NAMED_ONLY.contains(&s.name),
             Some(a) => a.iter().any(|t| t == s.name),
         })
-        .map(|s| tool(s))
+        .map(|s| {
+            if allowed.is_none() && ROLLOUT_COMMANDS.contains(&s.name) {
+                tool_with(s, one_at_a_time)
+            } else {
+                tool(s)
+            }
+        })
         .collect();
     tools.push(read_skill_tool());
     tools
@@ -183,6 +236,14 @@ pub async fn run(tb: &Toolbox<'_>, name: &str, arguments: &str, out: &dyn Replie
         Ok(a) => a,
         Err(e) => return error(format!("invalid arguments for {name}: {e}")),
     };
+    if allowed.is_none()
+        && ROLLOUT_COMMANDS.contains(&name)
+        && ROLLOUT_PARAMS.iter().any(|p| args.contains_key(*p))
+    {
+        return error(format!(
+            "{name} takes one instance here; a rollout to many is planned in fleet mode (the operator starts the request with \"fleet:\")"
+        ));
+    }
     let action = match build(name, &args) {
         Ok(a) => a,
         Err(e) => return error(format!("invalid arguments for {name}: {e}")),

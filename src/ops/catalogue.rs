@@ -79,6 +79,24 @@ pub enum Kind {
     Switch,
 }
 
+/// The usage line of command `name` with `params`: `/name NAME [--flag VALUE]`.
+pub fn usage_line<'a>(name: &str, params: impl Iterator<Item = &'a Param>) -> String {
+    let mut s = format!("/{name}");
+    for p in params {
+        let body = match (p.flag, p.kind) {
+            (true, Kind::Switch) => format!("--{}", p.name.replace('_', "-")),
+            (true, _) => format!("--{} {}", p.name.replace('_', "-"), p.meta),
+            (false, _) => p.meta.to_string(),
+        };
+        if p.required {
+            s.push_str(&format!(" {body}"));
+        } else {
+            s.push_str(&format!(" [{body}]"));
+        }
+    }
+    s
+}
+
 /// One argument of an action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Param {
@@ -120,20 +138,7 @@ impl Spec {
     }
 
     fn usage_of(&self, shown: impl Fn(&Param) -> bool) -> String {
-        let mut s = format!("/{}", self.name);
-        for p in self.params.iter().filter(|p| shown(p)) {
-            let body = match (p.flag, p.kind) {
-                (true, Kind::Switch) => format!("--{}", p.name.replace('_', "-")),
-                (true, _) => format!("--{} {}", p.name.replace('_', "-"), p.meta),
-                (false, _) => p.meta.to_string(),
-            };
-            if p.required {
-                s.push_str(&format!(" {body}"));
-            } else {
-                s.push_str(&format!(" [{body}]"));
-            }
-        }
-        s
+        usage_line(self.name, self.params.iter().filter(|p| shown(p)))
     }
 
     /// The parameter called `name`.
@@ -571,6 +576,8 @@ impl Action {
         // start with dashes, and a message last, as typed (quoted when it would read
         // otherwise).
         let (mut flags, mut positional, mut message) = (Vec::new(), Vec::new(), None);
+        let bulk = bulk_form(spec, &fields);
+        let mut version = None;
         for p in spec.params {
             let text = match fields.get(p.name) {
                 None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false)) => {
@@ -589,11 +596,22 @@ impl Action {
             };
             if p.kind == Kind::Message {
                 message = Some(message_as_typed(&text));
+            } else if bulk && p.name == "version" {
+                // A bulk form names its version: `/update --all --version V`.
+                version = Some(format!("--version {}", quoted(&text)));
             } else if p.flag {
                 flags.push(format!("--{} {}", p.name.replace('_', "-"), quoted(&text)));
             } else {
                 positional.push(quoted(&text));
             }
+        }
+        if let Some(v) = version {
+            // After the selector, before the pace: `--all --version V --batch 5`.
+            let at = flags
+                .iter()
+                .take_while(|f| !f.starts_with("--batch") && !f.starts_with("--pause"))
+                .count();
+            flags.insert(at, v);
         }
         let dashes = positional.iter().any(|v| v.starts_with("--"));
         if dashes {
@@ -602,6 +620,11 @@ impl Action {
             }
             s.push_str(" --");
             for v in &positional {
+                s.push_str(&format!(" {v}"));
+            }
+        } else if bulk {
+            // `/config --all set KEY VALUE`: the selector first, as the grammar reads it.
+            for v in flags.iter().chain(&positional) {
                 s.push_str(&format!(" {v}"));
             }
         } else {
@@ -624,4 +647,24 @@ impl Action {
         }
         s
     }
+}
+
+/// Whether `fields` are a bulk form of `spec`: it takes an optional instance NAME (and no
+/// message) and a selector or `--all` is given.
+fn bulk_form(spec: &Spec, fields: &serde_json::Value) -> bool {
+    let optional_name = spec
+        .params
+        .iter()
+        .any(|p| !p.flag && !p.required && p.kind == Kind::Name);
+    let message = spec.params.iter().any(|p| p.kind == Kind::Message);
+    let selected = ["status", "region", "provider", "name", "all"]
+        .iter()
+        .any(|f| {
+            spec.params.iter().any(|p| p.flag && p.name == *f)
+                && !matches!(
+                    fields.get(*f),
+                    None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false))
+                )
+        });
+    optional_name && !message && selected
 }

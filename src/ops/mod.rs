@@ -19,7 +19,8 @@ pub mod rollout;
 pub mod sweep;
 
 pub use catalogue::{
-    ArgError, ArgValue, Args, Kind, Param, Risk, Spec, build, catalogue, spec, version_problem,
+    ArgError, ArgValue, Args, Kind, Param, Risk, Spec, build, catalogue, spec, usage_line,
+    version_problem,
 };
 pub use door::{Door, Outcome};
 

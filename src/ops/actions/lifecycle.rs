@@ -239,7 +239,7 @@ const BULK_PARAMS: [Param; 7] = [
 const ONE_OR_BULK: Param = Param {
     name: "instance",
     required: false,
-    help: "one instance (or filters, or --all, for a rollout)",
+    help: "one instance (or filters, or --all: a rollout)",
     ..INSTANCE
 };
 
@@ -356,7 +356,7 @@ const UPDATE_PARAMS: [Param; 9] = [
         kind: Kind::Version,
         flag: false,
         required: false,
-        help: "the OpenClaw version (default: the one pinned in [deploy]); --version V in a rollout",
+        help: "the OpenClaw version (default: the one pinned in [deploy])",
     },
     BULK_PARAMS[0],
     BULK_PARAMS[1],
@@ -370,7 +370,7 @@ const UPDATE_PARAMS: [Param; 9] = [
 impl Command for Update {
     const SPEC: Spec = Spec {
         name: "update",
-        summary: "Update OpenClaw on an instance, or roll it out to many (canary, batches, health-checked, rolled back on failure)",
+        summary: "Update OpenClaw on an instance (health-checked; rolls back on failure)",
         params: &UPDATE_PARAMS,
         risk: Risk::Change,
         role: Role::Operator,
@@ -490,7 +490,7 @@ const CONFIG_PARAMS: [Param; 11] = [
 impl Command for Config {
     const SPEC: Spec = Spec {
         name: "config",
-        summary: "Show an instance's gateway config, get/set one key (secrets masked), or push a key to many as a rollout",
+        summary: "Show an instance's gateway config, or get/set one key (secrets masked)",
         params: &CONFIG_PARAMS,
         risk: Risk::Change,
         role: Role::Operator,
