@@ -609,3 +609,97 @@ async fn drill_twenty_deploys_through_a_flaky_slow_cloud_complete_once() {
     let said = fx.say("/reconcile").await;
     assert!(said.contains("agree"), "{said}");
 }
+
+/// `/resize` at each cloud: the question shows the price before → after, the downtime and
+/// what happens to the disk; the server is powered off, changed and started at the fake;
+/// a size the provider cannot go down to is refused before anything is touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_cloud_resizes_through_the_door_and_refuses_what_it_cannot_undo() {
+    let fx = start().await;
+    let cases = [
+        ("hetzner", "nbg1", "cx22", "cx32", "cannot shrink a disk"),
+        (
+            "digitalocean",
+            "fra1",
+            "s-1vcpu-2gb",
+            "s-2vcpu-4gb",
+            "cannot shrink a disk",
+        ),
+        (
+            "vultr",
+            "fra",
+            "vc2-1c-2gb",
+            "vc2-2c-4gb",
+            "cannot make a server smaller",
+        ),
+        ("tencent", "ap-singapore-1", "S5.SMALL2", "S5.MEDIUM4", ""),
+    ];
+    for (provider, region, small, big, no_way_back) in cases {
+        let cloud = fx.clouds.iter().find(|c| c.name() == provider).unwrap();
+        let name = format!("{provider}-grower");
+        fx.asked_then_confirmed(&format!(
+            "/deploy {name} {region} --size {small} --provider {provider}"
+        ))
+        .await;
+        let price = |code: &str| {
+            clawops::provider::money(cloud.size(code).unwrap().monthly_cents, cloud.currency())
+        };
+        let (asked, said) = fx
+            .asked_then_confirmed(&format!("/resize {name} {big}"))
+            .await;
+        assert!(
+            asked.contains(&format!("Price: {} → {}/month", price(small), price(big))),
+            "{provider}: {asked}"
+        );
+        assert!(asked.contains("Downtime: about"), "{provider}: {asked}");
+        let grows = !no_way_back.is_empty();
+        assert_eq!(
+            asked.contains("cannot be shrunk back"),
+            grows,
+            "{provider}: {asked}"
+        );
+        assert!(
+            said.contains(&format!("✓ {name} resized to {big}")),
+            "{provider}: {said}"
+        );
+        let id = cloud.find_server(&name).await.unwrap().unwrap().id;
+        let (hz, dgo, vu, _) = &fx._fakes;
+        match provider {
+            "hetzner" => assert_eq!(hz.server_type(id.parse().unwrap()), (big.into(), 80)),
+            "digitalocean" => assert_eq!(dgo.size(id.parse().unwrap()), (big.into(), 80)),
+            "vultr" => assert_eq!(vu.plan(&id), big),
+            _ => {}
+        }
+        let server = cloud.existing_server(&id).await.unwrap();
+        assert_eq!(server.size, big, "{provider}");
+        assert_eq!(
+            server.state,
+            clawops::provider::PowerState::Running,
+            "{provider}"
+        );
+        let listed = fx.say(&format!("/status {name}")).await;
+        assert!(listed.contains(big), "{provider}: {listed}");
+
+        // Back down: refused where the provider cannot, asked and done where it can.
+        if grows {
+            let said = fx.say(&format!("/resize {name} {small}")).await;
+            assert!(said.contains(no_way_back), "{provider}: {said}");
+            assert_eq!(cloud.existing_server(&id).await.unwrap().size, big);
+        } else {
+            let (asked, said) = fx
+                .asked_then_confirmed(&format!("/resize {name} {small}"))
+                .await;
+            assert!(asked.contains("this can be undone"), "{provider}: {asked}");
+            assert!(
+                said.contains(&format!("resized to {small}")),
+                "{provider}: {said}"
+            );
+        }
+        let said = fx.say(&format!("/resize {name} nonesuch")).await;
+        assert!(
+            said.contains("has no size \"nonesuch\""),
+            "{provider}: {said}"
+        );
+        fx.confirmed(&format!("/destroy {name}")).await;
+    }
+}

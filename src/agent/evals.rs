@@ -244,11 +244,13 @@ async fn run_in(scenario: &Scenario, llm: &LlmConfig, db: &Path) -> Result<(), S
         return Err(format!("expected a confirmation for {line}, got {got:?}"));
     }
     if e.nothing_changed
-        && mine("done")
+        && mine("done").iter().any(|a| {
+            [
+                "/restart", "/destroy", "/update", "/config", "/resize", "/repair",
+            ]
             .iter()
-            .any(|a| ["/restart", "/destroy", "/update", "/config", "/resize", "/repair"]
-                .iter()
-                .any(|c| a.starts_with(c)))
+            .any(|c| a.starts_with(c))
+        })
     {
         return Err("something was restarted or destroyed without a press".into());
     }

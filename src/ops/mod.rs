@@ -58,6 +58,7 @@ pub enum Action {
     Reconcile(actions::reconcile::Reconcile),
     Migrate(actions::migrate::Migrate),
     Reboot(actions::reboot::Reboot),
+    Resize(actions::resize::Resize),
     Jobs(actions::jobs::Jobs),
     Alerts(actions::alerts::Alerts),
     Ack(actions::alerts::Ack),

@@ -358,6 +358,29 @@ impl Cloud for DigitalOcean {
         self.action(id, "reboot").await
     }
 
+    /// A `resize` with `disk: true`: the disk grows with the size and DigitalOcean can
+    /// never shrink it again.
+    fn resize_rule(&self) -> Option<super::ResizeRule> {
+        Some(super::ResizeRule {
+            disk_grows: true,
+            shrinks: true,
+            downtime: "about 1-5 minutes (a minute per GB of disk moved)",
+        })
+    }
+
+    /// A `resize` droplet action on the powered-off droplet.
+    async fn change_size(&self, id: &str, size: &str) -> Result<(), ProviderError> {
+        self.api
+            .call(
+                Method::POST,
+                &format!("/droplets/{id}/actions"),
+                Some(&json!({"type": "resize", "size": size, "disk": true})),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
     async fn power(&self, id: &str, on: bool) -> Result<(), ProviderError> {
         self.action(id, if on { "power_on" } else { "power_off" })
             .await

@@ -307,6 +307,26 @@ impl Cloud for Hetzner {
             .collect())
     }
 
+    /// The disk grows with the type (`upgrade_disk`), so more room comes with more CPU;
+    /// Hetzner never shrinks a disk, so a type with a smaller one is refused afterwards.
+    fn resize_rule(&self) -> Option<super::ResizeRule> {
+        Some(super::ResizeRule {
+            disk_grows: true,
+            shrinks: true,
+            downtime: "about 1-3 minutes",
+        })
+    }
+
+    /// `change_type` on the powered-off server.
+    async fn change_size(&self, id: &str, size: &str) -> Result<(), ProviderError> {
+        self.action(
+            id,
+            "change_type",
+            json!({"server_type": size, "upgrade_disk": true}),
+        )
+        .await
+    }
+
     /// Restarts the server (hard reset stays with the console).
     async fn reboot(&self, id: &str) -> Result<(), ProviderError> {
         self.action(id, "reboot", json!({})).await

@@ -222,6 +222,36 @@ pub trait Cloud: Send + Sync {
             what: what.to_string(),
         }
     }
+    /// How this provider resizes a server (`None`: it cannot).
+    fn resize_rule(&self) -> Option<ResizeRule> {
+        None
+    }
+    /// Changes a powered-off server to `size` (the provider's own call).
+    async fn change_size(&self, id: &str, size: &str) -> Result<(), ProviderError> {
+        Err(self.unsupported(&format!("resize server {id} to {size}")))
+    }
+    /// Resizes a server: power off, wait until off, change the size, wait until the
+    /// provider reports it, power on, wait until it runs.
+    async fn resize(&self, id: &str, size: &str) -> Result<(), ProviderError> {
+        let who = self.display_name().to_string();
+        let state =
+            |want: PowerState| async move { Ok(self.existing_server(id).await?.state == want) };
+        self.power(id, false).await?;
+        wait_until(&who, "the power-off", RESIZE_WAIT, || {
+            state(PowerState::Off)
+        })
+        .await?;
+        self.change_size(id, size).await?;
+        wait_until(&who, "the size change", RESIZE_WAIT, || async move {
+            Ok(self.existing_server(id).await?.size == size)
+        })
+        .await?;
+        self.power(id, true).await?;
+        wait_until(&who, "the start", RESIZE_WAIT, || {
+            state(PowerState::Running)
+        })
+        .await
+    }
     /// One server by id.
     async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError>;
     /// One server by id that must exist.
@@ -385,6 +415,21 @@ where
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(std::time::Duration::from_secs(5));
     }
+}
+
+/// How long each stage of a resize (off, change, on) may take.
+pub const RESIZE_WAIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// What a provider's resize can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResizeRule {
+    /// The disk grows to the new size's and can never shrink again, so a later resize
+    /// to a size with a smaller disk is refused.
+    pub disk_grows: bool,
+    /// Whether a size with fewer CPUs or less memory is possible at all.
+    pub shrinks: bool,
+    /// About how long the instance is down (off, change, boot), for the question.
+    pub downtime: &'static str,
 }
 
 /// How long clawops waits for a snapshot to be stored.

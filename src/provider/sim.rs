@@ -230,6 +230,33 @@ impl Cloud for SimCloud {
         Ok(())
     }
 
+    /// Resized like Hetzner's (the disk grows with the size); simulated as a size change
+    /// and a boot.
+    fn resize_rule(&self) -> Option<super::ResizeRule> {
+        Some(super::ResizeRule {
+            disk_grows: true,
+            shrinks: true,
+            downtime: "about 1-3 minutes",
+        })
+    }
+
+    async fn resize(&self, id: &str, size: &str) -> Result<(), ProviderError> {
+        let sid = self.parse_id(id)?;
+        self.size(size)?;
+        if !self
+            .store
+            .sim_set_size(sid, size)
+            .await
+            .map_err(|e| self.api(e))?
+        {
+            return Err(ProviderError::NoServer {
+                provider: self.display_name().to_string(),
+                id: id.to_string(),
+            });
+        }
+        self.reboot(id).await
+    }
+
     /// A simulated snapshot, stored at once; priced like Hetzner's.
     async fn snapshot(&self, id: &str, description: &str) -> Result<Snapshot, ProviderError> {
         let found = self.existing_server(id).await?;

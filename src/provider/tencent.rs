@@ -591,6 +591,31 @@ impl Cloud for Tencent {
         self.on_instance(id, "RebootInstances").await
     }
 
+    /// An instance type is CPU and memory only: the system disk stays as it is, and a
+    /// smaller type is possible.
+    fn resize_rule(&self) -> Option<super::ResizeRule> {
+        Some(super::ResizeRule {
+            disk_grows: false,
+            shrinks: true,
+            downtime: "about 1-3 minutes",
+        })
+    }
+
+    /// `ResetInstancesType` on the stopped instance.
+    async fn change_size(&self, id: &str, size: &str) -> Result<(), ProviderError> {
+        let (region, ins) = self.split_id(id)?;
+        self.call(
+            "cvm",
+            "ResetInstancesType",
+            region,
+            &json!({"InstanceIds": [ins], "InstanceType": size}),
+            true,
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| self.fail(e))
+    }
+
     async fn power(&self, id: &str, on: bool) -> Result<(), ProviderError> {
         self.on_instance(
             id,

@@ -330,6 +330,28 @@ impl Cloud for Vultr {
         self.post(id, "reboot").await
     }
 
+    /// A plan change only goes up (Vultr has no downgrade) and the disk grows with it.
+    fn resize_rule(&self) -> Option<super::ResizeRule> {
+        Some(super::ResizeRule {
+            disk_grows: true,
+            shrinks: false,
+            downtime: "about 2-5 minutes",
+        })
+    }
+
+    /// `PATCH /instances/{id}` with the new plan.
+    async fn change_size(&self, id: &str, size: &str) -> Result<(), ProviderError> {
+        self.api
+            .call(
+                Method::PATCH,
+                &format!("/instances/{id}"),
+                Some(&json!({"plan": size})),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
     async fn power(&self, id: &str, on: bool) -> Result<(), ProviderError> {
         self.post(id, if on { "start" } else { "halt" }).await
     }

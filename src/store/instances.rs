@@ -266,6 +266,26 @@ impl Store {
         Ok(())
     }
 
+    /// Records an instance's new server size and its monthly price (after a resize).
+    pub async fn set_instance_size(
+        &self,
+        name: &str,
+        size: &str,
+        monthly_cents: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE instances SET size = ?, monthly_cents = ?, updated_at = ? WHERE name = ?",
+        )
+        .bind(size)
+        .bind(monthly_cents)
+        .bind(ts(now))
+        .bind(name)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     /// Records the provider's server id and address once the server exists.
     pub async fn set_instance_server(
         &self,

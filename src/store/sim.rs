@@ -120,6 +120,16 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Changes a simulated server's size; returns whether it existed.
+    pub async fn sim_set_size(&self, id: i64, size: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE sim_servers SET size = ? WHERE id = ?")
+            .bind(size)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Replaces what a simulated host has installed.
     pub async fn sim_set_host(&self, id: i64, host: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE sim_servers SET host = ? WHERE id = ?")

@@ -33,6 +33,20 @@ struct Droplet {
     created: Instant,
     off: bool,
     reboots: u32,
+    /// The disk in GB: grown by a `resize` with `disk: true`, never shrunk.
+    disk: u32,
+}
+
+/// Droplet sizes and their disks (GB), as `/v2/sizes` lists them.
+const SIZES: [(&str, u32); 4] = [
+    ("s-1vcpu-2gb", 50),
+    ("s-2vcpu-2gb", 60),
+    ("s-2vcpu-4gb", 80),
+    ("s-4vcpu-8gb", 160),
+];
+
+fn disk_of(size: &str) -> Option<u32> {
+    SIZES.iter().find(|(s, _)| *s == size).map(|(_, d)| *d)
 }
 
 #[derive(Default)]
@@ -118,6 +132,13 @@ impl FakeDigitalOcean {
 
     pub fn requests(&self) -> u32 {
         self.lock().requests
+    }
+
+    /// A droplet's size and disk (GB).
+    pub fn size(&self, id: i64) -> (String, u32) {
+        let inner = self.lock();
+        let d = &inner.droplets[&id];
+        (d.size.clone(), d.disk)
     }
 
     pub fn reboots(&self, id: i64) -> u32 {
@@ -267,6 +288,7 @@ async fn create(
             created: Instant::now(),
             off: false,
             reboots: 0,
+            disk: disk_of(body["size"].as_str().unwrap()).unwrap_or(50),
         };
         inner.droplets.insert(id, d.clone());
         d
@@ -353,6 +375,29 @@ async fn action(
         Some("reboot") => d.reboots += 1,
         Some("power_off") => d.off = true,
         Some("power_on") => d.off = false,
+        // Only on a powered-off droplet; `disk: true` grows the disk for good.
+        Some("resize") => {
+            let no = |why: &str| {
+                error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unprocessable_entity",
+                    why,
+                )
+            };
+            let Some(disk) = body["size"].as_str().and_then(disk_of) else {
+                return no("Size is invalid");
+            };
+            if !d.off {
+                return no("Droplet must be powered off to resize");
+            }
+            if disk < d.disk {
+                return no("The droplet's disk is larger than the new size allows");
+            }
+            d.size = body["size"].as_str().unwrap().to_string();
+            if body["disk"].as_bool() == Some(true) {
+                d.disk = disk;
+            }
+        }
         _ => {
             return error(
                 StatusCode::UNPROCESSABLE_ENTITY,

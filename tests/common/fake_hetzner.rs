@@ -38,6 +38,18 @@ struct FakeServer {
     protected: bool,
     off: bool,
     reboots: u32,
+    /// The disk in GB: grown by `change_type` with `upgrade_disk`, never shrunk.
+    disk: u32,
+}
+
+/// Server types and their disks (GB), as Hetzner's `server_types` lists them.
+const TYPES: [(&str, u32); 4] = [("cx22", 40), ("cx32", 80), ("cx42", 160), ("cx52", 320)];
+
+fn disk_of(server_type: &str) -> Option<u32> {
+    TYPES
+        .iter()
+        .find(|(t, _)| *t == server_type)
+        .map(|(_, d)| *d)
 }
 
 #[derive(Default)]
@@ -151,6 +163,13 @@ impl FakeHetzner {
     }
 
     /// How often server `id` was rebooted.
+    /// A server's type and disk (GB).
+    pub fn server_type(&self, id: i64) -> (String, u32) {
+        let inner = self.lock();
+        let s = &inner.servers[&id];
+        (s.server_type.clone(), s.disk)
+    }
+
     pub fn reboots(&self, id: i64) -> u32 {
         self.lock().servers.get(&id).map_or(0, |s| s.reboots)
     }
@@ -175,6 +194,7 @@ impl FakeHetzner {
                 protected: false,
                 off: false,
                 reboots: 0,
+                disk: 40,
             },
         );
         id
@@ -343,6 +363,7 @@ async fn create_server(
             protected: false,
             off: false,
             reboots: 0,
+            disk: disk_of(body["server_type"].as_str().unwrap()).unwrap_or(40),
         };
         inner.servers.insert(id, server.clone());
         server
@@ -412,6 +433,44 @@ async fn server_action(
         "reboot" => s.reboots += 1,
         "poweroff" => s.off = true,
         "poweron" => s.off = false,
+        // Only on a stopped server; the disk grows with `upgrade_disk` and never shrinks.
+        "change_type" => {
+            let body = body.map(|b| b.0).unwrap_or_default();
+            let (Some(kind), Some(upgrade)) =
+                (body["server_type"].as_str(), body["upgrade_disk"].as_bool())
+            else {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_input",
+                    "server_type and upgrade_disk are required",
+                );
+            };
+            let Some(disk) = disk_of(kind) else {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_input",
+                    "server type not found",
+                );
+            };
+            if !s.off {
+                return error(
+                    StatusCode::CONFLICT,
+                    "server_not_stopped",
+                    "server must be stopped before changing its type",
+                );
+            }
+            if disk < s.disk {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_server_type",
+                    "the server's disk is bigger than the server type's",
+                );
+            }
+            s.server_type = kind.to_string();
+            if upgrade {
+                s.disk = disk;
+            }
+        }
         "change_protection" => {
             let Some(delete) = body.as_ref().and_then(|b| b["delete"].as_bool()) else {
                 return error(

@@ -463,6 +463,41 @@ fn act(f: &FakeTencent, action: &str, region: &str, p: &Value) -> Response {
             }
             ok(json!({}))
         }
+        // Only on a STOPPED instance; the type is CPU and memory, the disk stays.
+        "ResetInstancesType" => {
+            let ids: Vec<String> = p["InstanceIds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+            let Some(kind) = p["InstanceType"].as_str() else {
+                return error("MissingParameter", "InstanceType is required");
+            };
+            if !["S5.SMALL2", "S5.MEDIUM4", "S5.LARGE8"].contains(&kind) {
+                return error(
+                    "InvalidInstanceType.NotSupported",
+                    &format!("{kind} is not sold here"),
+                );
+            }
+            if ids.len() != 1 {
+                return error("InvalidParameterValue", "exactly one InstanceId");
+            }
+            let Some(i) = inner.instances.get_mut(&ids[0]) else {
+                return error(
+                    "InvalidInstanceId.NotFound",
+                    &format!("{} does not exist", ids[0]),
+                );
+            };
+            if !i.stopped {
+                return error(
+                    "InvalidInstanceState.NotStopped",
+                    "the instance must be STOPPED to change its type",
+                );
+            }
+            i.kind = kind.to_string();
+            ok(json!({}))
+        }
         "CreateImage" => {
             let (Some(ins), Some(name)) = (p["InstanceId"].as_str(), p["ImageName"].as_str())
             else {

@@ -65,7 +65,7 @@ impl FakeVultr {
             .route("/v2/instances", axum::routing::get(list).post(create))
             .route(
                 "/v2/instances/{id}",
-                axum::routing::get(get_one).delete(delete),
+                axum::routing::get(get_one).delete(delete).patch(update),
             )
             .route("/v2/instances/{id}/{what}", axum::routing::post(power))
             .route(
@@ -111,6 +111,11 @@ impl FakeVultr {
 
     pub fn requests(&self) -> u32 {
         self.lock().requests
+    }
+
+    /// An instance's plan.
+    pub fn plan(&self, id: &str) -> String {
+        self.lock().instances[id].plan.clone()
     }
 
     pub fn reboots(&self, id: &str) -> u32 {
@@ -262,6 +267,46 @@ async fn get_one(State(f): State<FakeVultr>, h: HeaderMap, Path(id): Path<String
         Some(i) => axum::Json(json!({"instance": f.json(&i)})).into_response(),
         None => error(StatusCode::NOT_FOUND, "Invalid instance-id."),
     }
+}
+
+/// Plans in upgrade order, as `/v2/plans` lists them: a plan change only goes up.
+const PLANS: [&str; 3] = ["vc2-1c-2gb", "vc2-2c-4gb", "vc2-4c-8gb"];
+
+/// `PATCH /instances/{id}`: a plan change (an upgrade; Vultr has no downgrade).
+async fn update(
+    State(f): State<FakeVultr>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = f.gate(&h).await {
+        return r;
+    }
+    let mut inner = f.lock();
+    let Some(i) = inner.instances.get_mut(&id) else {
+        return error(StatusCode::NOT_FOUND, "Invalid instance-id.");
+    };
+    let Some(plan) = body["plan"].as_str() else {
+        return error(StatusCode::BAD_REQUEST, "Nothing to update.");
+    };
+    let rank = |p: &str| PLANS.iter().position(|x| *x == p);
+    let Some(to) = rank(plan) else {
+        return error(StatusCode::BAD_REQUEST, "Invalid plan.");
+    };
+    if rank(&i.plan).is_some_and(|from| to < from) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Unable to change plan: downgrades are not supported.",
+        );
+    }
+    i.plan = plan.to_string();
+    let i = i.clone();
+    drop(inner);
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(json!({"instance": f.json(&i)})),
+    )
+        .into_response()
 }
 
 async fn delete(State(f): State<FakeVultr>, h: HeaderMap, Path(id): Path<String>) -> Response {

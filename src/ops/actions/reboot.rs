@@ -66,27 +66,7 @@ impl Reboot {
         let started = Instant::now();
         cloud.reboot(&server).await?;
         let host = cloud.host(&row.name, &server, row.ipv4.as_deref());
-        let mut pause = Duration::from_millis(200);
-        let (state, score, why) = loop {
-            let reading = host.probe().await.ok();
-            let (state, score, why) = monitor::assess(reading.as_ref());
-            if state == HealthState::Healthy
-                || started.elapsed() + pause > ctx.config.watch.reboot_wait
-            {
-                break (state, score, why);
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(5));
-        };
-        ctx.store
-            .set_instance_health(
-                &row.name,
-                state.as_str(),
-                score.into(),
-                &why.join(", "),
-                ctx.clock.now(),
-            )
-            .await?;
+        let (state, score) = back_up(ctx, &row.name, host.as_ref(), started).await?;
         let head = if state == HealthState::Healthy {
             format!("✓ {} rebooted", row.name)
         } else {
@@ -99,4 +79,36 @@ impl Reboot {
             started.elapsed().as_secs_f64()
         )))
     }
+}
+
+/// Waits until the gateway on `host` is healthy again after its server was down (at most
+/// `[watch] reboot_wait` from `started`), records the health of `name`, and says how it
+/// stands.
+pub(super) async fn back_up(
+    ctx: &Ctx,
+    name: &str,
+    host: &dyn crate::remote::Host,
+    started: Instant,
+) -> Result<(HealthState, u8), OpsError> {
+    let mut pause = Duration::from_millis(200);
+    let (state, score, why) = loop {
+        let reading = host.probe().await.ok();
+        let (state, score, why) = monitor::assess(reading.as_ref());
+        if state == HealthState::Healthy || started.elapsed() + pause > ctx.config.watch.reboot_wait
+        {
+            break (state, score, why);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    };
+    ctx.store
+        .set_instance_health(
+            name,
+            state.as_str(),
+            score.into(),
+            &why.join(", "),
+            ctx.clock.now(),
+        )
+        .await?;
+    Ok((state, score))
 }
