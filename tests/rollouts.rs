@@ -1,7 +1,8 @@
 //! Fleet operations, rollouts: `/update --all --version V` and `/config --all set KEY VALUE`
 //! over twelve simulated instances in batches of five, a failure injected on the seventh:
 //! the rollout halts there, puts that one back, leaves the rest untouched, asks whether to
-//! go on, comes back paused after a restart of clawops, and finishes when resumed.
+//! go on, comes back paused after a restart of clawops, and finishes when resumed. And
+//! `/repair` of a channel on the sim (the real host's repair is in tests/host.rs).
 
 mod common;
 #[path = "common/door_fx.rs"]
@@ -324,4 +325,72 @@ async fn a_rollout_running_when_clawops_stops_comes_back_paused() {
     let (listed, _) = fx.say_as(OPERATOR, "/rollouts").await;
     assert!(listed.contains("1 · paused"), "{listed}");
     assert!(listed.contains("1 changed, 8 not yet"), "{listed}");
+}
+
+/// Channel repair on the sim: a channel whose poller stalled and whose config drifted
+/// (disabled behind clawops' back) is repaired step by step; OpenClaw's own keys stay;
+/// a session that needs a QR scan stops the repair with what a person must do; an
+/// instance without a channel is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_is_repaired_step_by_step_and_a_qr_scan_is_left_to_a_person() {
+    let fx = Fx::start(&extra()).await;
+    for name in ["bot-01", "bot-02", "bot-03"] {
+        let (said, _) = fx.say_as(OPERATOR, &format!("/deploy {name} nbg1")).await;
+        assert!(said.contains(&format!("✓ {name} is ready")), "{said}");
+    }
+    let token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0";
+    let drifted = serde_json::json!({
+        "channels": {"telegram": {"enabled": false, "botToken": token, "dmPolicy": "pairing"}},
+        "commands": {"ownerAllowFrom": ["telegram:4242"]},
+    });
+    for name in ["bot-01", "bot-02"] {
+        fx.knob(name, "config", drifted.clone()).await;
+    }
+    fx.knob("bot-01", "channel_stopped", true.into()).await;
+    let (said, asked) = fx.say_as(OPERATOR, "/repair bot-01").await;
+    assert!(asked.is_none(), "{said}");
+    assert!(said.contains("✓ bot-01's channel is repaired"), "{said}");
+    assert!(
+        said.contains("Probe the channel: stopped: telegram:default"),
+        "{said}"
+    );
+    assert!(
+        said.contains("restarted the stalled channel poller"),
+        "{said}"
+    );
+    assert!(
+        said.contains("put back: channels.telegram.enabled"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Probe the channel again: channels running"),
+        "{said}"
+    );
+    assert!(!said.contains("AAHdqTcv"), "{said}");
+    let config = host(&fx, "bot-01").await["config"].clone();
+    assert_eq!(config["channels"]["telegram"]["enabled"], true);
+    assert_eq!(config["commands"]["ownerAllowFrom"][0], "telegram:4242");
+    assert_eq!(host(&fx, "bot-01").await["channel_stopped"], false);
+
+    // A logged-out session: the repair does what it can, then says what a person must do.
+    fx.knob("bot-02", "channel_logged_out", true.into()).await;
+    for _ in 0..2 {
+        let (said, _) = fx.say_as(OPERATOR, "/repair bot-02").await;
+        assert!(said.contains("bot-02's channel is not repaired"), "{said}");
+        assert!(
+            said.contains("needs a person: logged out: scan the QR code again"),
+            "{said}"
+        );
+    }
+
+    let (said, _) = fx.say_as(OPERATOR, "/repair bot-03").await;
+    assert!(
+        said.contains("bot-03 has no chat channel to repair"),
+        "{said}"
+    );
+    let audit = audit_lines(&fx).await;
+    assert!(
+        audit.iter().any(|l| l.contains("done /repair bot-01")),
+        "{audit:#?}"
+    );
 }

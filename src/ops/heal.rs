@@ -551,11 +551,20 @@ impl Report<'_> {
             "⏫ {}: the heal {} — still {} ({}/100); a person is needed",
             self.name, self.outcome, self.after.0, self.after.1
         );
+        // A channel is a person's to repair: the ladder only says how.
+        let repair = if reasons.contains("channel") {
+            format!(
+                "\n/repair {} probes its channel, runs openclaw doctor --fix, puts clawops' channel config back, restarts and probes again.",
+                self.name
+            )
+        } else {
+            String::new()
+        };
         (
             Feed::Escalations,
             Message::default()
                 .heading(head)
-                .para(format!("{was}\n{tried}\n{budget}")),
+                .para(format!("{was}\n{tried}\n{budget}{repair}")),
         )
     }
 }

@@ -59,6 +59,7 @@ pub enum Action {
     Migrate(actions::migrate::Migrate),
     Reboot(actions::reboot::Reboot),
     Resize(actions::resize::Resize),
+    Repair(actions::repair::Repair),
     Jobs(actions::jobs::Jobs),
     Alerts(actions::alerts::Alerts),
     Ack(actions::alerts::Ack),

@@ -39,6 +39,7 @@ const OUTPUT_LIMIT: usize = 2000;
 pub enum PlanKind {
     Migrate,
     Rollout,
+    Repair,
 }
 
 impl PlanKind {
@@ -46,6 +47,7 @@ impl PlanKind {
         match self {
             PlanKind::Migrate => "migrate",
             PlanKind::Rollout => "rollout",
+            PlanKind::Repair => "repair",
         }
     }
 
@@ -53,6 +55,7 @@ impl PlanKind {
         match s {
             "migrate" => Some(PlanKind::Migrate),
             "rollout" => Some(PlanKind::Rollout),
+            "repair" => Some(PlanKind::Repair),
             _ => None,
         }
     }
@@ -198,6 +201,11 @@ pub fn revive(row: &PlanRow) -> Result<Box<dyn Plan>, OpsError> {
             let mut plan: super::rollout::Rollout =
                 serde_json::from_str(&row.body).map_err(|e| damaged(e.to_string()))?;
             plan.id = row.id;
+            Ok(Box::new(plan))
+        }
+        Some(PlanKind::Repair) => {
+            let plan: super::actions::repair::ChannelRepair =
+                serde_json::from_str(&row.body).map_err(|e| damaged(e.to_string()))?;
             Ok(Box::new(plan))
         }
         None => Err(damaged("unknown kind".into())),

@@ -781,6 +781,38 @@ impl Host for SimHost {
         })
     }
 
+    /// Simulated: the doctor fixes a channel that stopped polling; a logged-out session
+    /// still needs a person.
+    async fn doctor_fix(&self) -> Result<String, RemoteError> {
+        let (_, mut state) = self.ready_state().await?;
+        let fixed = std::mem::take(&mut state.channel_stopped);
+        state.note(self.clock.now(), "openclaw doctor --fix");
+        self.save(&state).await?;
+        Ok(if fixed {
+            "doctor: restarted the stalled channel poller (simulated)".into()
+        } else {
+            "doctor: nothing to fix (simulated)".into()
+        })
+    }
+
+    async fn normalise_config(&self) -> Result<Vec<String>, RemoteError> {
+        let (_, mut state) = self.ready_state().await?;
+        let before = state.config.clone();
+        if before.pointer("/channels/telegram/botToken").is_some() {
+            let telegram = &mut state.config["channels"]["telegram"];
+            telegram["enabled"] = serde_json::json!(true);
+            if telegram.get("dmPolicy").is_none() {
+                telegram["dmPolicy"] = serde_json::json!("pairing");
+            }
+        }
+        let changed = crate::remote::openclaw::changed_keys(&before, &state.config);
+        if !changed.is_empty() {
+            state.note(self.clock.now(), "config normalised");
+            self.save(&state).await?;
+        }
+        Ok(changed)
+    }
+
     async fn drop_channel(&self) -> Result<String, RemoteError> {
         let (_, mut state) = self.ready_state().await?;
         crate::remote::openclaw::strip_channel(&mut state.config);

@@ -214,6 +214,22 @@ pub trait Host: Send + Sync {
     /// token out of the config and the channel disabled, the gateway restarted when it
     /// runs. Two gateways must never poll one bot.
     async fn drop_channel(&self) -> Result<String, RemoteError>;
+    /// `openclaw doctor --fix`: OpenClaw repairs what it knows (config drift, its
+    /// service); returns the last lines it said.
+    async fn doctor_fix(&self) -> Result<String, RemoteError> {
+        Err(RemoteError::Refused(
+            "this host does not run OpenClaw's doctor".into(),
+        ))
+    }
+    /// Puts the keys clawops manages back where they drifted (the gateway block; the
+    /// Telegram channel: enabled, the sealed bot token, `dmPolicy`), keeping everything
+    /// else, such as what OpenClaw wrote itself (the command owner). Returns the keys
+    /// it changed; they apply at the next restart.
+    async fn normalise_config(&self) -> Result<Vec<String>, RemoteError> {
+        Err(RemoteError::Refused(
+            "this host's config is not one clawops manages".into(),
+        ))
+    }
     /// Stops the gateway and keeps it stopped (data kept): the kill switch.
     async fn suspend(&self) -> Result<String, RemoteError>;
     /// Starts a suspended gateway again and waits until it is ready.

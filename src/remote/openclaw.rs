@@ -51,7 +51,7 @@ mod steps;
 pub use super::access::{Access, Bootstrap, cloud_host_key};
 pub use crate::config::NodeSource;
 pub use config::{
-    get_dotted, managed_key, node_supported, remove_dotted, set_dotted, strip_channel,
+    changed_keys, get_dotted, managed_key, node_supported, remove_dotted, set_dotted, strip_channel,
 };
 
 /// What every host gets installed, from `[deploy]`.
@@ -758,6 +758,29 @@ impl Host for OpenclawHost {
             ),
             None => "delivered".to_string(),
         })
+    }
+
+    async fn doctor_fix(&self) -> Result<String, RemoteError> {
+        // Not interactive: no TTY, stdin closed; its exit status is its verdict.
+        let out = self
+            .script("openclaw doctor --fix </dev/null 2>&1", &[], SHORT)
+            .await?;
+        let said = crate::secrets::redact(&out.tail(4), &[]);
+        if out.ok() {
+            Ok(said)
+        } else {
+            Err(self.failed("doctor --fix", &out))
+        }
+    }
+
+    async fn normalise_config(&self) -> Result<Vec<String>, RemoteError> {
+        let (home, current) = self.read_config().await?;
+        let config = self.managed_config(&home, current.clone()).await?;
+        let changed = config::changed_keys(current.as_ref().unwrap_or(&Value::Null), &config);
+        if !changed.is_empty() {
+            self.write_config(&config, current.as_ref()).await?;
+        }
+        Ok(changed)
     }
 
     async fn drop_channel(&self) -> Result<String, RemoteError> {

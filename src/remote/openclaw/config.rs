@@ -282,6 +282,37 @@ impl OpenclawHost {
     }
 }
 
+/// The dotted keys whose values differ between `before` and `after` (leaves, and the
+/// top of a subtree that is there in only one).
+pub fn changed_keys(before: &Value, after: &Value) -> Vec<String> {
+    fn walk(before: &Value, after: &Value, at: &str, out: &mut Vec<String>) {
+        match (before, after) {
+            (Value::Object(b), Value::Object(a)) => {
+                let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+                for k in keys {
+                    let path = if at.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{at}.{k}")
+                    };
+                    let null = Value::Null;
+                    walk(
+                        b.get(k).unwrap_or(&null),
+                        a.get(k).unwrap_or(&null),
+                        &path,
+                        out,
+                    );
+                }
+            }
+            (b, a) if b != a => out.push(at.to_string()),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(before, after, "", &mut out);
+    out
+}
+
 /// `config` without a Telegram bot token, its channel disabled.
 pub fn strip_channel(config: &mut Value) {
     if let Some(telegram) = config
