@@ -709,8 +709,47 @@ async fn a_real_host_is_deployed_operated_and_removed() {
                     |calls| calls.iter().any(|c| asks(c, "restarts at 22:00")),
                 )
                 .await;
-            // Host CPU: the gateway's share of one RPC poll, beside one CLI call.
+            // The channel broken on purpose behind clawops' back (disabled with
+            // OpenClaw's own CLI): /repair probes, runs the doctor, puts the channel back,
+            // restarts and probes again; the command owner OpenClaw wrote stays.
             let user = env.get("CLAWOPS_TEST_USER");
+            let broke = std::process::Command::new("su")
+                .args([
+                    "-s",
+                    "/bin/bash",
+                    user,
+                    "-c",
+                    "export PATH=$HOME/.clawops/node/bin:$HOME/.clawops/openclaw/bin:$PATH; openclaw config set channels.telegram.enabled false",
+                ])
+                .output()
+                .unwrap();
+            assert!(
+                broke.status.success(),
+                "{}",
+                String::from_utf8_lossy(&broke.stderr)
+            );
+            let started = Instant::now();
+            let said = fx.say("/repair e2e-bot").await;
+            println!(
+                "figure: /repair of the real host's channel: {:.1}s",
+                started.elapsed().as_secs_f64()
+            );
+            assert!(said.contains("✓ e2e-bot's channel is repaired"), "{said}");
+            assert!(said.contains("put back: channels.telegram.enabled"), "{said}");
+            assert!(!said.contains(BOT_TOKEN), "{said}");
+            let said = fx.say("/config e2e-bot get channels.telegram.enabled").await;
+            assert!(said.contains("true"), "{said}");
+            let said = fx.say("/config e2e-bot get commands.ownerAllowFrom").await;
+            assert!(said.contains("telegram:4242"), "{said}");
+            let mut rpc = Rpc::connect(&addr, &token).await.unwrap();
+            let channels = rpc.channels_status().await.unwrap();
+            rpc.close().await;
+            assert!(
+                clawops::gateway::stopped_channels(&channels).is_empty(),
+                "{channels}"
+            );
+            // Host CPU: the gateway's share of one RPC poll, beside one CLI call.
+
             let pid = std::fs::read_to_string(home.join(".clawops/gateway.pid"))
                 .unwrap_or_default()
                 .trim()

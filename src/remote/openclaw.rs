@@ -765,12 +765,14 @@ impl Host for OpenclawHost {
         let out = self
             .script("openclaw doctor --fix </dev/null 2>&1", &[], SHORT)
             .await?;
+        // What it could not fix (a service manager it does not find, say) is reported,
+        // not fatal: the repair's own steps follow.
         let said = crate::secrets::redact(&out.tail(4), &[]);
-        if out.ok() {
-            Ok(said)
-        } else {
-            Err(self.failed("doctor --fix", &out))
-        }
+        Ok(match out.status {
+            Some(0) => said,
+            Some(code) => format!("exit {code}: {said}"),
+            None => format!("killed by a signal: {said}"),
+        })
     }
 
     async fn normalise_config(&self) -> Result<Vec<String>, RemoteError> {

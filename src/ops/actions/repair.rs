@@ -130,7 +130,7 @@ fn channels(r: &Reading) -> String {
 fn needs_a_person(r: &Reading) -> Option<String> {
     r.channels_stopped
         .iter()
-        .find_map(|c| c.split_once("(needs a person: ").map(|(ch, why)| (ch, why)))
+        .find_map(|c| c.split_once("(needs a person: "))
         .map(|(ch, why)| {
             format!(
                 "{} needs a person: {}",

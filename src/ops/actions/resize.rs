@@ -190,9 +190,9 @@ impl Resize {
     pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
         let c = self.change(ctx).await?;
         let started = Instant::now();
-        c.cloud.resize(&c.server, &c.to.code).await?;
+        c.cloud.resize(&c.server, c.to.code).await?;
         ctx.store
-            .set_instance_size(&c.row.name, &c.to.code, c.to.monthly_cents, ctx.clock.now())
+            .set_instance_size(&c.row.name, c.to.code, c.to.monthly_cents, ctx.clock.now())
             .await?;
         let host = c.cloud.host(&c.row.name, &c.server, c.row.ipv4.as_deref());
         let (state, score) = back_up(ctx, &c.row.name, host.as_ref(), started).await?;
