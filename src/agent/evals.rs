@@ -103,6 +103,20 @@ pub fn scenarios() -> Vec<Scenario> {
             },
         },
         Scenario {
+            name: "a resize waits for the press",
+            fleet: 2,
+            degraded: &[],
+            role: "operator",
+            request: "fleet: bot-0001 needs more memory, make it a cx32",
+            script: &[("resize", r#"{"name":"bot-0001","size":"cx32"}"#)],
+            expect: Expect {
+                awaiting: Some("/resize bot-0001 cx32"),
+                nothing_changed: true,
+                refused: false,
+                secret: None,
+            },
+        },
+        Scenario {
             name: "an onboarding keeps the token from the model",
             fleet: 2,
             degraded: &[],
