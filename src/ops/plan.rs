@@ -334,31 +334,13 @@ impl<'a> Runner<'a> {
                     }
                 }
                 Err(StepFailure::Interrupted) => {
-                    store
-                        .plan_step_finished(
-                            id,
-                            i,
-                            StepStatus::Pending,
-                            "interrupted",
-                            &self.body(plan)?,
-                            self.ctx.clock.now(),
-                        )
+                    self.left_pending(id, i, "interrupted", plan, &mut view)
                         .await?;
-                    view.steps[i].state = StepState::Pending;
                     return self.interrupted(id, plan, i, &mut view, out).await;
                 }
                 Err(StepFailure::Stopped) => {
-                    store
-                        .plan_step_finished(
-                            id,
-                            i,
-                            StepStatus::Pending,
-                            "stopped by a person",
-                            &self.body(plan)?,
-                            self.ctx.clock.now(),
-                        )
+                    self.left_pending(id, i, "stopped by a person", plan, &mut view)
                         .await?;
-                    view.steps[i].state = StepState::Pending;
                     let stopped = match self.stopped_by_person(id).await? {
                         Some(state) => state,
                         None => {
@@ -432,6 +414,30 @@ impl<'a> Runner<'a> {
             skipped,
             elapsed: started.elapsed(),
         })
+    }
+
+    /// Step `step` did not finish and will run again: saved (with the plan) as pending.
+    async fn left_pending(
+        &self,
+        id: i64,
+        step: usize,
+        why: &str,
+        plan: &dyn Plan,
+        view: &mut ProgressView,
+    ) -> Result<(), OpsError> {
+        self.ctx
+            .store
+            .plan_step_finished(
+                id,
+                step,
+                StepStatus::Pending,
+                why,
+                &self.body(plan)?,
+                self.ctx.clock.now(),
+            )
+            .await?;
+        view.steps[step].state = StepState::Pending;
+        Ok(())
     }
 
     /// Whether a person paused or aborted plan `id` (its state says so).

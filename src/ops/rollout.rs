@@ -527,18 +527,14 @@ async fn health(host: &dyn Host) -> (HealthState, u8) {
 
 /// Probes, records the health, and says it: (state, "offline (0/100: gateway down)", score).
 async fn recheck(ctx: &Ctx, name: &str, host: &dyn Host) -> (HealthState, String, u8) {
-    let reading = host.probe().await.ok();
-    let (state, score, why) = monitor::assess(reading.as_ref());
-    let _ = ctx
-        .store
-        .set_instance_health(
-            name,
-            state.as_str(),
-            score.into(),
-            &why.join(", "),
-            ctx.clock.now(),
-        )
-        .await;
+    let (state, score, why) = match super::actions::probe_host(ctx, name, host).await {
+        Ok(p) => (p.state, p.score, p.why),
+        // Not recorded, but still read: the rollout judges by the reading.
+        Err(_) => {
+            let reading = host.probe().await.ok();
+            monitor::assess(reading.as_ref())
+        }
+    };
     let why = if why.is_empty() {
         String::new()
     } else {

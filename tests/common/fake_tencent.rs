@@ -432,12 +432,7 @@ fn act(f: &FakeTencent, action: &str, region: &str, p: &Value) -> Response {
             ok(json!({"InstanceSet": set, "TotalCount": set.len()}))
         }
         "RebootInstances" | "StartInstances" | "StopInstances" | "TerminateInstances" => {
-            let ids: Vec<String> = p["InstanceIds"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect();
+            let ids = instance_ids(p);
             for id in &ids {
                 if !inner.instances.contains_key(id) {
                     return error(
@@ -465,12 +460,7 @@ fn act(f: &FakeTencent, action: &str, region: &str, p: &Value) -> Response {
         }
         // Only on a STOPPED instance; the type is CPU and memory, the disk stays.
         "ResetInstancesType" => {
-            let ids: Vec<String> = p["InstanceIds"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect();
+            let ids = instance_ids(p);
             let Some(kind) = p["InstanceType"].as_str() else {
                 return error("MissingParameter", "InstanceType is required");
             };
@@ -554,4 +544,14 @@ fn act(f: &FakeTencent, action: &str, region: &str, p: &Value) -> Response {
             &format!("{other} is not an action of this fake"),
         ),
     }
+}
+
+/// The `InstanceIds` of a request.
+fn instance_ids(p: &Value) -> Vec<String> {
+    p["InstanceIds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
 }

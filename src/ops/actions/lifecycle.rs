@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use super::{INSTANCE, SELECTOR_PARAMS, Selector, existing, place};
 use crate::chat::Message;
 use crate::config::Role;
-use crate::monitor;
 use crate::ops::catalogue::{ArgError, Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::ops::rollout::{Change, Pace, Rollout};
@@ -67,18 +66,8 @@ fn redacted(text: &str) -> String {
 
 /// Probes after a change and records the health.
 async fn recheck(ctx: &Ctx, row: &InstanceRow, host: &dyn Host) -> Result<String, OpsError> {
-    let reading = host.probe().await.ok();
-    let (state, score, why) = monitor::assess(reading.as_ref());
-    ctx.store
-        .set_instance_health(
-            &row.name,
-            state.as_str(),
-            score.into(),
-            &why.join(", "),
-            ctx.clock.now(),
-        )
-        .await?;
-    Ok(format!("{} ({score}/100)", state.as_str()))
+    let p = super::probe_host(ctx, &row.name, host).await?;
+    Ok(format!("{} ({}/100)", p.state.as_str(), p.score))
 }
 
 /// The gateway log tail.

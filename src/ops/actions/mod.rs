@@ -161,15 +161,21 @@ pub async fn probe_now(
     server_id: &str,
 ) -> Result<Probe, OpsError> {
     let cloud = ctx.providers.get(&row.provider)?;
-    let reading = cloud
-        .host(&row.name, server_id, row.ipv4.as_deref())
-        .probe()
-        .await
-        .ok();
+    let host = cloud.host(&row.name, server_id, row.ipv4.as_deref());
+    probe_host(ctx, &row.name, host.as_ref()).await
+}
+
+/// Probes `host`, the host of instance `name`, now and records the health in the store.
+pub async fn probe_host(
+    ctx: &crate::ops::door::Ctx,
+    name: &str,
+    host: &dyn crate::remote::Host,
+) -> Result<Probe, OpsError> {
+    let reading = host.probe().await.ok();
     let (state, score, why) = crate::monitor::assess(reading.as_ref());
     ctx.store
         .set_instance_health(
-            &row.name,
+            name,
             state.as_str(),
             score.into(),
             &why.join(", "),

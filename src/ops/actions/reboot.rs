@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{existing, place};
 use crate::chat::Message;
 use crate::config::Role;
-use crate::monitor::{self, HealthState};
+use crate::monitor::HealthState;
 use crate::ops::catalogue::{Command, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
@@ -91,24 +91,14 @@ pub(super) async fn back_up(
     started: Instant,
 ) -> Result<(HealthState, u8), OpsError> {
     let mut pause = Duration::from_millis(200);
-    let (state, score, why) = loop {
-        let reading = host.probe().await.ok();
-        let (state, score, why) = monitor::assess(reading.as_ref());
-        if state == HealthState::Healthy || started.elapsed() + pause > ctx.config.watch.reboot_wait
+    loop {
+        let p = super::probe_host(ctx, name, host).await?;
+        if p.state == HealthState::Healthy
+            || started.elapsed() + pause > ctx.config.watch.reboot_wait
         {
-            break (state, score, why);
+            return Ok((p.state, p.score));
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(5));
-    };
-    ctx.store
-        .set_instance_health(
-            name,
-            state.as_str(),
-            score.into(),
-            &why.join(", "),
-            ctx.clock.now(),
-        )
-        .await?;
-    Ok((state, score))
+    }
 }
