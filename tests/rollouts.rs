@@ -394,3 +394,60 @@ async fn a_channel_is_repaired_step_by_step_and_a_qr_scan_is_left_to_a_person() 
         "{audit:#?}"
     );
 }
+
+/// The fleet operations go through the door like every action: a viewer may list the
+/// rollouts but starts, steers, resizes and repairs nothing (each refusal audited); a
+/// stranger learns nothing, not even that a rollout exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_reads_rollouts_but_changes_nothing_and_a_stranger_learns_nothing() {
+    const VIEWER: &str = "222";
+    let fx = Fx::start(&format!(
+        "{}[[operators]]\nplatform = \"telegram\"\nuser_id = \"{VIEWER}\"\nrole = \"viewer\"\n",
+        extra()
+    ))
+    .await;
+    for name in ["bot-01", "bot-02"] {
+        let (said, _) = fx.say_as(OPERATOR, &format!("/deploy {name} nbg1")).await;
+        assert!(said.contains(&format!("✓ {name} is ready")), "{said}");
+    }
+    let (_, id) = fx
+        .say_as(
+            OPERATOR,
+            &format!("/update --all --version {NEW} --batch 1"),
+        )
+        .await;
+    let (said, _) = press(&fx, &id.expect("a rollout asks")).await;
+    assert!(said.contains("Rollout 1: done"), "{said}");
+
+    let (listed, _) = fx.say_as(VIEWER, "/rollouts").await;
+    assert!(listed.contains("1 · done"), "{listed}");
+    for line in [
+        format!("/update --all --version {OLD}"),
+        "/config --all set agents.defaults.note hi".to_string(),
+        "/rollout abort 1".to_string(),
+        "/resize bot-01 cx32".to_string(),
+        "/repair bot-01".to_string(),
+    ] {
+        let (said, asked) = fx.say_as(VIEWER, &line).await;
+        assert!(asked.is_none(), "{line}: {said}");
+        assert!(
+            said.contains("Your role (viewer) may not run"),
+            "{line}: {said}"
+        );
+        let (said, asked) = fx.say_as("555", &line).await;
+        assert!(asked.is_none(), "{line}: {said}");
+        assert!(!said.contains("bot-0"), "{line}: {said}");
+    }
+    let (said, _) = fx.say_as("555", "/rollouts").await;
+    assert!(
+        !said.contains("2026.10.0") && !said.contains("done"),
+        "{said}"
+    );
+    assert_eq!(version(&fx, "bot-01").await, NEW);
+    let refused = audit_lines(&fx)
+        .await
+        .into_iter()
+        .filter(|l| l.starts_with(&format!("telegram:{VIEWER} refused")))
+        .count();
+    assert_eq!(refused, 5);
+}
