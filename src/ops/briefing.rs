@@ -480,10 +480,23 @@ async fn decisions(
         .collect())
 }
 
-/// The numbers in `text`: runs of digits, with their decimal part.
+/// The numbers in `text`: runs of digits, with their decimal part (none inside a hash).
 pub fn numbers(text: &str) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     let mut current = String::new();
+    // A hash (the audit head's) is a name, not figures: its digits would hide a number
+    // the LLM made up.
+    let text: String = text
+        .split_inclusive(|c: char| !c.is_ascii_alphanumeric())
+        .map(|w| {
+            let word = w.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+            if word.len() >= 16 && word.chars().all(|c| c.is_ascii_hexdigit()) {
+                " ".repeat(w.len())
+            } else {
+                w.to_string()
+            }
+        })
+        .collect();
     let chars: Vec<char> = text.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
         let joins = (c == '.' || c == ',')
@@ -794,5 +807,12 @@ mod tests {
         assert!(invented("Two of 3 are HEALTHY; €12.50 a month.", facts).is_empty());
         assert_eq!(invented("3 instances, 4 HEALTHY", facts), vec!["4"]);
         assert_eq!(invented("€12.75 a month", facts), vec!["12.75"]);
+    }
+
+    #[test]
+    fn a_hash_in_the_facts_hides_no_invented_number() {
+        let facts = "Fleet:\n- 2 instances: 2 HEALTHY\nAudit head: #12 3a7fe0c41b9d22e8aa7c0d5e6f718293a4b5c6d7e8f90123456789abcdef0a1b";
+        assert_eq!(invented("All 7 instances are healthy", facts), vec!["7"]);
+        assert!(invented("2 HEALTHY; audit head #12", facts).is_empty());
     }
 }
