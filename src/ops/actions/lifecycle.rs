@@ -44,7 +44,7 @@ pub(super) async fn host_of(
 }
 
 /// One instance, its end users, nothing added to the bill.
-async fn one(ctx: &Ctx, name: &str) -> Result<BlastRadius, OpsError> {
+pub(super) async fn one(ctx: &Ctx, name: &str) -> Result<BlastRadius, OpsError> {
     let row = existing(&ctx.store, name).await?;
     Ok(BlastRadius {
         end_users: row.end_users.max(0) as u32,

@@ -35,13 +35,7 @@ impl Command for Reboot {
 impl Reboot {
     /// One instance; its end users wait for the boot.
     pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
-        let row = existing(&ctx.store, &self.name).await?;
-        Ok(BlastRadius {
-            instances: vec![(row.name.clone(), place(&row))],
-            end_users: row.end_users.max(0) as u32,
-            reversible: true,
-            ..BlastRadius::default()
-        })
+        super::lifecycle::one(ctx, &self.name).await
     }
 
     pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {

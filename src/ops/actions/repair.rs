@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::INSTANCE;
 use super::lifecycle::host_of;
-use super::{INSTANCE, existing, place};
 use crate::chat::{Message, Replier};
 use crate::config::Role;
 use crate::monitor;
@@ -52,13 +52,9 @@ const CHANNEL_WAIT: Duration = Duration::from_secs(120);
 impl Repair {
     /// One instance; its gateway restarts once.
     pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
-        let row = existing(&ctx.store, &self.name).await?;
         Ok(BlastRadius {
-            instances: vec![(row.name.clone(), place(&row))],
-            end_users: row.end_users.max(0) as u32,
-            reversible: true,
             loss: Some("its gateway restarts once".into()),
-            ..BlastRadius::default()
+            ..super::lifecycle::one(ctx, &self.name).await?
         })
     }
 
