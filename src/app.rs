@@ -46,6 +46,8 @@ pub enum StartError {
     Vault(#[from] crate::vault::VaultError),
     #[error("[providers.ssh] {0}")]
     Bootstrap(String),
+    #[error(transparent)]
+    Offsite(#[from] crate::offsite::OffsiteError),
     #[error("[providers.{kind}] {name}: {problem}")]
     Cloud {
         kind: &'static str,
@@ -133,6 +135,12 @@ impl App {
             .parent()
             .map(|d| d.join("backups"))
             .unwrap_or_else(|| "backups".into());
+        let offsite = match &config.backups {
+            Some(b) => Some(
+                crate::offsite::Offsite::new(b, &|var| std::env::var(var).ok())?,
+            ),
+            None => None,
+        };
         let jobs = scheduler(&config, &store, &clock).await?;
         let config = Arc::new(config);
         let memory = Arc::new(Memory::default());
@@ -145,6 +153,7 @@ impl App {
             memory: memory.clone(),
             vault,
             backups,
+            offsite,
             locks: Default::default(),
             jobs,
             metrics: Default::default(),
@@ -512,6 +521,11 @@ fn secrets(config: &Config) -> Vec<String> {
     for (_, account) in config.providers.clouds() {
         all.extend(account.token.clone());
         all.extend(account.secret_key.clone());
+    }
+    if let Some(b) = &config.backups {
+        for var in [&b.access_key_env, &b.secret_key_env] {
+            all.extend(std::env::var(var).ok().filter(|v| v.len() >= 8));
+        }
     }
     for var in [
         "HCLOUD_TOKEN",

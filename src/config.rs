@@ -110,6 +110,78 @@ pub struct Config {
     /// Where what nobody asked for goes (`[[ops_channels]]`), on any surface.
     #[serde(default)]
     pub ops_channels: Vec<OpsChannel>,
+    /// Off-host backups to an S3-compatible bucket (`[backups]`); none when absent.
+    #[serde(default)]
+    pub backups: Option<BackupsConfig>,
+}
+
+/// `[backups]`: the S3-compatible bucket every backup is copied to, and how many are kept.
+/// The access key and secret come from the environment, never from the file.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BackupsConfig {
+    /// The S3 endpoint, e.g. "https://fsn1.your-objectstorage.com" (Hetzner),
+    /// "https://fra1.digitaloceanspaces.com", "https://s3.eu-central-1.amazonaws.com".
+    pub endpoint: String,
+    pub bucket: String,
+    #[serde(default = "default_s3_region")]
+    pub region: String,
+    /// Address the bucket in the path (`endpoint/bucket/key`) rather than as a subdomain
+    /// (MinIO, Ceph, most self-hosted servers).
+    #[serde(default)]
+    pub path_style: bool,
+    /// Where in the bucket clawops writes (instances under `PREFIX/instances/`, its own
+    /// store under `PREFIX/clawops/`).
+    #[serde(default = "default_s3_prefix")]
+    pub prefix: String,
+    /// The environment variables holding the access key id and the secret.
+    #[serde(default = "default_s3_access_env")]
+    pub access_key_env: String,
+    #[serde(default = "default_s3_secret_env")]
+    pub secret_key_env: String,
+    /// Retention: the newest backup of each of the last N days, ISO weeks and months that
+    /// have one.
+    #[serde(default = "default_keep_daily")]
+    pub keep_daily: u32,
+    #[serde(default = "default_keep_weekly")]
+    pub keep_weekly: u32,
+    #[serde(default = "default_keep_monthly")]
+    pub keep_monthly: u32,
+    /// How long the backups of a destroyed instance are kept after its newest one.
+    #[serde(default = "default_keep_destroyed", with = "humantime_serde")]
+    pub keep_destroyed: Duration,
+    /// How many of each instance's newest backups also keep their copy on this machine
+    /// (for a fast restore); older ones live off-host only.
+    #[serde(default = "default_keep_local")]
+    pub keep_local: u32,
+}
+
+fn default_s3_region() -> String {
+    "us-east-1".into()
+}
+fn default_s3_prefix() -> String {
+    "clawops".into()
+}
+fn default_s3_access_env() -> String {
+    "CLAWOPS_BACKUP_ACCESS_KEY".into()
+}
+fn default_s3_secret_env() -> String {
+    "CLAWOPS_BACKUP_SECRET_KEY".into()
+}
+fn default_keep_daily() -> u32 {
+    7
+}
+fn default_keep_weekly() -> u32 {
+    4
+}
+fn default_keep_monthly() -> u32 {
+    6
+}
+fn default_keep_destroyed() -> Duration {
+    Duration::from_secs(90 * 86_400)
+}
+fn default_keep_local() -> u32 {
+    1
 }
 
 /// What an ops channel gets.
@@ -1159,6 +1231,9 @@ impl Config {
                 "is empty: name a SQLite file, e.g. \"data/clawops.db\"".into(),
             ));
         }
+        if let Some(b) = &self.backups {
+            Self::validate_backups(b, &invalid)?;
+        }
         if !(1..=100).contains(&self.rollouts.batch) {
             return Err(invalid(
                 "rollouts.batch",
@@ -1270,6 +1345,9 @@ impl Config {
     /// `[[jobs]]` entry of the same name.
     pub fn jobs(&self) -> Vec<JobConfig> {
         let mut jobs: Vec<JobConfig> = crate::jobs::built_in();
+        if self.backups.is_some() {
+            jobs.push(crate::jobs::nightly_backups());
+        }
         for job in &self.jobs {
             match jobs.iter_mut().find(|j| j.name == job.name) {
                 Some(j) => *j = job.clone(),
@@ -1277,6 +1355,53 @@ impl Config {
             }
         }
         jobs
+    }
+
+    fn validate_backups(
+        b: &BackupsConfig,
+        invalid: &dyn Fn(&str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        match url::Url::parse(&b.endpoint) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => {
+                return Err(invalid(
+                    "backups.endpoint",
+                    format!(
+                        "is {:?}: give the S3 endpoint's URL, e.g. \"https://fsn1.your-objectstorage.com\"",
+                        b.endpoint
+                    ),
+                ));
+            }
+        }
+        let bucket_ok = (3..=63).contains(&b.bucket.len())
+            && b.bucket
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        if !bucket_ok {
+            return Err(invalid(
+                "backups.bucket",
+                format!(
+                    "is {:?}: a bucket name is 3 to 63 lowercase letters, digits, dots and dashes",
+                    b.bucket
+                ),
+            ));
+        }
+        if b.prefix.is_empty() || b.prefix.starts_with('/') || b.prefix.ends_with('/') {
+            return Err(invalid(
+                "backups.prefix",
+                format!(
+                    "is {:?}: give a folder in the bucket without leading or trailing /, e.g. \"clawops\"",
+                    b.prefix
+                ),
+            ));
+        }
+        if b.keep_daily + b.keep_weekly + b.keep_monthly == 0 {
+            return Err(invalid(
+                "backups.keep_daily",
+                "and keep_weekly and keep_monthly are all 0: nothing would be kept".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// The ops channels on `platform` that get `feed`.

@@ -32,6 +32,9 @@ pub enum JobKind {
     PairingPoll,
     /// Send each ops channel its morning briefing (or weekly report) when it is due.
     Briefings,
+    /// Back up every ready instance and clawops' own store off-host, then prune by
+    /// retention (only with `[backups]`).
+    Backups,
 }
 
 impl JobKind {
@@ -40,6 +43,7 @@ impl JobKind {
         JobKind::PairingPoll,
         JobKind::StandbySync,
         JobKind::Briefings,
+        JobKind::Backups,
     ];
 
     pub fn name(self) -> &'static str {
@@ -48,6 +52,7 @@ impl JobKind {
             JobKind::StandbySync => "standby-sync",
             JobKind::PairingPoll => "pairing-poll",
             JobKind::Briefings => "briefings",
+            JobKind::Backups => "backups",
         }
     }
 
@@ -65,6 +70,9 @@ impl JobKind {
             JobKind::PairingPoll => "posts end users' pairing requests with Approve and Reject",
             JobKind::Briefings => {
                 "sends each ops channel its morning briefing (weekly report on its day) at its local time"
+            }
+            JobKind::Backups => {
+                "backs up every ready instance and clawops' store off-host, prunes by retention"
             }
         }
     }
@@ -103,6 +111,18 @@ pub fn built_in() -> Vec<JobConfig> {
             catch_up: None,
         },
     ]
+}
+
+/// The nightly off-host backup, added to the built-in jobs when `[backups]` is set.
+pub fn nightly_backups() -> JobConfig {
+    JobConfig {
+        name: JobKind::Backups.name().into(),
+        schedule: "15 2 * * *".into(),
+        zone: "UTC".into(),
+        enabled: true,
+        // A night missed while clawops was down is still worth taking in the morning.
+        catch_up: Some(MAX_CATCH_UP),
+    }
 }
 
 /// One job as the scheduler holds it.

@@ -53,6 +53,7 @@ pub mod gateway;
 pub mod jobs;
 pub mod metrics;
 pub mod monitor;
+pub mod offsite;
 pub mod ops;
 pub mod provider;
 pub mod remote;

@@ -258,6 +258,7 @@ image = "img-487zeit5"
         memory: Arc::new(Memory::default()),
         vault: Vault::new([9; 32]),
         backups: dir.path().join("backups"),
+        offsite: None,
         locks: Default::default(),
         jobs: clawops::jobs::Jobs::none(),
         metrics: Default::default(),

@@ -849,7 +849,7 @@ async fn a_real_host_is_deployed_operated_and_removed() {
             let said = fx.say("/backup e2e-bot").await;
             assert!(said.contains("✓ Backup 1 of e2e-bot"), "{said}");
             let backup = fx.app.store.backup(1).await.unwrap().unwrap();
-            let sealed = std::fs::read(&backup.file).unwrap();
+            let sealed = std::fs::read(backup.file.as_deref().unwrap()).unwrap();
             assert!(
                 sealed.starts_with(b"CV2\0"),
                 "sealed in chunks as it streamed"

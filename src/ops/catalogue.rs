@@ -12,7 +12,7 @@ use super::Action;
 use super::actions::{
     alerts::{Ack, Alerts, Silence, Unsilence},
     audit::AuditTail,
-    backup::{Backup, Restore},
+    backup::{Backup, Backups, Restore},
     brief::Brief,
     cost::Cost,
     deploy::Deploy,
@@ -250,6 +250,7 @@ catalogue! {
     Suspend => Suspend,
     Resume => Resume,
     Backup => Backup,
+    Backups => Backups,
     Restore => Restore,
     Unpin => Unpin,
     Reconcile => Reconcile,

@@ -64,6 +64,8 @@ pub struct Ctx {
     pub vault: crate::vault::Vault,
     /// Where backups are kept (next to the store).
     pub backups: std::path::PathBuf,
+    /// The bucket backups are copied to (`[backups]`), when one is set.
+    pub offsite: Option<crate::offsite::Offsite>,
     /// One action at a time per instance.
     pub locks: super::locks::Locks,
     /// The scheduled jobs (for `/jobs`).
@@ -459,6 +461,16 @@ impl Door {
             crate::jobs::JobKind::StandbySync => {
                 super::actions::failover::sync_all(&self.ctx).await
             }
+            crate::jobs::JobKind::Backups => super::backups::nightly(&self.ctx)
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|night| {
+                    if night.failures() > 0 {
+                        Err(night.to_string())
+                    } else {
+                        Ok(night.to_string())
+                    }
+                }),
         };
         if result.is_err() {
             self.ctx.metrics.job_failed(name);
@@ -675,6 +687,7 @@ impl Door {
             Action::Send(a) => a.radius(ctx).await,
             Action::Rollout(a) => a.radius(ctx).await,
             Action::Backup(_)
+            | Action::Backups(_)
             | Action::Rollouts(_)
             | Action::Logs(_)
             | Action::Version(_)
@@ -786,6 +799,7 @@ impl Door {
             Action::Suspend(a) => a.run(ctx).await,
             Action::Resume(a) => a.run(ctx).await,
             Action::Backup(a) => a.run(ctx).await,
+            Action::Backups(a) => a.run(ctx).await,
             Action::Restore(a) => a.run(ctx).await,
             Action::Unpin(a) => a.run(ctx).await,
             Action::Reconcile(a) => a.run(ctx).await,

@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod alerts;
+pub mod backups;
 pub mod briefing;
 mod catalogue;
 pub mod door;
@@ -53,6 +54,7 @@ pub enum Action {
     Suspend(actions::lifecycle::Suspend),
     Resume(actions::lifecycle::Resume),
     Backup(actions::backup::Backup),
+    Backups(actions::backup::Backups),
     Restore(actions::backup::Restore),
     Unpin(actions::unpin::Unpin),
     Reconcile(actions::reconcile::Reconcile),

@@ -23,16 +23,54 @@ pub struct HostKeyRow {
     pub first_seen: String,
 }
 
-/// One backup kept locally.
+/// One backup: on this machine, in the bucket, or both.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct BackupRow {
     pub id: i64,
+    pub kind: super::BackupKind,
     pub instance: String,
-    pub file: String,
+    /// The sealed archive on this machine, while kept.
+    pub file: Option<String>,
+    /// Its object key in the bucket, once uploaded.
+    pub remote: Option<String>,
     pub bytes: i64,
+    /// SHA-256 of the sealed archive.
     pub sha256: String,
+    /// The vault purpose it is sealed as.
+    pub sealed_as: String,
     pub openclaw_version: Option<String>,
     pub created_at: String,
+}
+
+impl BackupRow {
+    /// When it was taken.
+    pub fn taken(&self) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(&self.created_at)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    /// Where it is, in words: "here", "off-host", "here and off-host".
+    pub fn places(&self) -> &'static str {
+        match (self.file.is_some(), self.remote.is_some()) {
+            (true, true) => "here and off-host",
+            (true, false) => "here",
+            (false, true) => "off-host",
+            (false, false) => "nowhere",
+        }
+    }
+}
+
+/// A backup to record.
+#[derive(Debug, Clone)]
+pub struct NewBackup<'a> {
+    pub kind: super::BackupKind,
+    pub instance: &'a str,
+    pub file: Option<&'a str>,
+    pub bytes: i64,
+    pub sha256: &'a str,
+    pub sealed_as: &'a str,
+    pub openclaw_version: Option<&'a str>,
 }
 
 impl Store {
@@ -174,24 +212,22 @@ impl Store {
         Ok(())
     }
 
-    /// Records a backup file.
+    /// Records a backup.
     pub async fn add_backup(
         &self,
-        instance: &str,
-        file: &str,
-        bytes: i64,
-        sha256: &str,
-        openclaw_version: Option<&str>,
+        new: &NewBackup<'_>,
         now: DateTime<Utc>,
     ) -> Result<BackupRow, StoreError> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO backups (instance, file, bytes, sha256, openclaw_version, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO backups (kind, instance, file, bytes, sha256, sealed_as, openclaw_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
-        .bind(instance)
-        .bind(file)
-        .bind(bytes)
-        .bind(sha256)
-        .bind(openclaw_version)
+        .bind(new.kind)
+        .bind(new.instance)
+        .bind(new.file)
+        .bind(new.bytes)
+        .bind(new.sha256)
+        .bind(new.sealed_as)
+        .bind(new.openclaw_version)
         .bind(ts(now))
         .fetch_one(self.pool())
         .await?;
@@ -199,6 +235,43 @@ impl Store {
             what: "backup",
             detail: format!("backup {id} vanished after insert"),
         })
+    }
+
+    /// Notes where a backup went in the bucket.
+    pub async fn set_backup_remote(&self, id: i64, key: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE backups SET remote = ? WHERE id = ?")
+            .bind(key)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Notes that a backup's copy on this machine was removed.
+    pub async fn drop_backup_file(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE backups SET file = NULL WHERE id = ?")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets a backup whose copies were deleted.
+    pub async fn delete_backup(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM backups WHERE id = ?")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Every backup, by owner then oldest first.
+    pub async fn all_backups(&self) -> Result<Vec<BackupRow>, StoreError> {
+        Ok(sqlx::query_as::<_, BackupRow>(
+            "SELECT * FROM backups ORDER BY kind, instance, created_at, id",
+        )
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// One backup by id.
@@ -214,7 +287,7 @@ impl Store {
     /// The backups of an instance, newest first.
     pub async fn backups(&self, instance: &str) -> Result<Vec<BackupRow>, StoreError> {
         Ok(sqlx::query_as::<_, BackupRow>(
-            "SELECT * FROM backups WHERE instance = ? ORDER BY id DESC",
+            "SELECT * FROM backups WHERE instance = ? AND kind = 'instance' ORDER BY created_at DESC, id DESC",
         )
         .bind(instance)
         .fetch_all(self.pool())

@@ -25,7 +25,7 @@ pub use briefings::{FleetDayRow, HealthDayRow};
 pub use confirmations::{ConfirmationRow, PressResult};
 pub use deploys::{DeployRow, StepRow};
 pub use heals::{HealRunRow, HealStepRow};
-pub use hosts::{BackupRow, HostKeyRow, KeyRow};
+pub use hosts::{BackupRow, HostKeyRow, KeyRow, NewBackup};
 pub use incidents::{AlertMark, AlertMessageRow, AlertRow, IncidentRow, NewIncident, SilenceRow};
 pub use instances::{InstanceRow, NewInstance};
 pub use llm_usage::UsageSum;
@@ -34,7 +34,7 @@ pub use pairing::{PairingRow, SeenRequest};
 pub use plans::{NewPlan, PlanRow, PlanStepRow};
 pub use sim::SimServerRow;
 pub use states::{
-    ConfirmationState, DeployState, InstanceStatus, OldServerState, PlanState, StepStatus,
+    BackupKind, ConfirmationState, DeployState, InstanceStatus, OldServerState, PlanState, StepStatus,
 };
 pub use watch::{HourlyRow, JobRunRow, ReadingRow};
 
@@ -152,6 +152,18 @@ impl Store {
     /// outside a transaction is one): the bench's SQLite writes per second.
     pub fn commits() -> u64 {
         COMMITS.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Writes a consistent copy of the whole store to `to` (SQLite's `VACUUM INTO`: one
+    /// read transaction, so writers carry on and the copy is whole), readable by its owner
+    /// only. `to` must not exist.
+    pub async fn snapshot(&self, to: &Path) -> Result<(), StoreError> {
+        sqlx::query("VACUUM INTO ?")
+            .bind(to.display().to_string())
+            .execute(&self.pool)
+            .await?;
+        private_files(to)?;
+        Ok(())
     }
 
     /// Opens an existing store to read it while a bot may be running (audit verify).

@@ -178,3 +178,14 @@ pub enum ConfirmationState {
     Confirmed,
     Cancelled,
 }
+
+/// Whose a backup is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "TEXT", rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
+pub enum BackupKind {
+    /// An instance's OpenClaw state.
+    Instance,
+    /// clawops' own store and audit witness.
+    Store,
+}

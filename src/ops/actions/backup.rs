@@ -1,23 +1,20 @@
-//! `/backup NAME` and `/restore NAME BACKUP`: a tar.gz of the instance's OpenClaw state,
-//! sealed by the vault and kept next to the store; restored onto the same instance or
-//! another one (the migrate flow of the references).
+//! `/backup NAME`, `/backups [NAME]` and `/restore NAME BACKUP`: an instance's OpenClaw
+//! state as a sealed tar.gz, kept next to the store and, with `[backups]`, off-host too;
+//! listed; restored onto the same instance or another one (from here or from the bucket,
+//! checked by hash and seal first). The machinery is `ops::backups`.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::lifecycle::host_of;
 use super::{INSTANCE, existing, place};
 use crate::chat::Message;
 use crate::config::Role;
 use crate::monitor;
+use crate::ops::backups::{self, size};
 use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
-use crate::remote::{BACKUP_CAP, Host};
-use crate::store::InstanceStatus;
-
-/// What every backup is sealed as (not bound to an instance: it may be restored elsewhere).
-const PURPOSE: &str = "backup";
+use crate::store::{BackupKind, InstanceStatus};
 
 /// Back an instance up.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,7 +25,7 @@ pub struct Backup {
 impl Command for Backup {
     const SPEC: Spec = Spec {
         name: "backup",
-        summary: "Back up an instance's OpenClaw state (encrypted, kept by clawops)",
+        summary: "Back up an instance's OpenClaw state (encrypted; off-host too with [backups])",
         params: &[INSTANCE],
         risk: Risk::Change,
         role: Role::Operator,
@@ -39,19 +36,26 @@ impl Command for Backup {
 impl Backup {
     pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
         let (row, host) = host_of(ctx, &self.name).await?;
-        let (kept, plain) = take(ctx, &row.name, host.as_ref()).await?;
-        let file = &kept.file;
+        let (kept, plain) = backups::take(ctx, &row.name, host.as_ref()).await?;
+        let here = kept.file.as_deref().unwrap_or("?");
+        let offsite = match &ctx.offsite {
+            None => "Kept on this machine only: set [backups] for an off-host copy.".to_string(),
+            Some(_) => match backups::ship(ctx, &kept).await {
+                Ok(key) => format!("Off-host copy: {key}."),
+                Err(e) => format!("⚠️ {e}. The copy here is kept; the nightly job tries again."),
+            },
+        };
         Ok(Message::default()
             .heading(format!("✓ Backup {} of {}", kept.id, row.name))
             .para(format!(
-                "{} of OpenClaw state{}, encrypted, kept at {}.",
+                "{} of OpenClaw state{}, encrypted, kept at {here}.",
                 size(plain),
                 kept.openclaw_version
                     .as_deref()
                     .map(|v| format!(" (OpenClaw {v})"))
                     .unwrap_or_default(),
-                file
             ))
+            .para(offsite)
             .para(format!(
                 "/restore {} {} puts it back; /restore OTHER {} moves it to another instance.",
                 row.name, kept.id, kept.id
@@ -59,115 +63,110 @@ impl Backup {
     }
 }
 
-/// Takes a backup of `host` (instance `instance`): the archive is sealed as it arrives,
-/// in chunks, straight into a new file next to the store, so it never sits whole in
-/// memory or in the clear on disk; then it is recorded. Returns the row and the size of
-/// the archive before sealing. A failed backup leaves no file.
-pub async fn take(
-    ctx: &Ctx,
-    instance: &str,
-    host: &dyn Host,
-) -> Result<(crate::store::BackupRow, u64), OpsError> {
-    let now = ctx.clock.now();
-    let file = ctx.backups.join(format!(
-        "{instance}-{}.tar.gz.sealed",
-        now.format("%Y%m%dT%H%M%S%3f")
-    ));
-    let cannot = |e: std::io::Error| {
-        OpsError::Refused(format!("cannot write the backup {}: {e}", file.display()))
+/// List the backups of an instance, or of the whole fleet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Backups {
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl Command for Backups {
+    const SPEC: Spec = Spec {
+        name: "backups",
+        summary: "List an instance's backups (where each is, its size and age), or each instance's newest",
+        params: &[Param {
+            required: false,
+            help: "the instance (without: each instance's newest, and clawops' own store)",
+            ..INSTANCE
+        }],
+        risk: Risk::Read,
+        role: Role::Viewer,
+        example: "/backups alice-bot",
     };
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir).map_err(cannot)?;
-    }
-    let out = crate::vault::create_private(&file).map_err(cannot)?;
-    let mut sealing = ctx.vault.sealing_writer(
-        PURPOSE,
-        Hashing {
-            inner: std::io::BufWriter::new(out),
-            hash: Sha256::new(),
-            bytes: 0,
-        },
-    );
-    let taken = host.backup(&mut sealing).await;
-    let finished = taken.map_err(OpsError::from).and_then(|plain| {
-        // finish() flushes the buffer; then the file reaches the disk.
-        let hashing = sealing.finish().map_err(cannot)?;
-        hashing.inner.get_ref().sync_all().map_err(cannot)?;
-        Ok((plain, hashing))
-    });
-    let (plain, hashing) = match finished {
-        Ok(done) => done,
-        Err(e) => {
-            let _ = std::fs::remove_file(&file);
-            return Err(e);
+}
+
+impl Backups {
+    pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
+        let now = ctx.clock.now();
+        let age = |row: &crate::store::BackupRow| {
+            row.taken()
+                .map(|t| crate::ops::alerts::lasted(&crate::store::ts(t), now) + " ago")
+                .unwrap_or_else(|| row.created_at.clone())
+        };
+        let line = |row: &crate::store::BackupRow| {
+            format!(
+                "{} · {} · {} · {}{}",
+                row.id,
+                age(row),
+                size(row.bytes as u64),
+                row.places(),
+                row.openclaw_version
+                    .as_deref()
+                    .map(|v| format!(" · OpenClaw {v}"))
+                    .unwrap_or_default()
+            )
+        };
+        let target = match &ctx.offsite {
+            Some(o) => format!("Off-host: {}.", o.describe()),
+            None => "No off-host target: set [backups] to copy backups off this machine.".into(),
+        };
+        if let Some(name) = &self.name {
+            let kept = ctx.store.backups(name).await?;
+            if kept.is_empty() {
+                // A destroyed instance's backups are kept a while and still listed; with
+                // none, the name must be an instance.
+                existing(&ctx.store, name).await?;
+                return Ok(Message::text(format!(
+                    "{name} has no backups: /backup {name} takes one. {target}"
+                )));
+            }
+            let mut m = Message::default().heading(format!(
+                "Backups of {name}: {}",
+                kept.len()
+            ));
+            m = m.para(kept.iter().map(line).collect::<Vec<_>>().join("\n"));
+            Ok(m.para(target).para(format!(
+                "/restore {name} ID puts one back; /recover {name} --to PROVIDER/REGION rebuilds it on a new server from the newest off-host one."
+            )))
+        } else {
+            let mut newest: std::collections::BTreeMap<(BackupKind, String), (usize, crate::store::BackupRow)> =
+                Default::default();
+            for row in ctx.store.all_backups().await? {
+                let e = newest
+                    .entry((row.kind, row.instance.clone()))
+                    .or_insert((0, row.clone()));
+                e.0 += 1;
+                e.1 = row;
+            }
+            let fleet = ctx.store.fleet().await?;
+            let mut lines = Vec::new();
+            for i in &fleet {
+                match newest.get(&(BackupKind::Instance, i.name.clone())) {
+                    Some((n, row)) => lines.push(format!(
+                        "{}: {n} kept, newest {} ({}, {})",
+                        i.name,
+                        age(row),
+                        size(row.bytes as u64),
+                        row.places()
+                    )),
+                    None => lines.push(format!("{}: ⚠️ no backup", i.name)),
+                }
+            }
+            if let Some((n, row)) = newest.get(&(BackupKind::Store, backups::STORE_OWNER.into())) {
+                lines.push(format!(
+                    "clawops' own store: {n} kept, newest {} ({})",
+                    age(row),
+                    row.places()
+                ));
+            }
+            if lines.is_empty() {
+                lines.push("no instances, no backups".into());
+            }
+            Ok(Message::default()
+                .heading("Backups")
+                .para(lines.join("\n"))
+                .para(target))
         }
-    };
-    let version = host.versions().await.ok().and_then(|v| v.installed);
-    let row = ctx
-        .store
-        .add_backup(
-            instance,
-            &file.display().to_string(),
-            hashing.bytes as i64,
-            &hex::encode(hashing.hash.finalize()),
-            version.as_deref(),
-            now,
-        )
-        .await?;
-    Ok((row, plain))
-}
-
-/// Backup `id`, checked against the hash it was recorded with, and opened.
-pub async fn load(ctx: &Ctx, id: u64) -> Result<(crate::store::BackupRow, Vec<u8>), OpsError> {
-    let kept = ctx
-        .store
-        .backup(id as i64)
-        .await?
-        .ok_or_else(|| OpsError::Refused(format!("there is no backup {id}")))?;
-    let unreadable = |e: std::io::Error| {
-        OpsError::Refused(format!(
-            "backup {} cannot be read from {}: {e}",
-            kept.id, kept.file
-        ))
-    };
-    let mut hashing = Hashing {
-        inner: std::io::sink(),
-        hash: Sha256::new(),
-        bytes: 0,
-    };
-    let mut file = std::fs::File::open(&kept.file).map_err(unreadable)?;
-    std::io::copy(&mut file, &mut hashing).map_err(unreadable)?;
-    if hex::encode(hashing.hash.finalize()) != kept.sha256 {
-        return Err(OpsError::Refused(format!(
-            "backup {} at {} was changed since it was made; nothing restored",
-            kept.id, kept.file
-        )));
-    }
-    let file = std::fs::File::open(&kept.file).map_err(unreadable)?;
-    let archive = ctx
-        .vault
-        .open_reader(PURPOSE, std::io::BufReader::new(file), BACKUP_CAP)
-        .map_err(|e| OpsError::Refused(format!("backup {}: {e}", kept.id)))?;
-    Ok((kept, archive))
-}
-
-/// Passes bytes on to `inner`, hashing and counting them.
-struct Hashing<W: std::io::Write> {
-    inner: W,
-    hash: Sha256,
-    bytes: u64,
-}
-
-impl<W: std::io::Write> std::io::Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
     }
 }
 
@@ -212,9 +211,16 @@ impl Restore {
                 self.backup, row.name
             ))
         })?;
-        let taken = chrono::DateTime::parse_from_rfc3339(&kept.created_at)
+        if kept.kind != BackupKind::Instance {
+            return Err(OpsError::Refused(format!(
+                "backup {} is of clawops' own store: `clawops restore-store` puts it back",
+                self.backup
+            )));
+        }
+        let taken = kept
+            .taken()
             .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_else(|_| kept.created_at.clone());
+            .unwrap_or_else(|| kept.created_at.clone());
         Ok(BlastRadius {
             end_users: row.end_users.max(0) as u32,
             instances: vec![(row.name.clone(), place(&row))],
@@ -222,10 +228,11 @@ impl Restore {
             currency: String::new(),
             reversible: false,
             loss: Some(format!(
-                "the current state of {} is replaced by backup {} of {}, taken {taken}{} (a copy stays on the host in ~/.openclaw.before-restore until the next restore)",
+                "the current state of {} is replaced by backup {} of {}, taken {taken}, kept {}{} (a copy stays on the host in ~/.openclaw.before-restore until the next restore)",
                 row.name,
                 self.backup,
                 kept.instance,
+                kept.places(),
                 kept.openclaw_version
                     .as_deref()
                     .map(|v| format!(" with OpenClaw {v}"))
@@ -237,7 +244,7 @@ impl Restore {
     }
 
     pub async fn run(&self, ctx: &Ctx) -> Result<Message, OpsError> {
-        let (kept, archive) = load(ctx, self.backup).await?;
+        let (kept, archive) = backups::load(ctx, self.backup).await?;
         let (row, host) = host_of(ctx, &self.name).await?;
         let said = host.restore(&archive).await?;
         ctx.store
@@ -261,13 +268,5 @@ impl Restore {
             ))
             .para(said)
             .para(format!("Health: {} ({score}/100)", state.as_str())))
-    }
-}
-
-fn size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KB", b as f64 / (1 << 10) as f64),
-        b => format!("{b} bytes"),
     }
 }

@@ -360,8 +360,8 @@ async fn sync_one(
     from_host: &dyn Host,
     to_host: &dyn Host,
 ) -> Result<(), OpsError> {
-    let (kept, _) = super::backup::take(ctx, &from.name, from_host).await?;
-    let (_, archive) = super::backup::load(ctx, kept.id as u64).await?;
+    let (kept, _) = crate::ops::backups::take(ctx, &from.name, from_host).await?;
+    let (_, archive) = crate::ops::backups::load(ctx, kept.id as u64).await?;
     to_host.restore(&archive).await?;
     Ok(())
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{backup, existing, place};
+use super::{existing, place};
 use crate::chat::{Message, Replier};
 use crate::config::Role;
 use crate::deploy::{Params, steps_for};
@@ -271,7 +271,7 @@ impl MigrationPlan {
     /// chat before it reaches the new host's install script.
     async fn back_up(&mut self, ctx: &Ctx) -> Result<String, OpsError> {
         let host = self.old_host(ctx)?;
-        let (kept, _) = backup::take(ctx, &self.name, host.as_ref())
+        let (kept, _) = crate::ops::backups::take(ctx, &self.name, host.as_ref())
             .await
             .map_err(|e| OpsError::Refused(format!("the backup of {} failed ({e})", self.name)))?;
         if let Some(v) = &kept.openclaw_version
@@ -380,7 +380,7 @@ impl MigrationPlan {
         let id = self
             .backup
             .ok_or_else(|| OpsError::Refused("the migration has no backup".into()))?;
-        let (_, archive) = backup::load(ctx, id as u64).await?;
+        let (_, archive) = crate::ops::backups::load(ctx, id as u64).await?;
         Ok(self.new_host(ctx)?.restore(&archive).await?)
     }
 
