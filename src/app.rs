@@ -523,6 +523,8 @@ fn secrets(config: &Config) -> Vec<String> {
         all.extend(account.secret_key.clone());
     }
     if let Some(b) = &config.backups {
+        all.extend(b.access_key.clone());
+        all.extend(b.secret_key.clone());
         for var in [&b.access_key_env, &b.secret_key_env] {
             all.extend(std::env::var(var).ok().filter(|v| v.len() >= 8));
         }

@@ -134,6 +134,12 @@ pub struct BackupsConfig {
     /// store under `PREFIX/clawops/`).
     #[serde(default = "default_s3_prefix")]
     pub prefix: String,
+    /// The access key id and the secret, when given in the file (like `[providers.*]`
+    /// tokens; the environment is the better place).
+    #[serde(default)]
+    pub access_key: Option<String>,
+    #[serde(default)]
+    pub secret_key: Option<String>,
     /// The environment variables holding the access key id and the secret.
     #[serde(default = "default_s3_access_env")]
     pub access_key_env: String,

@@ -52,6 +52,11 @@ enum Cmd {
         #[command(subcommand)]
         command: AuditCmd,
     },
+    /// Rebuild clawops on a new machine: fetch the newest backup of the store (and its
+    /// audit witness) from the [backups] bucket, open it with the master key
+    /// (CLAWOPS_MASTER_KEY, or the key file beside the store), write it where [store]
+    /// points (which must not exist yet), and verify the audit trail.
+    RestoreStore,
     /// Write an instance's SSH private key to ~/.ssh/clawops-NAME (mode 0600), to look at
     /// its host by hand.
     Key {
@@ -130,6 +135,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             command: AuditCmd::Verify,
         } => verify(&cli.config).await,
         Cmd::Key { name } => key(&cli.config, &name).await,
+        Cmd::RestoreStore => restore_store(&cli.config).await,
         Cmd::Bench { sizes, full, json } => bench(sizes, full, json).await,
         Cmd::Farm {
             hosts,
@@ -157,6 +163,57 @@ async fn bench(
         println!("written to {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Puts the newest store backup back where the config points, then verifies it.
+async fn restore_store(path: &Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let config = load(path)?;
+    let backups = config.backups.as_ref().context(
+        "no [backups] in the config: name the bucket the store was backed up to (the same [backups] section as on the lost machine)",
+    )?;
+    let db = &config.store.path;
+    let key_file = db.with_extension("key");
+    let env_key = std::env::var(clawops::vault::MASTER_KEY_ENV).ok();
+    if env_key.is_none() && !key_file.exists() {
+        anyhow::bail!(
+            "no master key: set {} or put the key file back at {} (without it the backups cannot be opened)",
+            clawops::vault::MASTER_KEY_ENV,
+            key_file.display()
+        );
+    }
+    let vault = clawops::vault::Vault::load(env_key, &key_file)?;
+    let offsite = clawops::offsite::Offsite::new(backups, &|var| std::env::var(var).ok())?;
+    let said = clawops::ops::backups::restore_store(&offsite, &vault, db).await?;
+    println!("{said}");
+    let store = clawops::store::Store::open(db).await?;
+    let fleet = store.fleet().await?;
+    let verdict = clawops::audit::verify(
+        &store,
+        &vault.derive(clawops::audit::KEY_FAMILY),
+        Some(&clawops::audit::witness_path(db)),
+    )
+    .await?;
+    store.close().await;
+    println!(
+        "{} instances: {}",
+        fleet.len(),
+        fleet
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    match verdict {
+        clawops::audit::Verdict::Intact { rows, tip } => {
+            println!("audit trail intact: {rows} rows, last hash {tip}");
+            println!("start clawops as before (`clawops run`); the nightly backups go on");
+            Ok(ExitCode::SUCCESS)
+        }
+        clawops::audit::Verdict::Broken { seq, reason } => {
+            println!("audit trail BROKEN at row {seq}: {reason}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// Writes the instance's private key where `ssh -i` can read it, and says how to log in.

@@ -69,20 +69,24 @@ impl Offsite {
         config: &BackupsConfig,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Offsite, OffsiteError> {
-        let key = |var: &str| {
-            env(var).filter(|v| !v.is_empty()).ok_or_else(|| {
-                OffsiteError::Config(format!(
-                    "{var} is not set: export the bucket's access key id as {} and its secret as {}",
-                    config.access_key_env, config.secret_key_env
-                ))
-            })
+        let key = |given: &Option<String>, var: &str| {
+            given
+                .clone()
+                .or_else(|| env(var))
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    OffsiteError::Config(format!(
+                        "{var} is not set: export the bucket's access key id as {} and its secret as {}",
+                        config.access_key_env, config.secret_key_env
+                    ))
+                })
         };
         let store = AmazonS3Builder::new()
             .with_endpoint(config.endpoint.trim_end_matches('/'))
             .with_bucket_name(&config.bucket)
             .with_region(&config.region)
-            .with_access_key_id(key(&config.access_key_env)?)
-            .with_secret_access_key(key(&config.secret_key_env)?)
+            .with_access_key_id(key(&config.access_key, &config.access_key_env)?)
+            .with_secret_access_key(key(&config.secret_key, &config.secret_key_env)?)
             .with_virtual_hosted_style_request(!config.path_style)
             .with_allow_http(config.endpoint.starts_with("http://"))
             // Not every S3-compatible store takes object tags.

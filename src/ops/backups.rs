@@ -450,9 +450,15 @@ pub async fn back_up_store(ctx: &Ctx) -> Result<BackupRow, OpsError> {
     };
     std::fs::create_dir_all(&work).map_err(cannot)?;
     let result = async {
+        // The witness first: it may lag the snapshot (a row written between), as after a
+        // crash, which the verifier accepts; never name a row the snapshot lacks.
+        let witness = work.join(WITNESS_MEMBER);
+        let live_witness = crate::audit::witness_path(&ctx.config.store.path);
+        if live_witness.exists() {
+            std::fs::copy(&live_witness, &witness).map_err(cannot)?;
+        }
         let snapshot = work.join(STORE_MEMBER);
         ctx.store.snapshot(&snapshot).await?;
-        let witness = crate::audit::witness_path(&ctx.config.store.path);
         let file = ctx.backups.join(format!(
             "{STORE_OWNER}-{}.tar.sealed",
             now.format("%Y%m%dT%H%M%S%3f")

@@ -29,6 +29,7 @@ use super::actions::{
     prices::{Regions, Sizes},
     reboot::Reboot,
     reconcile::Reconcile,
+    recover::Recover,
     repair::Repair,
     resize::Resize,
     restart::Restart,
@@ -255,6 +256,7 @@ catalogue! {
     Unpin => Unpin,
     Reconcile => Reconcile,
     Migrate => Migrate,
+    Recover => Recover,
     Reboot => Reboot,
     Resize => Resize,
     Repair => Repair,
@@ -535,6 +537,7 @@ impl Action {
             Action::Backup(a) => one(&a.name),
             Action::Restore(a) => one(&a.name),
             Action::Migrate(a) => one(&a.name),
+            Action::Recover(a) => one(&a.name),
             Action::Reboot(a) => one(&a.name),
             Action::Resize(a) => one(&a.name),
             Action::Repair(a) => one(&a.name),
@@ -566,6 +569,7 @@ impl Action {
             | Action::Update(_)
             | Action::Unpin(_)
             | Action::Migrate(_)
+            | Action::Recover(_)
             | Action::Approve(_)
             | Action::Send(_) => true,
             _ => false,

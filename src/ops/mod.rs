@@ -59,6 +59,7 @@ pub enum Action {
     Unpin(actions::unpin::Unpin),
     Reconcile(actions::reconcile::Reconcile),
     Migrate(actions::migrate::Migrate),
+    Recover(actions::recover::Recover),
     Reboot(actions::reboot::Reboot),
     Resize(actions::resize::Resize),
     Repair(actions::repair::Repair),

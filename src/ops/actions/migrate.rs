@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{existing, place};
+use crate::ops::backups;
 use crate::chat::{Message, Replier};
 use crate::config::Role;
 use crate::deploy::{Params, steps_for};
@@ -59,11 +60,11 @@ impl Command for Migrate {
 }
 
 /// Where the instance goes.
-struct Target {
-    cloud: Arc<dyn Cloud>,
-    region: String,
-    size: String,
-    monthly_cents: i64,
+pub(super) struct Target {
+    pub(super) cloud: Arc<dyn Cloud>,
+    pub(super) region: String,
+    pub(super) size: String,
+    pub(super) monthly_cents: i64,
 }
 
 impl Migrate {
@@ -144,22 +145,33 @@ impl Migrate {
         Ok(row)
     }
 
-    /// Where `--to` points, with the size the instance has (or the target's smallest).
     fn target(&self, ctx: &Ctx, row: &InstanceRow) -> Result<Target, OpsError> {
-        let Some((provider, region)) = self.to.split_once('/') else {
+        target(ctx, &self.to, row, false)
+    }
+}
+
+/// Where `--to` points, with the size the instance has (or the target's smallest); the
+/// place it is at already only when `same_place` may be (a recovery).
+pub(super) fn target(
+    ctx: &Ctx,
+    to: &str,
+    row: &InstanceRow,
+    same_place: bool,
+) -> Result<Target, OpsError> {
+    {
+        let Some((provider, region)) = to.split_once('/') else {
             return Err(OpsError::Refused(format!(
-                "--to {} needs a provider and a region, e.g. --to hetzner/hel1 (/regions lists them)",
-                self.to
+                "--to {to} needs a provider and a region, e.g. --to hetzner/hel1 (/regions lists them)"
             )));
         };
         let cloud = ctx.providers.get(provider)?;
         if cloud.existing_hosts() {
             return Err(OpsError::Refused(
-                "/migrate moves to a cloud; for a host you have: /backup NAME, /deploy NEW ssh://USER@HOST, /restore NEW BACKUP".into(),
+                "--to names a cloud; for a host you have: /deploy NEW ssh://USER@HOST, then /restore NEW BACKUP".into(),
             ));
         }
         let region = cloud.region(region)?.code.to_string();
-        if cloud.display_name() == row.provider && region == row.region {
+        if !same_place && cloud.display_name() == row.provider && region == row.region {
             return Err(OpsError::Refused(format!(
                 "{} is already at {} {}",
                 row.name, row.provider, row.region
@@ -191,15 +203,17 @@ const STEPS: &[PlanStep] = &[
     PlanStep::fixed("health-check", "Health check on the restored state"),
     PlanStep::fixed("switch", "Switch: ready at the new place"),
 ];
-/// Positions in [`STEPS`].
-const STOP_OLD: usize = 0;
-const BACK_UP: usize = 1;
-const KEEP_OLD: usize = 2;
-const MOVE: usize = 3;
-const DEPLOY: usize = 4;
-const RESTORE: usize = 5;
-const HEALTH: usize = 6;
-const SWITCH: usize = 7;
+/// The steps of a recovery (`/recover`): the old server is gone, so its newest off-host
+/// backup stands in for the stop and the backup.
+const RECOVERY_STEPS: &[PlanStep] = &[
+    PlanStep::fixed("fetch", "Fetch the newest off-host backup and check it"),
+    PlanStep::fixed("keep-old", "Record the lost server"),
+    PlanStep::fixed("move", "Point the instance at the new place"),
+    PlanStep::fixed("deploy", "Deploy the new server"),
+    PlanStep::fixed("restore", "Restore the backup there"),
+    PlanStep::fixed("health-check", "Health check on the restored state"),
+    PlanStep::fixed("switch", "Switch: ready at the new place"),
+];
 
 /// A migration in progress: where from and where to, fixed when it is confirmed, and what
 /// it has learned (the backup, the old server's row, the new deploy and server). Saved
@@ -228,6 +242,10 @@ pub struct MigrationPlan {
     pub deploy: Option<i64>,
     pub new_server: Option<String>,
     pub new_ipv4: Option<String>,
+    /// A recovery (`/recover`): the old server is gone; the state comes from the newest
+    /// off-host backup.
+    #[serde(default)]
+    pub recovering: bool,
 }
 
 impl MigrationPlan {
@@ -250,6 +268,72 @@ impl MigrationPlan {
             deploy: None,
             new_server: None,
             new_ipv4: None,
+            recovering: false,
+        }
+    }
+
+    /// A recovery of `row`, whose server is gone, onto `target`.
+    pub(super) fn recovery(row: &InstanceRow, target: &Target) -> MigrationPlan {
+        MigrationPlan {
+            recovering: true,
+            ..MigrationPlan::new(row, target)
+        }
+    }
+
+    /// The id of step `step`.
+    fn step_id(&self, step: usize) -> &'static str {
+        let steps = if self.recovering {
+            RECOVERY_STEPS
+        } else {
+            STEPS
+        };
+        steps
+            .get(step)
+            .map(|s| match &s.id {
+                std::borrow::Cow::Borrowed(id) => *id,
+                std::borrow::Cow::Owned(_) => "",
+            })
+            .unwrap_or("")
+    }
+
+    /// Picks the newest off-host backup of the instance and checks that it opens (hash and
+    /// seal), before any server is bought.
+    async fn fetch(&mut self, ctx: &Ctx) -> Result<String, OpsError> {
+        let newest = ctx
+            .store
+            .backups(&self.name)
+            .await?
+            .into_iter()
+            .find(|b| b.remote.is_some())
+            .ok_or_else(|| {
+                OpsError::Refused(format!("{} has no off-host backup to recover from", self.name))
+            })?;
+        let (kept, archive) = backups::load(ctx, newest.id as u64).await?;
+        if let Some(v) = &kept.openclaw_version
+            && let Some(why) = crate::ops::version_problem(v)
+        {
+            return Err(OpsError::Refused(format!(
+                "backup {} names OpenClaw version {v:?}, which is not a version ({why})",
+                kept.id
+            )));
+        }
+        self.backup = Some(kept.id);
+        self.version = kept.openclaw_version.clone();
+        Ok(format!(
+            "backup {} ({} of state, taken {})",
+            kept.id,
+            backups::size(archive.len() as u64),
+            kept.taken()
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_else(|| kept.created_at.clone())
+        ))
+    }
+
+    fn doing(&self) -> &'static str {
+        if self.recovering {
+            "recovery"
+        } else {
+            "migration"
         }
     }
 
@@ -456,13 +540,25 @@ impl Plan for MigrationPlan {
 
     fn title(&self) -> String {
         format!(
-            "Migrating {} to {} {}",
-            self.name, self.provider_shown, self.region
+            "{} {} {} {} {}",
+            if self.recovering {
+                "Recovering"
+            } else {
+                "Migrating"
+            },
+            self.name,
+            if self.recovering { "at" } else { "to" },
+            self.provider_shown,
+            self.region
         )
     }
 
     fn steps(&self) -> Vec<PlanStep> {
-        STEPS.to_vec()
+        if self.recovering {
+            RECOVERY_STEPS.to_vec()
+        } else {
+            STEPS.to_vec()
+        }
     }
 
     fn body(&self) -> Result<String, serde_json::Error> {
@@ -470,10 +566,10 @@ impl Plan for MigrationPlan {
     }
 
     async fn check(&self, step: usize, _ctx: &Ctx) -> Result<bool, StepFailure> {
-        Ok(match step {
-            BACK_UP => self.backup.is_some(),
-            KEEP_OLD => self.old.is_some(),
-            MOVE => self.deploy.is_some(),
+        Ok(match self.step_id(step) {
+            "back-up" | "fetch" => self.backup.is_some(),
+            "keep-old" => self.old.is_some(),
+            "move" => self.deploy.is_some(),
             _ => false,
         })
     }
@@ -484,15 +580,16 @@ impl Plan for MigrationPlan {
         ctx: &Ctx,
         out: &dyn Replier,
     ) -> Result<String, StepFailure> {
-        Ok(match step {
+        Ok(match self.step_id(step) {
             // From here on the end users are offline.
-            STOP_OLD => self
+            "stop-old" => self
                 .old_host(ctx)?
                 .suspend()
                 .await
                 .map_err(OpsError::from)?,
-            BACK_UP => self.back_up(ctx).await?,
-            KEEP_OLD => {
+            "back-up" => self.back_up(ctx).await?,
+            "fetch" => self.fetch(ctx).await?,
+            "keep-old" => {
                 let row = existing(&ctx.store, &self.name).await?;
                 let old = ctx
                     .store
@@ -500,20 +597,34 @@ impl Plan for MigrationPlan {
                     .await
                     .map_err(OpsError::from)?;
                 self.old = Some(old.id);
-                format!("old server {} kept", old.server_id)
+                if self.recovering {
+                    format!("lost server {} recorded", old.server_id)
+                } else {
+                    format!("old server {} kept", old.server_id)
+                }
             }
-            MOVE => self.move_row(ctx).await?,
-            DEPLOY => self.deploy_new(ctx, out).await?,
-            RESTORE => self.restore(ctx).await?,
-            HEALTH => self.health(ctx).await?,
-            SWITCH => {
+            "move" => self.move_row(ctx).await?,
+            "deploy" => self.deploy_new(ctx, out).await?,
+            "restore" => self.restore(ctx).await?,
+            "health-check" => self.health(ctx).await?,
+            "switch" => {
+                let now = ctx.clock.now();
                 ctx.store
-                    .set_instance_status(&self.name, InstanceStatus::Ready, ctx.clock.now())
+                    .set_instance_status(&self.name, InstanceStatus::Ready, now)
                     .await
                     .map_err(OpsError::from)?;
+                if self.recovering
+                    && let Some(old) = self.old
+                {
+                    // Nothing to delete: the lost server is gone already.
+                    ctx.store
+                        .decide_old_server(old, OldServerState::Deleted, now)
+                        .await
+                        .map_err(OpsError::from)?;
+                }
                 "ready".into()
             }
-            other => return Err(StepFailure::Failed(format!("no step {other}"))),
+            other => return Err(StepFailure::Failed(format!("no step {step} ({other})"))),
         })
     }
 
@@ -521,6 +632,20 @@ impl Plan for MigrationPlan {
     /// for a look (`/reconcile` lists it).
     async fn roll_back(&mut self, ctx: &Ctx) -> Undone {
         let mut problems = self.put_back(ctx).await;
+        if self.recovering {
+            let clean = problems.is_empty();
+            let mut said = format!(
+                "{} points at its lost server {} again: /recover {} tries again",
+                self.name, self.from_server, self.name
+            );
+            if !clean {
+                said = format!("{said}; {}", problems.join("; "));
+            }
+            if self.deploy.is_some() {
+                said.push_str(". A new server, if one was made, is kept for you to look at: /reconcile lists it, /reconcile --fix deletes it");
+            }
+            return Undone { said, clean };
+        }
         let started = match self.old_host(ctx) {
             Ok(host) => host.resume().await.map_err(OpsError::from),
             Err(e) => Err(e),
@@ -555,7 +680,7 @@ impl Plan for MigrationPlan {
     /// Once the backup is kept the migration can go on from anywhere; before that there
     /// is nothing to move, so it goes back.
     fn after_interruption(&self, step: usize) -> Recovery {
-        if self.backup.is_some() && step > BACK_UP {
+        if self.backup.is_some() && (self.recovering || step > 1) {
             Recovery::Resume(format!(
                 "Its backup {} is kept",
                 self.backup.unwrap_or_default()
@@ -568,6 +693,23 @@ impl Plan for MigrationPlan {
     fn report(&self, finished: &Finished) -> Result<Message, String> {
         let old = format!("{} {}", self.from_provider, self.from_region);
         match finished {
+            Finished::Done { elapsed, .. } if self.recovering => Ok(Message::default()
+                .heading(format!(
+                    "✓ {} recovered at {} {}",
+                    self.name, self.provider_shown, self.region
+                ))
+                .para(format!(
+                    "New server {} ({}, {}/month) runs the state of off-host backup {} in {:.1}s.",
+                    self.new_server.as_deref().unwrap_or("?"),
+                    self.size,
+                    money(self.monthly_cents, &self.currency),
+                    self.backup.unwrap_or_default(),
+                    elapsed.as_secs_f64()
+                ))
+                .para(format!(
+                    "Its lost server {} at {old} is recorded as gone; what changed after that backup was taken is not in it.",
+                    self.from_server
+                ))),
             Finished::Done { elapsed, .. } => Ok(Message::default()
                 .heading(format!(
                     "✓ {} moved to {} {}",
@@ -586,15 +728,19 @@ impl Plan for MigrationPlan {
                     self.from_server, self.name
                 ))),
             Finished::Halted { .. } | Finished::Paused { .. } | Finished::Aborted { .. } => {
-                Err(format!("the migration of {} stopped", self.name))
+                Err(format!("the {} of {} stopped", self.doing(), self.name))
             }
-            Finished::Interrupted { step } => Err(format!(
-                "the migration of {} stopped before step {}/{} ({}) because clawops is stopping; it resumes when clawops starts again",
-                self.name,
-                step + 1,
-                STEPS.len(),
-                STEPS[(*step).min(STEPS.len() - 1)].title
-            )),
+            Finished::Interrupted { step } => {
+                let steps = self.steps();
+                Err(format!(
+                    "the {} of {} stopped before step {}/{} ({}) because clawops is stopping; it resumes when clawops starts again",
+                    self.doing(),
+                    self.name,
+                    step + 1,
+                    steps.len(),
+                    steps[(*step).min(steps.len() - 1)].title
+                ))
+            }
             Finished::RolledBack { reason, undone, .. } => {
                 let backup = self
                     .backup
@@ -604,8 +750,12 @@ impl Plan for MigrationPlan {
                     return Err(format!("{reason}; nothing moved: {}.{backup}", undone.said));
                 }
                 Err(format!(
-                    "the migration of {} to {} {} failed: {reason}\n{}.{backup}",
-                    self.name, self.provider_shown, self.region, undone.said
+                    "the {} of {} to {} {} failed: {reason}\n{}.{backup}",
+                    self.doing(),
+                    self.name,
+                    self.provider_shown,
+                    self.region,
+                    undone.said
                 ))
             }
         }

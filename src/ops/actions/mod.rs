@@ -21,6 +21,7 @@ pub mod pairing;
 pub mod prices;
 pub mod reboot;
 pub mod reconcile;
+pub mod recover;
 pub mod repair;
 pub mod resize;
 pub mod restart;
