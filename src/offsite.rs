@@ -81,6 +81,8 @@ impl Offsite {
                     ))
                 })
         };
+        // Its HTTPS client is reqwest's, on the process's rustls provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let store = AmazonS3Builder::new()
             .with_endpoint(config.endpoint.trim_end_matches('/'))
             .with_bucket_name(&config.bucket)

@@ -194,6 +194,9 @@ pub async fn load(ctx: &Ctx, id: u64) -> Result<(BackupRow, Vec<u8>), OpsError> 
                 ))
             })?;
             let to = ctx.backups.join(format!(".fetch-{}", kept.id));
+            std::fs::create_dir_all(&ctx.backups).map_err(|e| {
+                OpsError::Refused(format!("cannot make {}: {e}", ctx.backups.display()))
+            })?;
             offsite(ctx)?.download(key, &to).await.map_err(|e| {
                 OpsError::Refused(format!("backup {} cannot be fetched: {e}", kept.id))
             })?;

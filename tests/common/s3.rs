@@ -51,6 +51,7 @@ impl S3 {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
         let s3 = S3 { child, port };
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -85,24 +86,25 @@ secret_key = "test-secret-key"
         )
     }
 
-    /// The keys of every object under `prefix`, and their contents.
-    pub async fn objects(&self, prefix: &str) -> Vec<String> {
-        let body = reqwest::Client::new()
-            .get(format!(
-                "{}/{BUCKET}?list-type=2&prefix={prefix}",
-                self.endpoint()
-            ))
-            .send()
+    /// The bucket as clawops sees it (signed requests: moto keeps objects private).
+    pub fn bucket(&self) -> clawops::offsite::Offsite {
+        let config = clawops::config::Config::parse(
+            &format!("[store]\npath = \"unused.db\"\n[providers.sim]\n{}", self.config()),
+            "s3 fixture",
+        )
+        .unwrap();
+        clawops::offsite::Offsite::new(config.backups.as_ref().unwrap(), &|_| None).unwrap()
+    }
+
+    /// The keys of every object under `prefix` (below clawops' own prefix), sorted.
+    pub async fn objects(&self, under: &str) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .bucket()
+            .list(under)
             .await
             .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let mut keys: Vec<String> = body
-            .split("<Key>")
-            .skip(1)
-            .filter_map(|s| s.split("</Key>").next())
-            .map(str::to_string)
+            .into_iter()
+            .map(|o| o.key)
             .collect();
         keys.sort();
         keys
@@ -110,25 +112,17 @@ secret_key = "test-secret-key"
 
     /// One object's bytes.
     pub async fn get(&self, key: &str) -> Vec<u8> {
-        reqwest::Client::new()
-            .get(format!("{}/{BUCKET}/{key}", self.endpoint()))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap()
-            .to_vec()
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("object");
+        self.bucket().download(key, &file).await.unwrap();
+        std::fs::read(&file).unwrap()
     }
 
     /// Replaces one object's bytes (a tampered backup).
     pub async fn put(&self, key: &str, bytes: Vec<u8>) {
-        let r = reqwest::Client::new()
-            .put(format!("{}/{BUCKET}/{key}", self.endpoint()))
-            .body(bytes)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{r:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("object");
+        std::fs::write(&file, bytes).unwrap();
+        self.bucket().upload(&file, key).await.unwrap();
     }
 }
