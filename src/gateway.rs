@@ -75,6 +75,40 @@ pub fn needs_a_person(error: &str) -> Option<&'static str> {
     }
 }
 
+/// The newest `lastInboundAt` of any account in a `channels.status` answer (epoch
+/// milliseconds, or an RFC 3339 time).
+pub fn last_inbound(status: &Value) -> Option<chrono::DateTime<chrono::Utc>> {
+    fn walk(v: &Value, newest: &mut Option<chrono::DateTime<chrono::Utc>>) {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    if k == "lastInboundAt" {
+                        let at = match child {
+                            Value::Number(n) => n
+                                .as_i64()
+                                .and_then(chrono::DateTime::from_timestamp_millis),
+                            Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+                                .ok()
+                                .map(|t| t.with_timezone(&chrono::Utc)),
+                            _ => None,
+                        };
+                        if at > *newest {
+                            *newest = at;
+                        }
+                    } else {
+                        walk(child, newest);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, newest)),
+            _ => {}
+        }
+    }
+    let mut newest = None;
+    walk(status, &mut newest);
+    newest
+}
+
 pub fn stopped_channels(status: &Value) -> Vec<String> {
     fn walk(v: &Value, parent: &str, out: &mut Vec<String>) {
         match v {

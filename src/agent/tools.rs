@@ -119,6 +119,9 @@ const NAMED_ONLY: &[&str] = &[
     "rollout",
     "resize",
     "repair",
+    "backups",
+    "recover",
+    "waste",
 ];
 
 /// Commands whose bulk form is a rollout, and the parameters of that form: only the

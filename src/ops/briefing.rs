@@ -259,6 +259,34 @@ pub async fn gather(
     facts
         .lines
         .push(("Cost".into(), cost_lines(ctx, &fleet, now, kind).await?));
+    if ctx.offsite.is_some() {
+        let runs = ctx.store.last_job_runs().await?;
+        let line = match runs.iter().find(|r| r.job == crate::jobs::JobKind::Backups.name()) {
+            Some(r) => format!(
+                "{} {}: {}",
+                if r.result == "failed" {
+                    "FAILED"
+                } else {
+                    "last run"
+                },
+                clock(&r.started_at),
+                r.summary.clone().unwrap_or_default()
+            ),
+            None => "no nightly backup has run yet".into(),
+        };
+        facts.lines.push(("Backups".into(), vec![line]));
+    }
+    if kind == Kind::Weekly {
+        let found = super::ledger::find(ctx, now).await?;
+        if !found.is_empty() {
+            let mut lines: Vec<String> = found.iter().take(3).map(|s| s.line()).collect();
+            lines.push(format!(
+                "{} per month in all: /waste lists them",
+                super::ledger::totals(&found)
+            ));
+            facts.lines.push(("Savings".into(), lines));
+        }
+    }
     let decide = decisions(ctx, &fleet, since).await?;
     if !decide.is_empty() {
         facts.lines.push(("Needs a decision".into(), decide));

@@ -701,6 +701,7 @@ impl Door {
             | Action::Regions(_)
             | Action::Sizes(_)
             | Action::Cost(_)
+            | Action::Waste(_)
             | Action::Usage(_)
             | Action::Forget(_)
             | Action::Alerts(_)
@@ -781,6 +782,7 @@ impl Door {
             Action::Regions(a) => a.run(ctx).await,
             Action::Sizes(a) => a.run(ctx).await,
             Action::Cost(a) => a.run(ctx).await,
+            Action::Waste(a) => a.run(ctx).await,
             Action::Usage(a) => a.run(ctx).await,
             Action::Forget(a) => Ok(a.run(ctx, actor)),
             Action::Logs(a) => a.run(ctx).await,

@@ -13,6 +13,7 @@ pub mod door;
 pub mod gate;
 pub mod grants;
 pub mod heal;
+pub mod ledger;
 pub mod locks;
 pub mod pairing;
 pub mod plan;
@@ -45,6 +46,7 @@ pub enum Action {
     Regions(actions::prices::Regions),
     Sizes(actions::prices::Sizes),
     Cost(actions::cost::Cost),
+    Waste(actions::waste::Waste),
     Usage(actions::usage::Usage),
     Forget(actions::forget::Forget),
     Logs(actions::lifecycle::Logs),

@@ -150,6 +150,10 @@ async fn read(ctx: &Ctx, row: &InstanceRow, at: &str) -> ReadingRow {
             Some(crate::remote::EndUsers::Counted { count, .. }) => Some(i64::from(*count)),
             _ => None,
         }),
+        last_inbound: reading
+            .as_ref()
+            .and_then(|r| r.last_inbound)
+            .map(crate::store::ts),
         users: reading.and_then(|r| r.users),
     }
 }

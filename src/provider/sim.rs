@@ -342,6 +342,12 @@ pub struct SimHostState {
     /// For demos and tests: the gateway runs but its Telegram channel stopped polling.
     #[serde(default)]
     pub channel_stopped: bool,
+    /// For demos and tests: when its channel last received a message.
+    #[serde(default)]
+    pub last_inbound: Option<DateTime<Utc>>,
+    /// For demos and tests: the host is nearly idle (CPU and memory far below its size).
+    #[serde(default)]
+    pub light: bool,
     /// For demos and tests: the channel's session was logged out (a person must scan
     /// its QR code again).
     #[serde(default)]
@@ -603,6 +609,8 @@ impl Host for SimHost {
             && !state.crash_loop;
         let (cpu, mem, mut disk) = if state.pressure {
             (95.0, 91.0, 88.0)
+        } else if state.light {
+            (2.0, 9.0, 11.0)
         } else {
             (7.0, 38.0, 21.0)
         };
@@ -617,6 +625,7 @@ impl Host for SimHost {
             memory_percent: mem,
             disk_percent: disk,
             openclaw_version: state.openclaw_version.clone(),
+            last_inbound: state.last_inbound,
             channels_stopped: if state.channel_logged_out && up {
                 vec![format!(
                     "whatsapp:default (needs a person: {})",

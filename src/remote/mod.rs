@@ -102,6 +102,9 @@ pub struct Reading {
     pub failing: Vec<String>,
     /// The gateway says its event loop is degraded (`/readyz` `eventLoop.degraded`).
     pub event_loop_degraded: bool,
+    /// The newest message any channel account received (`channels.status`
+    /// `lastInboundAt`), when the gateway says.
+    pub last_inbound: Option<chrono::DateTime<chrono::Utc>>,
     /// Channel accounts that stopped while the gateway is up (RPC `channels.status`:
     /// not running, or a stopped or failed lifecycle), as `channel:account`.
     pub channels_stopped: Vec<String>,

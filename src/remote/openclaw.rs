@@ -470,6 +470,7 @@ impl Host for OpenclawHost {
         let ready = probe.readiness.as_ref().is_some_and(|r| r.ready);
         // A channel that stopped while the process is up, from the gateway's own RPC.
         let mut config_rev = None;
+        let mut last_inbound = None;
         let channels_stopped = if probe.live {
             match self.rpc().await {
                 Ok((_tunnel, mut rpc)) => {
@@ -477,7 +478,10 @@ impl Host for OpenclawHost {
                     let status = rpc.channels_status().await;
                     rpc.close().await;
                     match status {
-                        Ok(v) => gateway::stopped_channels(&v),
+                        Ok(v) => {
+                            last_inbound = gateway::last_inbound(&v);
+                            gateway::stopped_channels(&v)
+                        }
                         Err(e) => {
                             tracing::debug!(instance = %self.instance, error = %e, "channels.status");
                             Vec::new()
@@ -537,6 +541,7 @@ impl Host for OpenclawHost {
                 .and_then(|r| r.event_loop.as_ref())
                 .is_some_and(|e| e.degraded),
             channels_stopped,
+            last_inbound,
             gateway_up: probe.live,
             gateway_ready: ready,
             docker_up: !text.contains("docker=down"),

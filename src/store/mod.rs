@@ -29,7 +29,7 @@ pub use hosts::{BackupRow, HostKeyRow, KeyRow, NewBackup};
 pub use incidents::{AlertMark, AlertMessageRow, AlertRow, IncidentRow, NewIncident, SilenceRow};
 pub use instances::{InstanceRow, NewInstance};
 pub use llm_usage::UsageSum;
-pub use old_servers::OldServerRow;
+pub use old_servers::{OldServerRow, SnapshotRow};
 pub use pairing::{PairingRow, SeenRequest};
 pub use plans::{NewPlan, PlanRow, PlanStepRow};
 pub use sim::SimServerRow;

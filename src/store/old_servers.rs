@@ -22,7 +22,61 @@ pub struct OldServerRow {
     pub decided_at: Option<String>,
 }
 
+/// A snapshot clawops made (billed until deleted at the provider).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SnapshotRow {
+    pub id: i64,
+    pub instance: String,
+    pub provider: String,
+    pub snapshot_id: String,
+    pub monthly_cents: i64,
+    pub currency: String,
+    pub created_at: String,
+}
+
 impl Store {
+    /// Records a snapshot made before a destroy.
+    pub async fn add_snapshot(
+        &self,
+        instance: &str,
+        provider: &str,
+        snapshot_id: &str,
+        monthly_cents: i64,
+        currency: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO snapshots (instance, provider, snapshot_id, monthly_cents, currency, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(instance)
+        .bind(provider)
+        .bind(snapshot_id)
+        .bind(monthly_cents)
+        .bind(currency)
+        .bind(ts(now))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The snapshots clawops made, oldest first.
+    pub async fn snapshots(&self) -> Result<Vec<SnapshotRow>, StoreError> {
+        Ok(
+            sqlx::query_as::<_, SnapshotRow>("SELECT * FROM snapshots ORDER BY id")
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
+    /// When each instance's channels last received a message, where known.
+    pub async fn last_inbound(&self) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT name, last_inbound_at FROM instances WHERE last_inbound_at IS NOT NULL",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// Keeps the server `row` is on now as an old server of its instance.
     pub async fn keep_old_server(
         &self,

@@ -39,6 +39,9 @@ pub struct ReadingRow {
     /// What the reading found of the end users (count and owner, or why unknown).
     #[sqlx(skip)]
     pub users: Option<crate::remote::EndUsers>,
+    /// The newest message its channels received, when the gateway said.
+    #[sqlx(skip)]
+    pub last_inbound: Option<String>,
 }
 
 /// One hour of readings of one instance.
@@ -172,6 +175,16 @@ impl Store {
                 .await?;
             if let Some(users) = &r.users {
                 record_users(&mut tx, &r.instance, users, &r.at).await?;
+            }
+            if let Some(at) = &r.last_inbound {
+                sqlx::query(
+                    "UPDATE instances SET last_inbound_at = ? WHERE name = ? AND (last_inbound_at IS NULL OR last_inbound_at < ?)",
+                )
+                .bind(at)
+                .bind(&r.instance)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
             }
         }
         tx.commit().await?;

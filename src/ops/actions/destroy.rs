@@ -233,6 +233,16 @@ impl Destroy {
                 ctx.clock.now().format("%Y-%m-%d %H:%M")
             );
             let snap = cloud.snapshot(id, &description).await?;
+            ctx.store
+                .add_snapshot(
+                    &row.name,
+                    cloud.display_name(),
+                    &snap.id,
+                    snap.monthly_cents,
+                    &d.currency,
+                    ctx.clock.now(),
+                )
+                .await?;
             said.push(format!(
                 "snapshot {} kept (up to {}/month)",
                 snap.id,
