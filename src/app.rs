@@ -136,9 +136,9 @@ impl App {
             .map(|d| d.join("backups"))
             .unwrap_or_else(|| "backups".into());
         let offsite = match &config.backups {
-            Some(b) => Some(
-                crate::offsite::Offsite::new(b, &|var| std::env::var(var).ok())?,
-            ),
+            Some(b) => Some(crate::offsite::Offsite::new(b, &|var| {
+                std::env::var(var).ok()
+            })?),
             None => None,
         };
         let jobs = scheduler(&config, &store, &clock).await?;

@@ -84,9 +84,9 @@ pub fn last_inbound(status: &Value) -> Option<chrono::DateTime<chrono::Utc>> {
                 for (k, child) in map {
                     if k == "lastInboundAt" {
                         let at = match child {
-                            Value::Number(n) => n
-                                .as_i64()
-                                .and_then(chrono::DateTime::from_timestamp_millis),
+                            Value::Number(n) => {
+                                n.as_i64().and_then(chrono::DateTime::from_timestamp_millis)
+                            }
                             Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
                                 .ok()
                                 .map(|t| t.with_timezone(&chrono::Utc)),

@@ -63,7 +63,8 @@ async fn sixty_nights_keep_the_newest_of_seven_days_four_weeks_and_six_months() 
             .advance((when - w.clock.now()).to_std().expect("forward"));
         let said = nightly(&w).await.expect("the night went through");
         assert!(
-            said.starts_with("1 instance backed up off-host") && said.contains("clawops' store too"),
+            said.starts_with("1 instance backed up off-host")
+                && said.contains("clawops' store too"),
             "{said}"
         );
     }
@@ -106,11 +107,17 @@ async fn sixty_nights_keep_the_newest_of_seven_days_four_weeks_and_six_months() 
 async fn a_tampered_off_host_backup_is_refused_and_nothing_is_restored() {
     let s3 = S3::start().await;
     let w = watch_at(noon(), &s3.config(), &["alice-bot".to_string()]).await;
-    w.fx.say_as(OPERATOR, "/config alice-bot set agents.defaults.thinking high")
-        .await;
+    w.fx.say_as(
+        OPERATOR,
+        "/config alice-bot set agents.defaults.thinking high",
+    )
+    .await;
     let (said, _) = w.fx.say_as(OPERATOR, "/backup alice-bot").await;
     assert!(said.contains("✓ Backup 1 of alice-bot"), "{said}");
-    assert!(said.contains("Off-host copy: clawops/instances/alice-bot/"), "{said}");
+    assert!(
+        said.contains("Off-host copy: clawops/instances/alice-bot/"),
+        "{said}"
+    );
     // The machine's disk is lost: only the bucket has it.
     std::fs::remove_dir_all(w.fx.dir.path().join("backups")).unwrap();
     let key = s3.objects("instances/alice-bot/").await.remove(0);
@@ -118,12 +125,12 @@ async fn a_tampered_off_host_backup_is_refused_and_nothing_is_restored() {
     let middle = sealed.len() / 2;
     sealed[middle] ^= 0x01;
     s3.put(&key, sealed).await;
-    w.fx.say_as(OPERATOR, "/config alice-bot set agents.defaults.thinking low")
-        .await;
-    let (_, done) = w
-        .fx
-        .confirmed_as(OPERATOR, "/restore alice-bot 1")
-        .await;
+    w.fx.say_as(
+        OPERATOR,
+        "/config alice-bot set agents.defaults.thinking low",
+    )
+    .await;
+    let (_, done) = w.fx.confirmed_as(OPERATOR, "/restore alice-bot 1").await;
     assert!(
         done.contains("was changed since it was made") && done.contains("nothing restored"),
         "{done}"
@@ -139,15 +146,20 @@ async fn a_tampered_off_host_backup_is_refused_and_nothing_is_restored() {
 async fn recover_rebuilds_a_lost_server_from_its_newest_off_host_backup() {
     let s3 = S3::start().await;
     let w = watch_at(noon(), &s3.config(), &["alice-bot".to_string()]).await;
-    w.fx.say_as(OPERATOR, "/config alice-bot set agents.defaults.thinking high")
-        .await;
+    w.fx.say_as(
+        OPERATOR,
+        "/config alice-bot set agents.defaults.thinking high",
+    )
+    .await;
     nightly(&w).await.expect("the night went through");
     // A server that still answers is moved with /migrate, not recovered.
-    let (said, _) = w
-        .fx
-        .say_as(OPERATOR, "/recover alice-bot --to sim/hel1")
-        .await;
-    assert!(said.contains("still exists") && said.contains("/migrate"), "{said}");
+    let (said, _) =
+        w.fx.say_as(OPERATOR, "/recover alice-bot --to sim/hel1")
+            .await;
+    assert!(
+        said.contains("still exists") && said.contains("/migrate"),
+        "{said}"
+    );
     // The server is deleted behind clawops' back, and this machine's copies are lost.
     let row = w.fx.app.store.instance("alice-bot").await.unwrap().unwrap();
     let old = row.server_id.clone().unwrap();
@@ -160,15 +172,13 @@ async fn recover_rebuilds_a_lost_server_from_its_newest_off_host_backup() {
         .unwrap();
     std::fs::remove_dir_all(w.fx.dir.path().join("backups")).unwrap();
     // A viewer may not.
-    let (said, asked) = w
-        .fx
-        .say_as(VIEWER, "/recover alice-bot --to sim/hel1")
-        .await;
+    let (said, asked) =
+        w.fx.say_as(VIEWER, "/recover alice-bot --to sim/hel1")
+            .await;
     assert!(asked.is_none(), "{said}");
-    let (question, done) = w
-        .fx
-        .confirmed_as(OPERATOR, "/recover alice-bot --to sim/hel1")
-        .await;
+    let (question, done) =
+        w.fx.confirmed_as(OPERATOR, "/recover alice-bot --to sim/hel1")
+            .await;
     assert!(question.contains("off-host backup 1"), "{question}");
     assert!(done.contains("✓ alice-bot recovered at"), "{done}");
     let row = w.fx.app.store.instance("alice-bot").await.unwrap().unwrap();
@@ -227,7 +237,11 @@ async fn restore_store_brings_the_fleet_and_a_verifying_audit_trail_into_an_empt
     .unwrap();
     let out = run();
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{said}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{said}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(said.contains("2 instances: alice-bot, bob-bot"), "{said}");
     assert!(said.contains("audit trail intact"), "{said}");
     // The restored store is the one of the backup: bob-bot was still ready then.

@@ -17,21 +17,23 @@ async fn waste_names_each_saving_with_its_figure_and_command_and_changes_nothing
     let w = watch_at(
         noon(),
         "",
-        &["bob-bot".to_string(), "carol-bot".to_string(), "dave-bot".to_string()],
+        &[
+            "bob-bot".to_string(),
+            "carol-bot".to_string(),
+            "dave-bot".to_string(),
+        ],
     )
     .await;
-    let (said, _) = w
-        .fx
-        .say_as(OPERATOR, "/deploy alice-bot nbg1 --size cx42")
-        .await;
+    let (said, _) =
+        w.fx.say_as(OPERATOR, "/deploy alice-bot nbg1 --size cx42")
+            .await;
     assert!(said.contains("✓ alice-bot is ready"), "{said}");
     w.knob("alice-bot", "light", true.into()).await;
     let (said, _) = w.fx.say_as(OPERATOR, "/suspend carol-bot").await;
     assert!(said.contains("carol-bot"), "{said}");
-    let (_, done) = w
-        .fx
-        .confirmed_as(OPERATOR, "/migrate dave-bot --to sim/fsn1")
-        .await;
+    let (_, done) =
+        w.fx.confirmed_as(OPERATOR, "/migrate dave-bot --to sim/fsn1")
+            .await;
     assert!(done.contains("✓ dave-bot moved"), "{done}");
     // Eight days of hourly sweeps; bob-bot's last message was twelve days before them.
     let last = (noon() - chrono::Duration::days(12)).to_rfc3339();
@@ -66,7 +68,9 @@ async fn waste_names_each_saving_with_its_figure_and_command_and_changes_nothing
     // Asking changed nothing but the audit line of the question itself.
     let after = w.fx.app.store.audit_tail(2).await.unwrap();
     assert!(
-        after.iter().all(|r| r.seq <= changes_before[0].seq || r.action == "/waste"),
+        after
+            .iter()
+            .all(|r| r.seq <= changes_before[0].seq || r.action == "/waste"),
         "{after:?}"
     );
 }

@@ -125,7 +125,9 @@ impl SealedFile {
     }
 
     fn sink(&mut self) -> &mut (dyn Write + Send) {
-        self.writer.as_mut().expect("a sealed file is written until finished")
+        self.writer
+            .as_mut()
+            .expect("a sealed file is written until finished")
     }
 
     /// The last chunk sealed and the file on the disk.
@@ -162,9 +164,10 @@ fn cannot_write(path: &Path, e: std::io::Error) -> OpsError {
 /// Copies a backup to the bucket and notes where it went.
 pub async fn ship(ctx: &Ctx, row: &BackupRow) -> Result<String, OpsError> {
     let offsite = offsite(ctx)?;
-    let file = row.file.as_deref().ok_or_else(|| {
-        OpsError::Refused(format!("backup {} has no copy here to send", row.id))
-    })?;
+    let file = row
+        .file
+        .as_deref()
+        .ok_or_else(|| OpsError::Refused(format!("backup {} has no copy here to send", row.id)))?;
     let key = offsite.key(&object_name(row));
     offsite
         .upload(Path::new(file), &key)
@@ -223,15 +226,15 @@ fn open_checked(ctx: &Ctx, kept: &BackupRow, file: &Path) -> Result<Vec<u8>, Ops
         return Err(OpsError::Refused(format!(
             "backup {} ({}) was changed since it was made: its hash does not match; nothing restored",
             kept.id,
-            kept.remote.as_deref().unwrap_or(&file.display().to_string())
+            kept.remote
+                .as_deref()
+                .unwrap_or(&file.display().to_string())
         )));
     }
     let input = std::fs::File::open(file).map_err(unreadable)?;
     ctx.vault
         .open_reader(&kept.sealed_as, std::io::BufReader::new(input), BACKUP_CAP)
-        .map_err(|e| {
-            OpsError::Refused(format!("backup {}: {e}; nothing restored", kept.id))
-        })
+        .map_err(|e| OpsError::Refused(format!("backup {}: {e}; nothing restored", kept.id)))
 }
 
 /// The SHA-256 of a file, in hex.
@@ -311,7 +314,10 @@ impl Retention {
         };
         let month = |t: &DateTime<Utc>| (t.year(), t.month(), 2u8);
         for (count, bucket) in [
-            (self.daily, &day as &dyn Fn(&DateTime<Utc>) -> (i32, u32, u8)),
+            (
+                self.daily,
+                &day as &dyn Fn(&DateTime<Utc>) -> (i32, u32, u8),
+            ),
             (self.weekly, &week),
             (self.monthly, &month),
         ] {
@@ -418,7 +424,12 @@ async fn delete(ctx: &Ctx, offsite: &Offsite, row: &BackupRow) -> Result<(), Str
         match std::fs::remove_file(file) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("backup {} of {}: {file}: {e}", row.id, row.instance)),
+            Err(e) => {
+                return Err(format!(
+                    "backup {} of {}: {file}: {e}",
+                    row.id, row.instance
+                ));
+            }
         }
     }
     ctx.store
@@ -447,9 +458,14 @@ async fn drop_local(ctx: &Ctx, row: &BackupRow) -> Result<(), OpsError> {
 /// sealed as one tar, and sends it off-host. The master key never goes with it.
 pub async fn back_up_store(ctx: &Ctx) -> Result<BackupRow, OpsError> {
     let now = ctx.clock.now();
-    let work = ctx.backups.join(format!(".store-{}", now.format("%Y%m%dT%H%M%S%3f")));
+    let work = ctx
+        .backups
+        .join(format!(".store-{}", now.format("%Y%m%dT%H%M%S%3f")));
     let cannot = |e: std::io::Error| {
-        OpsError::Refused(format!("cannot stage the store's backup in {}: {e}", work.display()))
+        OpsError::Refused(format!(
+            "cannot stage the store's backup in {}: {e}",
+            work.display()
+        ))
     };
     std::fs::create_dir_all(&work).map_err(cannot)?;
     let result = async {
@@ -536,7 +552,12 @@ impl std::fmt::Display for Night {
         if let Some(p) = &self.pruned {
             write!(f, "; {} pruned", p.deleted)?;
             if !p.problems.is_empty() {
-                write!(f, " ({} could not be: {})", p.problems.len(), p.problems.join("; "))?;
+                write!(
+                    f,
+                    " ({} could not be: {})",
+                    p.problems.len(),
+                    p.problems.join("; ")
+                )?;
             }
         }
         if !self.failed.is_empty() {
@@ -569,7 +590,10 @@ pub async fn nightly(ctx: &Ctx) -> Result<Night, OpsError> {
         if row.status != InstanceStatus::Ready || row.standby_of.is_some() {
             continue;
         }
-        let Ok(_held) = ctx.locks.try_take(std::slice::from_ref(&row.name), "backups", ctx.clock.now()) else {
+        let Ok(_held) =
+            ctx.locks
+                .try_take(std::slice::from_ref(&row.name), "backups", ctx.clock.now())
+        else {
             night.skipped.push((row.name.clone(), "busy".into()));
             continue;
         };
@@ -638,12 +662,16 @@ pub async fn restore_store(
         .list(STORE_FOLDER)
         .await
         .map_err(|e| OpsError::Refused(e.to_string()))?;
-    let newest = objects.iter().rev().find(|o| o.key.ends_with(".tar.sealed")).ok_or_else(|| {
-        OpsError::Refused(format!(
-            "no store backup in {}/{STORE_FOLDER}",
-            offsite.describe()
-        ))
-    })?;
+    let newest = objects
+        .iter()
+        .rev()
+        .find(|o| o.key.ends_with(".tar.sealed"))
+        .ok_or_else(|| {
+            OpsError::Refused(format!(
+                "no store backup in {}/{STORE_FOLDER}",
+                offsite.describe()
+            ))
+        })?;
     let expected = newest
         .key
         .trim_end_matches(".tar.sealed")
@@ -760,6 +788,9 @@ mod tests {
             weekly: 0,
             monthly: 0,
         };
-        assert_eq!(policy.keep(&[(1, night(1, 1)), (2, night(2, 1))]), BTreeSet::from([2]));
+        assert_eq!(
+            policy.keep(&[(1, night(1, 1)), (2, night(2, 1))]),
+            BTreeSet::from([2])
+        );
     }
 }

@@ -261,7 +261,10 @@ pub async fn gather(
         .push(("Cost".into(), cost_lines(ctx, &fleet, now, kind).await?));
     if ctx.offsite.is_some() {
         let runs = ctx.store.last_job_runs().await?;
-        let line = match runs.iter().find(|r| r.job == crate::jobs::JobKind::Backups.name()) {
+        let line = match runs
+            .iter()
+            .find(|r| r.job == crate::jobs::JobKind::Backups.name())
+        {
             Some(r) => format!(
                 "{} {}: {}",
                 if r.result == "failed" {

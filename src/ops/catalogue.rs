@@ -15,7 +15,6 @@ use super::actions::{
     backup::{Backup, Backups, Restore},
     brief::Brief,
     cost::Cost,
-    waste::Waste,
     deploy::Deploy,
     destroy::Destroy,
     failover::{Failback, Failover},
@@ -39,6 +38,7 @@ use super::actions::{
     status::Status,
     unpin::Unpin,
     usage::Usage,
+    waste::Waste,
 };
 use crate::config::Role;
 

@@ -221,12 +221,16 @@ impl Peaks {
 /// quarter), after at least [`HISTORY_DAYS`] of sweeps with peaks under [`LOW_CPU`] and
 /// [`LOW_MEMORY`]. `/resize` when the cloud can shrink to it; else a new server.
 pub fn oversized(row: &InstanceRow, cloud: &dyn Cloud, peaks: Peaks) -> Option<Saving> {
-    if peaks.hours < (HISTORY_DAYS * 24) as usize || peaks.cpu >= LOW_CPU || peaks.memory >= LOW_MEMORY
+    if peaks.hours < (HISTORY_DAYS * 24) as usize
+        || peaks.cpu >= LOW_CPU
+        || peaks.memory >= LOW_MEMORY
     {
         return None;
     }
     let now = cloud.size(&row.size).ok()?;
-    let need_cpu = (f64::from(now.vcpus) * peaks.cpu / 100.0 * 2.0).ceil().max(1.0);
+    let need_cpu = (f64::from(now.vcpus) * peaks.cpu / 100.0 * 2.0)
+        .ceil()
+        .max(1.0);
     let need_memory = f64::from(now.memory_gb) * peaks.memory / 100.0 * 2.0;
     let need_disk = f64::from(now.disk_gb) * peaks.disk / 100.0 * 1.25;
     let to = cloud
@@ -299,8 +303,9 @@ pub fn elsewhere<'a>(
                 None => continue,
             },
         };
-        let fits =
-            pick.vcpus >= now.vcpus && pick.memory_gb >= now.memory_gb && pick.disk_gb >= now.disk_gb;
+        let fits = pick.vcpus >= now.vcpus
+            && pick.memory_gb >= now.memory_gb
+            && pick.disk_gb >= now.disk_gb;
         if fits
             && pick.monthly_cents < now.monthly_cents
             && best

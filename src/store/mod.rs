@@ -34,7 +34,8 @@ pub use pairing::{PairingRow, SeenRequest};
 pub use plans::{NewPlan, PlanRow, PlanStepRow};
 pub use sim::SimServerRow;
 pub use states::{
-    BackupKind, ConfirmationState, DeployState, InstanceStatus, OldServerState, PlanState, StepStatus,
+    BackupKind, ConfirmationState, DeployState, InstanceStatus, OldServerState, PlanState,
+    StepStatus,
 };
 pub use watch::{HourlyRow, JobRunRow, ReadingRow};
 

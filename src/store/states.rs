@@ -180,7 +180,9 @@ pub enum ConfirmationState {
 }
 
 /// Whose a backup is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, sqlx::Type, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, sqlx::Type, Serialize, Deserialize,
+)]
 #[sqlx(type_name = "TEXT", rename_all = "kebab-case")]
 #[serde(rename_all = "kebab-case")]
 pub enum BackupKind {

@@ -89,7 +89,10 @@ secret_key = "test-secret-key"
     /// The bucket as clawops sees it (signed requests: moto keeps objects private).
     pub fn bucket(&self) -> clawops::offsite::Offsite {
         let config = clawops::config::Config::parse(
-            &format!("[store]\npath = \"unused.db\"\n[providers.sim]\n{}", self.config()),
+            &format!(
+                "[store]\npath = \"unused.db\"\n[providers.sim]\n{}",
+                self.config()
+            ),
             "s3 fixture",
         )
         .unwrap();

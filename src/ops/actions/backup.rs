@@ -120,17 +120,16 @@ impl Backups {
                     "{name} has no backups: /backup {name} takes one. {target}"
                 )));
             }
-            let mut m = Message::default().heading(format!(
-                "Backups of {name}: {}",
-                kept.len()
-            ));
+            let mut m = Message::default().heading(format!("Backups of {name}: {}", kept.len()));
             m = m.para(kept.iter().map(line).collect::<Vec<_>>().join("\n"));
             Ok(m.para(target).para(format!(
                 "/restore {name} ID puts one back; /recover {name} --to PROVIDER/REGION rebuilds it on a new server from the newest off-host one."
             )))
         } else {
-            let mut newest: std::collections::BTreeMap<(BackupKind, String), (usize, crate::store::BackupRow)> =
-                Default::default();
+            let mut newest: std::collections::BTreeMap<
+                (BackupKind, String),
+                (usize, crate::store::BackupRow),
+            > = Default::default();
             for row in ctx.store.all_backups().await? {
                 let e = newest
                     .entry((row.kind, row.instance.clone()))

@@ -17,11 +17,11 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{existing, place};
-use crate::ops::backups;
 use crate::chat::{Message, Replier};
 use crate::config::Role;
 use crate::deploy::{Params, steps_for};
 use crate::monitor::{self, HealthState};
+use crate::ops::backups;
 use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
 use crate::ops::plan::{Finished, Plan, PlanKind, PlanStep, Recovery, Runner, StepFailure, Undone};
@@ -306,7 +306,10 @@ impl MigrationPlan {
             .into_iter()
             .find(|b| b.remote.is_some())
             .ok_or_else(|| {
-                OpsError::Refused(format!("{} has no off-host backup to recover from", self.name))
+                OpsError::Refused(format!(
+                    "{} has no off-host backup to recover from",
+                    self.name
+                ))
             })?;
         let (kept, archive) = backups::load(ctx, newest.id as u64).await?;
         if let Some(v) = &kept.openclaw_version
