@@ -32,6 +32,8 @@ const BOT_TOKEN: &str = fake_telegram::TOKEN;
 
 #[path = "common/host_env.rs"]
 mod host_env;
+#[path = "common/s3.rs"]
+mod s3;
 use host_env::HostEnv;
 
 fn operator() -> Actor {
@@ -223,7 +225,29 @@ fn seconds(a: &Option<String>, b: &Option<String>) -> f64 {
     (parse(b) - parse(a)) as f64 / 1000.0
 }
 
-async fn start(env: &HostEnv, port: u16) -> Fx {
+/// Writes a row into the gateway's state database every 5 ms for four seconds (as the
+/// service user); prints how many.
+const WRITER: &str = r#"export PATH=$HOME/.clawops/node/bin:$PATH; node -e '
+const { DatabaseSync } = require("node:sqlite");
+const db = new DatabaseSync(process.env.HOME + "/.openclaw/state/openclaw.sqlite");
+db.exec("PRAGMA busy_timeout = 5000; CREATE TABLE IF NOT EXISTS clawops_drill (n INTEGER, pad TEXT)");
+const insert = db.prepare("INSERT INTO clawops_drill VALUES (?, ?)");
+const end = Date.now() + 4000;
+let n = 0;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+while (Date.now() < end) { insert.run(n++, "x".repeat(2000)); Atomics.wait(pause, 0, 0, 5); }
+db.close();
+console.log(n);
+'"#;
+
+/// SQLite's own check of the gateway's state database (as the service user).
+const INTEGRITY: &str = r#"export PATH=$HOME/.clawops/node/bin:$PATH; node -e '
+const { DatabaseSync } = require("node:sqlite");
+const db = new DatabaseSync(process.env.HOME + "/.openclaw/state/openclaw.sqlite", { readOnly: true });
+console.log(db.prepare("PRAGMA integrity_check").get().integrity_check);
+'"#;
+
+async fn start(env: &HostEnv, port: u16, extra: &str) -> Fx {
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         r#"
@@ -256,6 +280,7 @@ mode = "heal"
 platform = "telegram"
 chat_id = -100900
 gets = ["pairing"]
+{extra}
 "#,
         dir = dir.path().display(),
         openclaw = env.get("CLAWOPS_TEST_OPENCLAW_VERSION"),
@@ -287,7 +312,9 @@ async fn a_real_host_is_deployed_operated_and_removed() {
     let version = env.get("CLAWOPS_TEST_OPENCLAW_VERSION").to_string();
     let home = home_of(env.get("CLAWOPS_TEST_USER"));
     let port = free_port();
-    let fx = start(&env, port).await;
+    // Backups go off-host too, to a real S3-compatible server on loopback.
+    let bucket = s3::S3::start().await;
+    let fx = start(&env, port, &bucket.config()).await;
     let mut phases = Phases::default();
 
     phases
@@ -845,9 +872,34 @@ async fn a_real_host_is_deployed_operated_and_removed() {
 
     phases
         .run("backup", async {
-            // Backup: sealed, kept locally.
+            // Backup while something writes the gateway's state database the whole time:
+            // the archive holds a consistent copy (VACUUM INTO), sealed, here and in the
+            // bucket.
+            let user = env.get("CLAWOPS_TEST_USER");
+            let writer = std::process::Command::new("su")
+                .args(["-s", "/bin/bash", user, "-c", WRITER])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
             let said = fx.say("/backup e2e-bot").await;
+            let wrote = writer.wait_with_output().unwrap();
+            assert!(
+                wrote.status.success(),
+                "{}",
+                String::from_utf8_lossy(&wrote.stderr)
+            );
+            let rows: u64 = String::from_utf8_lossy(&wrote.stdout)
+                .trim()
+                .parse()
+                .unwrap();
+            println!("figure: {rows} rows written to the state database during the backup");
+            assert!(rows > 0);
             assert!(said.contains("✓ Backup 1 of e2e-bot"), "{said}");
+            assert!(
+                said.contains("Off-host copy: clawops/instances/e2e-bot/"),
+                "{said}"
+            );
             let backup = fx.app.store.backup(1).await.unwrap().unwrap();
             let sealed = std::fs::read(backup.file.as_deref().unwrap()).unwrap();
             assert!(
@@ -872,13 +924,28 @@ async fn a_real_host_is_deployed_operated_and_removed() {
 
     phases
         .run("restore", async {
-            // Restore asks first, then puts the backup back and starts the gateway.
+            // Restore asks first, then puts the backup back and starts the gateway: from
+            // the bucket, as this machine's copy is gone.
+            let kept = fx.app.store.backup(1).await.unwrap().unwrap();
+            std::fs::remove_file(kept.file.as_deref().unwrap()).unwrap();
             let done = fx.confirmed("/restore e2e-bot 1").await;
             assert!(
                 done.contains("✓ Backup 1 of e2e-bot restored onto e2e-bot"),
                 "{done}"
             );
             assert!(done.contains("HEALTHY"), "{done}");
+            // The restored database is whole.
+            let user = env.get("CLAWOPS_TEST_USER");
+            let check = std::process::Command::new("su")
+                .args(["-s", "/bin/bash", user, "-c", INTEGRITY])
+                .output()
+                .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&check.stdout).trim(),
+                "ok",
+                "{}",
+                String::from_utf8_lossy(&check.stderr)
+            );
         })
         .await;
 
