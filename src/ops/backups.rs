@@ -161,6 +161,20 @@ fn cannot_write(path: &Path, e: std::io::Error) -> OpsError {
     OpsError::Refused(format!("cannot write the backup {}: {e}", path.display()))
 }
 
+/// The newest backup of `instance` that is in the bucket, or why there is none.
+pub async fn newest_offsite(ctx: &Ctx, instance: &str) -> Result<BackupRow, OpsError> {
+    ctx.store
+        .backups(instance)
+        .await?
+        .into_iter()
+        .find(|b| b.remote.is_some())
+        .ok_or_else(|| {
+            OpsError::Refused(format!(
+                "{instance} has no off-host backup: nothing to recover it from"
+            ))
+        })
+}
+
 /// Copies a backup to the bucket and notes where it went.
 pub async fn ship(ctx: &Ctx, row: &BackupRow) -> Result<String, OpsError> {
     let offsite = offsite(ctx)?;
@@ -421,16 +435,8 @@ async fn delete(ctx: &Ctx, offsite: &Offsite, row: &BackupRow) -> Result<(), Str
             .map_err(|e| format!("backup {} of {}: {e}", row.id, row.instance))?;
     }
     if let Some(file) = &row.file {
-        match std::fs::remove_file(file) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(format!(
-                    "backup {} of {}: {file}: {e}",
-                    row.id, row.instance
-                ));
-            }
-        }
+        remove_if_there(file)
+            .map_err(|e| format!("backup {} of {}: {file}: {e}", row.id, row.instance))?;
     }
     ctx.store
         .delete_backup(row.id)
@@ -440,18 +446,19 @@ async fn delete(ctx: &Ctx, offsite: &Offsite, row: &BackupRow) -> Result<(), Str
 
 async fn drop_local(ctx: &Ctx, row: &BackupRow) -> Result<(), OpsError> {
     if let Some(file) = &row.file {
-        match std::fs::remove_file(file) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(OpsError::Refused(format!(
-                    "cannot remove the local copy {file}: {e}"
-                )));
-            }
-        }
+        remove_if_there(file)
+            .map_err(|e| OpsError::Refused(format!("cannot remove the local copy {file}: {e}")))?;
     }
     ctx.store.drop_backup_file(row.id).await?;
     Ok(())
+}
+
+/// Removes a file; one already gone counts as removed.
+fn remove_if_there(file: &str) -> std::io::Result<()> {
+    match std::fs::remove_file(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
 }
 
 /// Backs up clawops' own store (a consistent snapshot) and the audit witness beside it,
@@ -701,7 +708,9 @@ pub async fn restore_store(
         }
         let input = std::fs::File::open(&fetched)
             .map_err(|e| OpsError::Refused(format!("cannot read {}: {e}", fetched.display())))?;
-        ctx_free_open(vault, input)
+        vault
+            .open_reader(STORE_PURPOSE, std::io::BufReader::new(input), STORE_CAP)
+            .map_err(|e| OpsError::Refused(format!("the store backup: {e}; nothing restored")))
     })();
     let _ = std::fs::remove_file(&fetched);
     let tar_bytes = opened?;
@@ -741,12 +750,6 @@ pub async fn restore_store(
         newest.modified.format("%Y-%m-%d %H:%M UTC"),
         wrote.join(" and ")
     ))
-}
-
-fn ctx_free_open(vault: &crate::vault::Vault, input: std::fs::File) -> Result<Vec<u8>, OpsError> {
-    vault
-        .open_reader(STORE_PURPOSE, std::io::BufReader::new(input), STORE_CAP)
-        .map_err(|e| OpsError::Refused(format!("the store backup: {e}; nothing restored")))
 }
 
 #[cfg(test)]

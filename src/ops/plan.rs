@@ -262,6 +262,19 @@ impl<'a> Runner<'a> {
             .await?)
     }
 
+    /// Starts `plan` for `actor`, runs it to its end, and says how it ended (its report;
+    /// a refusal when it did not finish).
+    pub async fn carry_out(
+        &self,
+        plan: &mut dyn Plan,
+        actor: &str,
+        out: &dyn Replier,
+    ) -> Result<Message, OpsError> {
+        let id = self.start(plan, actor).await?;
+        let finished = self.run(id, plan, out).await?;
+        plan.report(&finished).map_err(OpsError::Refused)
+    }
+
     /// Runs (or resumes) plan `id` from its first unfinished step.
     pub async fn run(
         &self,

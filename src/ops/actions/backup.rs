@@ -122,9 +122,15 @@ impl Backups {
             }
             let mut m = Message::default().heading(format!("Backups of {name}: {}", kept.len()));
             m = m.para(kept.iter().map(line).collect::<Vec<_>>().join("\n"));
-            Ok(m.para(target).para(format!(
-                "/restore {name} ID puts one back; /recover {name} --to PROVIDER/REGION rebuilds it on a new server from the newest off-host one."
-            )))
+            let recover = if ctx.offsite.is_some() {
+                format!(
+                    "; /recover {name} --to PROVIDER/REGION rebuilds it on a new server from the newest off-host one"
+                )
+            } else {
+                String::new()
+            };
+            Ok(m.para(target)
+                .para(format!("/restore {name} ID puts one back{recover}.")))
         } else {
             let mut newest: std::collections::BTreeMap<
                 (BackupKind, String),

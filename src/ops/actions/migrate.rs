@@ -106,10 +106,7 @@ impl Migrate {
         let row = self.movable(ctx).await?;
         let target = self.target(ctx, &row)?;
         let mut plan = MigrationPlan::new(&row, &target);
-        let runner = Runner::new(ctx);
-        let id = runner.start(&plan, actor).await?;
-        let finished = runner.run(id, &mut plan, out).await?;
-        plan.report(&finished).map_err(OpsError::Refused)
+        Runner::new(ctx).carry_out(&mut plan, actor, out).await
     }
 
     /// The instance, if it can move now.
@@ -299,18 +296,7 @@ impl MigrationPlan {
     /// Picks the newest off-host backup of the instance and checks that it opens (hash and
     /// seal), before any server is bought.
     async fn fetch(&mut self, ctx: &Ctx) -> Result<String, OpsError> {
-        let newest = ctx
-            .store
-            .backups(&self.name)
-            .await?
-            .into_iter()
-            .find(|b| b.remote.is_some())
-            .ok_or_else(|| {
-                OpsError::Refused(format!(
-                    "{} has no off-host backup to recover from",
-                    self.name
-                ))
-            })?;
+        let newest = backups::newest_offsite(ctx, &self.name).await?;
         let (kept, archive) = backups::load(ctx, newest.id as u64).await?;
         if let Some(v) = &kept.openclaw_version
             && let Some(why) = crate::ops::version_problem(v)
@@ -696,40 +682,41 @@ impl Plan for MigrationPlan {
     fn report(&self, finished: &Finished) -> Result<Message, String> {
         let old = format!("{} {}", self.from_provider, self.from_region);
         match finished {
-            Finished::Done { elapsed, .. } if self.recovering => Ok(Message::default()
-                .heading(format!(
-                    "✓ {} recovered at {} {}",
-                    self.name, self.provider_shown, self.region
-                ))
-                .para(format!(
-                    "New server {} ({}, {}/month) runs the state of off-host backup {} in {:.1}s.",
-                    self.new_server.as_deref().unwrap_or("?"),
-                    self.size,
-                    money(self.monthly_cents, &self.currency),
-                    self.backup.unwrap_or_default(),
-                    elapsed.as_secs_f64()
-                ))
-                .para(format!(
-                    "Its lost server {} at {old} is recorded as gone; what changed after that backup was taken is not in it.",
-                    self.from_server
-                ))),
-            Finished::Done { elapsed, .. } => Ok(Message::default()
-                .heading(format!(
-                    "✓ {} moved to {} {}",
-                    self.name, self.provider_shown, self.region
-                ))
-                .para(format!(
-                    "New server {} ({}, {}/month) runs the state of backup {} in {:.1}s.",
-                    self.new_server.as_deref().unwrap_or("?"),
-                    self.size,
-                    money(self.monthly_cents, &self.currency),
-                    self.backup.unwrap_or_default(),
-                    elapsed.as_secs_f64()
-                ))
-                .para(format!(
-                    "The old server {} at {old} is kept, its gateway stopped. /destroy {} --old deletes it.",
-                    self.from_server, self.name
-                ))),
+            Finished::Done { elapsed, .. } => {
+                let (done, source, old) = if self.recovering {
+                    (
+                        "recovered at",
+                        "off-host backup",
+                        format!(
+                            "Its lost server {} at {old} is recorded as gone; what changed after that backup was taken is not in it.",
+                            self.from_server
+                        ),
+                    )
+                } else {
+                    (
+                        "moved to",
+                        "backup",
+                        format!(
+                            "The old server {} at {old} is kept, its gateway stopped. /destroy {} --old deletes it.",
+                            self.from_server, self.name
+                        ),
+                    )
+                };
+                Ok(Message::default()
+                    .heading(format!(
+                        "✓ {} {done} {} {}",
+                        self.name, self.provider_shown, self.region
+                    ))
+                    .para(format!(
+                        "New server {} ({}, {}/month) runs the state of {source} {} in {:.1}s.",
+                        self.new_server.as_deref().unwrap_or("?"),
+                        self.size,
+                        money(self.monthly_cents, &self.currency),
+                        self.backup.unwrap_or_default(),
+                        elapsed.as_secs_f64()
+                    ))
+                    .para(old))
+            }
             Finished::Halted { .. } | Finished::Paused { .. } | Finished::Aborted { .. } => {
                 Err(format!("the {} of {} stopped", self.doing(), self.name))
             }

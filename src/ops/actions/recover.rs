@@ -12,7 +12,7 @@ use crate::chat::{Message, Replier};
 use crate::config::Role;
 use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
 use crate::ops::door::Ctx;
-use crate::ops::plan::{Plan, Runner};
+use crate::ops::plan::Runner;
 use crate::ops::{BlastRadius, OpsError, backups};
 use crate::provider::money;
 use crate::store::{BackupRow, InstanceRow, InstanceStatus};
@@ -87,10 +87,7 @@ impl Recover {
         let (row, _) = self.recoverable(ctx).await?;
         let target = target(ctx, &self.to, &row, true)?;
         let mut plan = MigrationPlan::recovery(&row, &target);
-        let runner = Runner::new(ctx);
-        let id = runner.start(&plan, actor).await?;
-        let finished = runner.run(id, &mut plan, out).await?;
-        plan.report(&finished).map_err(OpsError::Refused)
+        Runner::new(ctx).carry_out(&mut plan, actor, out).await
     }
 
     /// The instance and its newest off-host backup, if it can be recovered: a bucket is
@@ -123,18 +120,7 @@ impl Recover {
                 row.name, row.provider, row.name, self.to, row.name
             )));
         }
-        let newest = ctx
-            .store
-            .backups(&row.name)
-            .await?
-            .into_iter()
-            .find(|b| b.remote.is_some())
-            .ok_or_else(|| {
-                OpsError::Refused(format!(
-                    "{} has no off-host backup: nothing to recover it from",
-                    row.name
-                ))
-            })?;
+        let newest = backups::newest_offsite(ctx, &row.name).await?;
         Ok((row, newest))
     }
 }

@@ -83,10 +83,7 @@ impl Repair {
             log: Vec::new(),
             host: Some(host),
         };
-        let runner = Runner::new(ctx);
-        let id = runner.start(&plan, actor).await?;
-        let finished = runner.run(id, &mut plan, out).await?;
-        plan.report(&finished).map_err(OpsError::Refused)
+        Runner::new(ctx).carry_out(&mut plan, actor, out).await
     }
 }
 
