@@ -171,11 +171,26 @@ async fn recover_rebuilds_a_lost_server_from_its_newest_off_host_backup() {
         .await
         .unwrap();
     std::fs::remove_dir_all(w.fx.dir.path().join("backups")).unwrap();
-    // A viewer may not.
+    // A viewer may not; a stranger learns nothing, not even what is backed up.
     let (said, asked) =
         w.fx.say_as(VIEWER, "/recover alice-bot --to sim/hel1")
             .await;
     assert!(asked.is_none(), "{said}");
+    assert!(said.contains("Your role (viewer) may not run"), "{said}");
+    for line in [
+        "/recover alice-bot --to sim/hel1",
+        "/backups alice-bot",
+        "/backups",
+        "/backup alice-bot",
+        "/restore alice-bot 1",
+    ] {
+        let (said, asked) = w.fx.say_as("555", line).await;
+        assert!(asked.is_none(), "{line}: {said}");
+        assert!(
+            !said.contains("alice-bot") && !said.contains("s3://"),
+            "{line}: {said}"
+        );
+    }
     let (question, done) =
         w.fx.confirmed_as(OPERATOR, "/recover alice-bot --to sim/hel1")
             .await;

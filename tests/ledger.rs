@@ -59,6 +59,12 @@ async fn waste_names_each_saving_with_its_figure_and_command_and_changes_nothing
     ] {
         assert!(said.contains(expected), "missing {expected:?} in:\n{said}");
     }
+    // A stranger learns nothing of the fleet or its bill.
+    let (said_to_stranger, _) = w.fx.say_as("555", "/waste").await;
+    assert!(
+        !said_to_stranger.contains("-bot") && !said_to_stranger.contains('€'),
+        "{said_to_stranger}"
+    );
     // Largest first.
     let alice = said.find("alice-bot — oversized").unwrap();
     let bob = said.find("bob-bot — idle").unwrap();
