@@ -129,6 +129,17 @@ impl App {
         for cloud in clouds(&config, &access, &runtime, &|name| std::env::var(name).ok())? {
             providers.add(cloud);
         }
+        let cells = Arc::new(
+            crate::provider::cell::CellCloud::load(
+                access.clone(),
+                runtime.clone(),
+                store.clone(),
+                clock.clone(),
+                config.cells.clone(),
+            )
+            .await?,
+        );
+        providers.add(cells.clone());
         let backups = config
             .store
             .path
@@ -160,6 +171,7 @@ impl App {
             postboxes: Default::default(),
             heals: Default::default(),
             briefer: Default::default(),
+            cells: Some(cells),
         });
         if let Some(said) = door.audit().upgrade().await.map_err(OpsError::from)? {
             notes

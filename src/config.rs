@@ -113,6 +113,112 @@ pub struct Config {
     /// Off-host backups to an S3-compatible bucket (`[backups]`); none when absent.
     #[serde(default)]
     pub backups: Option<BackupsConfig>,
+    /// Cells: many instances per server, each in its own limited container (`[cells]`).
+    #[serde(default)]
+    pub cells: CellsConfig,
+}
+
+/// What a cell over its limits for a while gets (`[cells] auto_suspend`).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoSuspend {
+    Off,
+    /// An alert only.
+    Notify,
+    /// Suspended (the kill switch), with an alert carrying a Resume button.
+    Suspend,
+}
+
+/// `[cells]`: the default limits of a cell, how far a cell host may be committed, and what
+/// happens to a cell that keeps running over its limits.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CellsConfig {
+    /// CPUs a cell may use (`--cpus`).
+    #[serde(default = "default_cell_cpus")]
+    pub cpus: f64,
+    /// Memory a cell may use, in MB (`--memory`); OpenClaw's gateway needs about 700.
+    #[serde(default = "default_cell_memory")]
+    pub memory_mb: u32,
+    /// Processes a cell may run (`--pids`).
+    #[serde(default = "default_cell_pids")]
+    pub pids: u32,
+    /// The cap on a cell's writable layer, in MB, where the host's filesystem allows one
+    /// (XFS with project quotas, btrfs, zfs); none by default.
+    #[serde(default)]
+    pub disk_mb: Option<u32>,
+    /// How far the CPUs and memory promised to cells may exceed the server's: 1.0 never
+    /// promises more than the server has.
+    #[serde(default = "default_overcommit")]
+    pub overcommit: f64,
+    /// The first loopback port cells get on a host.
+    #[serde(default = "default_cell_port")]
+    pub first_port: u16,
+    /// The image cells run; by default clawops builds `localhost/clawops-openclaw:VERSION`
+    /// on each host from the pinned npm package. `{version}` is replaced.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// The cell host's firewall (deny incoming except SSH) when preparing it.
+    #[serde(default = "default_true")]
+    pub firewall: bool,
+    /// The size `/hosts add` buys when it names none.
+    #[serde(default = "default_cell_host_size")]
+    pub host_size: String,
+    #[serde(default = "default_auto_suspend")]
+    pub auto_suspend: AutoSuspend,
+    /// Sweeps in a row a cell must be over a limit before `auto_suspend` acts.
+    #[serde(default = "default_auto_suspend_sweeps")]
+    pub auto_suspend_sweeps: u32,
+    /// Share of a limit (CPU or memory) that counts as over it, in percent.
+    #[serde(default = "default_over_limit")]
+    pub over_limit_percent: f32,
+}
+
+impl Default for CellsConfig {
+    fn default() -> Self {
+        CellsConfig {
+            cpus: default_cell_cpus(),
+            memory_mb: default_cell_memory(),
+            pids: default_cell_pids(),
+            disk_mb: None,
+            overcommit: default_overcommit(),
+            first_port: default_cell_port(),
+            image: None,
+            firewall: true,
+            host_size: default_cell_host_size(),
+            auto_suspend: default_auto_suspend(),
+            auto_suspend_sweeps: default_auto_suspend_sweeps(),
+            over_limit_percent: default_over_limit(),
+        }
+    }
+}
+
+fn default_cell_cpus() -> f64 {
+    1.0
+}
+fn default_cell_memory() -> u32 {
+    1024
+}
+fn default_cell_pids() -> u32 {
+    256
+}
+fn default_overcommit() -> f64 {
+    1.0
+}
+fn default_cell_port() -> u16 {
+    19100
+}
+fn default_cell_host_size() -> String {
+    "cx42".into()
+}
+fn default_auto_suspend() -> AutoSuspend {
+    AutoSuspend::Notify
+}
+fn default_auto_suspend_sweeps() -> u32 {
+    3
+}
+fn default_over_limit() -> f32 {
+    95.0
 }
 
 /// `[backups]`: the S3-compatible bucket every backup is copied to, and how many are kept.
@@ -1917,4 +2023,8 @@ mod tests {
         assert_eq!(c.role_of(Platform::Console, "anyone"), Some(Role::Owner));
         assert_eq!(c.role_of(Platform::Telegram, "999"), None);
     }
+}
+
+fn default_true() -> bool {
+    true
 }

@@ -71,9 +71,23 @@ pub const HOST_STEPS: &[Step] = &[
     Step::Record,
 ];
 
+/// The steps of a deploy into a cell on a prepared cell host.
+pub const CELL_STEPS: &[Step] = &[
+    Step::Resolve,
+    Step::CreateServer,
+    Step::WaitHost,
+    Step::Host(HostStep::PrepareHost),
+    Step::Host(HostStep::ConfigureGateway),
+    Step::Host(HostStep::StartGateway),
+    Step::HealthCheck,
+    Step::Record,
+];
+
 /// The steps of a deploy with `cloud`.
 pub fn steps_for(cloud: &dyn Cloud) -> &'static [Step] {
-    if cloud.existing_hosts() {
+    if cloud.cells() {
+        CELL_STEPS
+    } else if cloud.existing_hosts() {
         HOST_STEPS
     } else {
         STEPS
@@ -117,6 +131,17 @@ impl Step {
     }
 
     /// The step with id `id`.
+    /// The step's title in a deploy into a cell, where some steps mean something else.
+    pub fn title_in(self, cell: bool) -> &'static str {
+        match (self, cell) {
+            (Step::CreateServer, true) => "Reserve the cell (port, user, limits)",
+            (Step::WaitHost, true) => "Reach the cell host",
+            (Step::Host(HostStep::PrepareHost), true) => "The OpenClaw image and the cell's home",
+            (Step::Host(HostStep::StartGateway), true) => "Start the cell's container",
+            _ => self.title(),
+        }
+    }
+
     pub fn by_id(id: &str) -> Option<Step> {
         STEPS
             .iter()
@@ -245,7 +270,7 @@ impl Deployer {
                 .iter()
                 .zip(&steps)
                 .map(|(row, step)| ProgressStep {
-                    title: step.title().to_string(),
+                    title: step.title_in(cloud.cells()).to_string(),
                     state: if row.state.finished() {
                         StepState::Skipped
                     } else {
@@ -532,7 +557,7 @@ impl Deployer {
                 ))
             }
             Step::RegisterHost | Step::CreateServer => {
-                let user_data = if step == Step::CreateServer {
+                let user_data = if step == Step::CreateServer && !run.cloud.cells() {
                     let key = crate::remote::openclaw::cloud_host_key(
                         &self.store,
                         &self.vault,

@@ -265,6 +265,7 @@ image = "img-487zeit5"
         postboxes: Default::default(),
         heals: Default::default(),
         briefer: Default::default(),
+        cells: None,
     });
     Fx {
         bot: Bot::new(door),

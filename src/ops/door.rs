@@ -78,6 +78,17 @@ pub struct Ctx {
     pub heals: super::heal::Heals,
     /// Who writes the briefings' summaries (the LLM's briefer, with `[llm]`).
     pub briefer: super::briefing::Writers,
+    /// Cell hosts and their cells (also the `cell` provider).
+    pub cells: Option<Arc<crate::provider::cell::CellCloud>>,
+}
+
+impl Ctx {
+    /// The cell provider, or why there is none.
+    pub fn cells(&self) -> Result<&Arc<crate::provider::cell::CellCloud>, OpsError> {
+        self.cells
+            .as_ref()
+            .ok_or_else(|| OpsError::Refused("cells are not available in this process".into()))
+    }
 }
 
 impl Ctx {

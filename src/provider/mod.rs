@@ -6,6 +6,7 @@
 //! `instance=<name>`, so that a retry finds what an earlier attempt created.
 
 pub mod api;
+pub mod cell;
 pub mod digitalocean;
 pub mod hetzner;
 pub mod sim;
@@ -278,6 +279,10 @@ pub trait Cloud: Send + Sync {
     }
     /// Whether this provider manages hosts that already exist (no server to create).
     fn existing_hosts(&self) -> bool {
+        false
+    }
+    /// Whether its "servers" are cells on cell hosts.
+    fn cells(&self) -> bool {
         false
     }
 

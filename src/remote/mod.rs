@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod archive;
+pub mod cells;
 pub mod openclaw;
 pub mod ssh;
 
@@ -120,6 +121,17 @@ pub struct Reading {
     pub service_active: Option<bool>,
     /// The instance's end users as OpenClaw keeps them; `None` when not looked at.
     pub users: Option<EndUsers>,
+    /// In a cell: its limits and processes (CPU and memory above are against the limits).
+    pub cell: Option<CellUsage>,
+}
+
+/// A cell's limits beside what it uses, for `/status`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CellUsage {
+    pub cpus: f64,
+    pub memory_mb: u32,
+    pub pids: Option<u32>,
+    pub pids_limit: u32,
 }
 
 /// An instance's end users: the senders OpenClaw approved through pairing (kept in its

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::ssh::{Credential, Output, Session, SshError, Target, Tunnel, fingerprint};
+use super::cells::CellSpot;
 use super::{EndUsers, Host, HostPlan, HostStep, Reading, RemoteError, Versions};
 use crate::gateway::{self, LogLine, Rpc};
 
@@ -27,6 +28,8 @@ const PROBE: &str = include_str!("scripts/probe.sh");
 const REMOVE: &str = include_str!("scripts/remove.sh");
 const BACKUP: &str = include_str!("scripts/backup.sh");
 const FORGET_KEY: &str = include_str!("scripts/forget-key.sh");
+const CELL_HOST: &str = include_str!("scripts/cellhost.sh");
+const CELL: &str = include_str!("scripts/cell.sh");
 
 /// How long a short command may take.
 const SHORT: Duration = Duration::from_secs(120);
@@ -49,6 +52,11 @@ mod config;
 mod steps;
 
 pub use super::access::{Access, Bootstrap, cloud_host_key};
+
+/// Whose SSH key a cell host logs in with (and whose cloud host key it was given).
+pub fn cell_host_key(host: &str) -> String {
+    format!("cellhost:{host}")
+}
 pub use crate::config::NodeSource;
 pub use config::{
     changed_keys, get_dotted, managed_key, node_supported, remove_dotted, set_dotted, strip_channel,
@@ -94,6 +102,10 @@ pub struct OpenclawHost {
     /// its host key is the one clawops gave it in cloud-init, and it never sees the
     /// bootstrap credential.
     cloud: bool,
+    /// Whose SSH key logs in: the instance's own, or its cell host's.
+    key_owner: String,
+    /// The instance's cell, when it runs in one on a cell host (reached as root).
+    cell: Option<CellSpot>,
 }
 
 impl OpenclawHost {
@@ -110,7 +122,36 @@ impl OpenclawHost {
             instance: instance.to_string(),
             target,
             cloud,
+            key_owner: instance.to_string(),
+            cell: None,
         }
+    }
+
+    /// An instance in its cell on a cell host, reached with the host's key.
+    pub fn in_cell(
+        access: Arc<Access>,
+        runtime: Arc<Runtime>,
+        instance: &str,
+        target: Target,
+        cloud: bool,
+        spot: CellSpot,
+    ) -> OpenclawHost {
+        OpenclawHost {
+            key_owner: cell_host_key(&spot.host),
+            cell: Some(spot),
+            ..OpenclawHost::new(access, runtime, instance, target, cloud)
+        }
+    }
+
+    /// The cell host itself (for preparing it and looking at all its cells).
+    pub fn cell_host(
+        access: Arc<Access>,
+        runtime: Arc<Runtime>,
+        host: &str,
+        target: Target,
+        cloud: bool,
+    ) -> OpenclawHost {
+        OpenclawHost::new(access, runtime, &cell_host_key(host), target, cloud)
     }
 
     /// Connects to this host with `credential`. A cloud server with no pin yet must offer
@@ -118,7 +159,7 @@ impl OpenclawHost {
     async fn connect(&self, credential: &Credential) -> Result<Session, RemoteError> {
         if self.cloud
             && self.access.pinned(&self.target).await?.is_none()
-            && let Some(given) = self.access.given_host_key(&self.instance).await?
+            && let Some(given) = self.access.given_host_key(&self.key_owner).await?
         {
             self.access.pin(&self.target, &given).await?;
         }
@@ -146,7 +187,7 @@ impl OpenclawHost {
             return Ok(s);
         }
         // Connect without holding the pool: other hosts' commands go on meanwhile.
-        let key = self.access.instance_key(&self.instance).await?;
+        let key = self.access.instance_key(&self.key_owner).await?;
         let session = Arc::new(self.connect(&Credential::Key(key)).await?);
         let mut sessions = self.access.sessions.lock().await;
         if let Some(raced) = sessions.get(&url).filter(|s| !s.is_closed()) {
@@ -194,10 +235,107 @@ impl OpenclawHost {
         if login_user {
             return Ok(command);
         }
+        if self.cell.is_some() {
+            return self.as_cell_user(&command);
+        }
         Ok(format!(
             "su -s /bin/sh -l {SERVICE_USER} -c {}",
             shlex::try_quote(&command).map_err(|e| RemoteError::Refused(e.to_string()))?
         ))
+    }
+
+    /// `command` as the cell's own user, with its home and clawops' files for it (root
+    /// logs in to a cell host; scripts never run as root over a tenant's files).
+    fn as_cell_user(&self, command: &str) -> Result<String, RemoteError> {
+        let Some(spot) = &self.cell else {
+            return Ok(command.to_string());
+        };
+        let home = CellSpot::home(&self.instance);
+        Ok(format!(
+            "cd {home} && setpriv --reuid={uid} --regid={uid} --clear-groups env -i HOME={home} CLAWOPS_D={d} PATH=/usr/local/bin:/usr/bin:/bin sh -c {c}",
+            uid = spot.uid(),
+            d = CellSpot::clawops_dir(&self.instance),
+            c = shlex::try_quote(command).map_err(|e| RemoteError::Refused(e.to_string()))?
+        ))
+    }
+
+    /// Runs `cell.sh ACTION` as root for this instance's cell.
+    async fn cell_script(&self, action: &str, extra: &str) -> Result<String, RemoteError> {
+        let Some(spot) = &self.cell else {
+            return Err(RemoteError::Refused(format!(
+                "{} does not run in a cell",
+                self.instance
+            )));
+        };
+        let args = [
+            action.to_string(),
+            self.instance.clone(),
+            spot.port.to_string(),
+            spot.uid().to_string(),
+            format!("{}", spot.cpus),
+            spot.memory_mb.to_string(),
+            spot.pids.to_string(),
+            spot.disk_mb.map_or("-".into(), |d| d.to_string()),
+            spot.image.clone().unwrap_or_else(|| "-".into()),
+            self.runtime.gateway_port.to_string(),
+            extra.to_string(),
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = self.script_as(CELL, &args, SHORT, true).await?;
+        spot.stats.stale().await;
+        if out.ok() {
+            Ok(out.stdout_text().trim().to_string())
+        } else {
+            Err(self.failed("cell", &out))
+        }
+    }
+
+    /// Runs `cellhost.sh ACTION ARGS` as root (with the Node and OpenClaw installers
+    /// beside it): prepares a cell host, builds an image, looks at the cells.
+    pub async fn cell_host_script(
+        &self,
+        action: &str,
+        args: &[&str],
+        limit: Duration,
+    ) -> Result<String, RemoteError> {
+        let quote = |body: &str| {
+            shlex::try_quote(&format!("{PRELUDE}\n{body}"))
+                .map(|q| q.into_owned())
+                .map_err(|e| RemoteError::Refused(e.to_string()))
+        };
+        let body = format!(
+            "NODE_SCRIPT={}\nOPENCLAW_SCRIPT={}\n{CELL_HOST}",
+            quote(NODE)?,
+            quote(OPENCLAW)?
+        );
+        let mut all = vec![action];
+        all.extend_from_slice(args);
+        let out = self.script_as(&body, &all, limit, true).await?;
+        if out.ok() {
+            Ok(out.stdout_text().trim().to_string())
+        } else {
+            Err(self.failed("cell-host", &out))
+        }
+    }
+
+    /// The arguments `cellhost.sh image` takes for `version`.
+    pub fn image_args(&self, version: &str) -> Vec<String> {
+        let r = &self.runtime;
+        vec![
+            match r.node_source {
+                NodeSource::Nodejs => "nodejs".into(),
+                NodeSource::Npm => "npm".into(),
+            },
+            r.node_version.clone(),
+            r.npm_registry.clone(),
+            r.npm_version.clone(),
+            version.to_string(),
+            self.cell
+                .as_ref()
+                .and_then(|c| c.image.clone())
+                .map(|i| i.replace("{version}", version))
+                .unwrap_or_else(|| "-".into()),
+        ]
     }
 
     /// Like [`Self::script`], but a non-zero exit is an error naming the step, the last
@@ -231,12 +369,19 @@ impl OpenclawHost {
     }
 
     fn hand(&self) -> String {
-        format!(
+        let by_hand = format!(
             "clawops key {name} && {}",
             self.target
-                .hand_command(&format!("~/.ssh/clawops-{}", self.instance)),
-            name = self.instance
-        )
+                .hand_command(&format!("~/.ssh/clawops-{}", self.key_owner)),
+            name = self.key_owner
+        );
+        match &self.cell {
+            Some(_) => format!(
+                "{by_hand}, then podman logs {}",
+                CellSpot::container(&self.instance)
+            ),
+            None => by_hand,
+        }
     }
 
     /// Writes `bytes` to `path` (relative to the service user's home) with mode 0600,
@@ -246,7 +391,9 @@ impl OpenclawHost {
             "umask 077 && mkdir -p \"$(dirname {p})\" && t={p}.clawops-new.$$ && cat > \"$t\" && mv \"$t\" {p}",
             p = shlex::try_quote(path).map_err(|e| RemoteError::Refused(e.to_string()))?
         );
-        let command = if self.as_root() {
+        let command = if self.cell.is_some() {
+            self.as_cell_user(&format!("cd && {inner}"))?
+        } else if self.as_root() {
             format!(
                 "su -s /bin/sh -l {SERVICE_USER} -c {}",
                 shlex::try_quote(&format!("cd && {inner}"))
@@ -268,14 +415,17 @@ impl OpenclawHost {
     }
 
     async fn tunnel(&self) -> Result<Tunnel, RemoteError> {
-        Ok(self
-            .session()
-            .await?
-            .forward(self.runtime.gateway_port)
-            .await?)
+        let port = match &self.cell {
+            Some(spot) => spot.port,
+            None => self.runtime.gateway_port,
+        };
+        Ok(self.session().await?.forward(port).await?)
     }
 
     async fn service(&self, action: &str) -> Result<String, RemoteError> {
+        if self.cell.is_some() {
+            return self.cell_script(action, "").await;
+        }
         let port = self.runtime.gateway_port.to_string();
         self.script_ok("service", SERVICE, &[action, &port], SHORT)
             .await
@@ -292,15 +442,18 @@ impl OpenclawHost {
                 return Ok(probe);
             }
             if started.elapsed() >= limit {
-                let tail = self
-                    .script(
+                let tail = if self.cell.is_some() {
+                    self.cell_script("logs", "8").await.unwrap_or_default()
+                } else {
+                    self.script(
                         "tail -n 8 \"$D/gateway.out\" 2>/dev/null || true",
                         &[],
                         SHORT,
                     )
                     .await
                     .map(|o| o.stdout_text())
-                    .unwrap_or_default();
+                    .unwrap_or_default()
+                };
                 return Err(RemoteError::StepFailed {
                     step: "health-check",
                     message: format!(
@@ -364,6 +517,244 @@ impl OpenclawHost {
             started.elapsed().as_secs_f64()
         ))
     }
+}
+
+impl OpenclawHost {
+    /// The gateway and the host as the probe script and the gateway itself say.
+    async fn probe_gateway(&self) -> Result<Reading, RemoteError> {
+        let facts = self.script(PROBE, &[], SHORT).await?;
+        // Reached, by whoever asked: a sweep's back-off for this host ends here.
+        self.access.reached(&self.target);
+        let text = facts.stdout_text();
+        let field = |name: &str| -> Option<f64> {
+            text.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                .and_then(|v| v.parse().ok())
+        };
+        let cores = field("cores").unwrap_or(1.0).max(1.0);
+        let memory = match (field("mem_total"), field("mem_avail")) {
+            (Some(t), Some(a)) if t > 0.0 => (1.0 - a / t) * 100.0,
+            _ => 0.0,
+        };
+        let tunnel = self.tunnel().await?;
+        let probe = gateway::probe(&tunnel.local.to_string()).await;
+        let ready = probe.readiness.as_ref().is_some_and(|r| r.ready);
+        // A channel that stopped while the process is up, from the gateway's own RPC.
+        let mut config_rev = None;
+        let mut last_inbound = None;
+        let channels_stopped = if probe.live {
+            match self.rpc().await {
+                Ok((_tunnel, mut rpc)) => {
+                    config_rev = rpc.config_rev.take();
+                    let status = rpc.channels_status().await;
+                    rpc.close().await;
+                    match status {
+                        Ok(v) => {
+                            last_inbound = gateway::last_inbound(&v);
+                            gateway::stopped_channels(&v)
+                        }
+                        Err(e) => {
+                            tracing::debug!(instance = %self.instance, error = %e, "channels.status");
+                            Vec::new()
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(instance = %self.instance, error = %e, "no RPC for channels.status");
+                    Vec::new()
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        let version = text
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix("version="))
+            .filter(|v| !v.is_empty())
+            .map(str::to_string);
+        let readiness = probe.readiness.as_ref();
+        let boot_id = text
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix("boot="))
+            .filter(|v| !v.is_empty())
+            .map(str::to_string);
+        let service_active = text
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix("service="))
+            .and_then(|s| match s {
+                "active" => Some(true),
+                "unknown" | "" => None,
+                _ => Some(false),
+            });
+        Ok(Reading {
+            cell: None,
+            users: EndUsers::from_probe(&text),
+            config_rev,
+            boot_id,
+            service_active,
+            service_restarts: field("restarts").map(|n| n as u64),
+            failing: readiness
+                .map(|r| {
+                    r.failing
+                        .iter()
+                        .map(|f| match f {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other
+                                .get("name")
+                                .or_else(|| other.get("id"))
+                                .and_then(|n| n.as_str())
+                                .map(str::to_string)
+                                .unwrap_or_else(|| other.to_string()),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            event_loop_degraded: readiness
+                .and_then(|r| r.event_loop.as_ref())
+                .is_some_and(|e| e.degraded),
+            channels_stopped,
+            last_inbound,
+            gateway_up: probe.live,
+            gateway_ready: ready,
+            docker_up: !text.contains("docker=down"),
+            cpu_percent: (field("load").unwrap_or(0.0) / cores * 100.0) as f32,
+            memory_percent: memory as f32,
+            disk_percent: field("disk").unwrap_or(0.0) as f32,
+            openclaw_version: version,
+            uptime_secs: probe
+                .readiness
+                .and_then(|r| r.uptime_ms)
+                .map(|ms| ms / 1000),
+        })
+    }
+
+    async fn gateway_logs(&self, lines: u32) -> Result<Vec<LogLine>, RemoteError> {
+        match self.rpc().await {
+            Ok((_tunnel, mut rpc)) => {
+                let tail = rpc.logs_tail(lines).await?;
+                rpc.close().await;
+                Ok(tail.parsed())
+            }
+            Err(_) => {
+                // The gateway is down: its log file still tells why.
+                let out = self
+                    .script(
+                        "tail -n \"$1\" \"$HOME/.openclaw/logs/gateway.log\" 2>/dev/null || tail -n \"$1\" \"$D/gateway.out\" 2>/dev/null || true",
+                        &[&lines.to_string()],
+                        SHORT,
+                    )
+                    .await?;
+                let tail = gateway::LogTail {
+                    file: None,
+                    lines: out.stdout_text().lines().map(str::to_string).collect(),
+                };
+                Ok(tail.parsed())
+            }
+        }
+    }
+
+    async fn gateway_versions(&self) -> Result<Versions, RemoteError> {
+        let running = match self.rpc().await {
+            Ok((_tunnel, rpc)) => {
+                let v = rpc.server_version.clone();
+                rpc.close().await;
+                v
+            }
+            Err(_) => None,
+        };
+        Ok(Versions {
+            installed: self.installed_version().await?,
+            running,
+            node: self.node_version().await?,
+        })
+    }
+
+    async fn update_server(&self, version: &str) -> Result<String, RemoteError> {
+        let previous = self.installed_version().await?;
+        self.script_ok("update", OPENCLAW, &[version], OPENCLAW_TIME)
+            .await?;
+        match self.start_and_wait("restart").await {
+            Ok(ready) => Ok(format!(
+                "{} → {version}; {ready}",
+                previous.as_deref().unwrap_or("none")
+            )),
+            Err(failure) => {
+                let Some(old) = previous.filter(|p| p != version) else {
+                    return Err(failure);
+                };
+                self.script_ok(
+                    "rollback",
+                    "ln -sfn \"openclaw-$1\" \"$D/openclaw\"",
+                    &[&old],
+                    SHORT,
+                )
+                .await?;
+                let back = self.start_and_wait("restart").await;
+                Err(RemoteError::StepFailed {
+                    step: "update",
+                    message: format!(
+                        "{version} did not come up healthy ({failure}); rolled back to {old}: {}",
+                        match back {
+                            Ok(s) => s,
+                            Err(e) => format!("the rollback failed too: {e}"),
+                        }
+                    ),
+                })
+            }
+        }
+    }
+
+
+    /// A cell's update: the image of `version` (built on the host when missing), the cell
+    /// switched to it and its container made again; back to the previous version when
+    /// the new one does not come up ready.
+    async fn update_cell(&self, version: &str) -> Result<String, RemoteError> {
+        let previous = self.installed_version().await?;
+        let args = self.image_args(version);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let image = self.cell_host_script("image", &args, OPENCLAW_TIME).await?;
+        self.cell_script("switch", version).await?;
+        match self.start_and_wait("restart").await {
+            Ok(ready) => Ok(format!(
+                "{} → {version} ({image}); {ready}",
+                previous.as_deref().unwrap_or("none")
+            )),
+            Err(failure) => {
+                let Some(old) = previous.filter(|p| p != version) else {
+                    return Err(failure);
+                };
+                self.cell_script("switch", &old).await?;
+                let back = self.start_and_wait("restart").await;
+                Err(RemoteError::StepFailed {
+                    step: "update",
+                    message: format!(
+                        "{version} did not come up healthy ({failure}); rolled back to {old}: {}",
+                        match back {
+                            Ok(s) => s,
+                            Err(e) => format!("the rollback failed too: {e}"),
+                        }
+                    ),
+                })
+            }
+        }
+    }
+}
+
+/// A cell's reading: CPU and memory against its own limits (not the host's), whether its
+/// container runs, the host's disk.
+fn in_cell(reading: &mut Reading, spot: &CellSpot, look: &super::cells::HostLook, instance: &str) {
+    let cell = look.cells.get(instance).cloned().unwrap_or_default();
+    reading.cpu_percent = cell.cpu_percent / spot.cpus.max(0.01) as f32;
+    reading.memory_percent = cell.memory_percent;
+    reading.disk_percent = look.disk_percent;
+    reading.service_active = Some(cell.state == "running");
+    reading.docker_up = true;
+    reading.cell = Some(super::CellUsage {
+        cpus: spot.cpus,
+        memory_mb: spot.memory_mb,
+        pids: cell.pids,
+        pids_limit: spot.pids,
+    });
 }
 
 #[async_trait]
@@ -451,185 +842,30 @@ impl Host for OpenclawHost {
     }
 
     async fn probe(&self) -> Result<Reading, RemoteError> {
-        let facts = self.script(PROBE, &[], SHORT).await?;
-        // Reached, by whoever asked: a sweep's back-off for this host ends here.
-        self.access.reached(&self.target);
-        let text = facts.stdout_text();
-        let field = |name: &str| -> Option<f64> {
-            text.split_whitespace()
-                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                .and_then(|v| v.parse().ok())
-        };
-        let cores = field("cores").unwrap_or(1.0).max(1.0);
-        let memory = match (field("mem_total"), field("mem_avail")) {
-            (Some(t), Some(a)) if t > 0.0 => (1.0 - a / t) * 100.0,
-            _ => 0.0,
-        };
-        let tunnel = self.tunnel().await?;
-        let probe = gateway::probe(&tunnel.local.to_string()).await;
-        let ready = probe.readiness.as_ref().is_some_and(|r| r.ready);
-        // A channel that stopped while the process is up, from the gateway's own RPC.
-        let mut config_rev = None;
-        let mut last_inbound = None;
-        let channels_stopped = if probe.live {
-            match self.rpc().await {
-                Ok((_tunnel, mut rpc)) => {
-                    config_rev = rpc.config_rev.take();
-                    let status = rpc.channels_status().await;
-                    rpc.close().await;
-                    match status {
-                        Ok(v) => {
-                            last_inbound = gateway::last_inbound(&v);
-                            gateway::stopped_channels(&v)
-                        }
-                        Err(e) => {
-                            tracing::debug!(instance = %self.instance, error = %e, "channels.status");
-                            Vec::new()
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::debug!(instance = %self.instance, error = %e, "no RPC for channels.status");
-                    Vec::new()
-                }
-            }
-        } else {
-            Vec::new()
-        };
-        let version = text
-            .split_whitespace()
-            .find_map(|kv| kv.strip_prefix("version="))
-            .filter(|v| !v.is_empty())
-            .map(str::to_string);
-        let readiness = probe.readiness.as_ref();
-        let boot_id = text
-            .split_whitespace()
-            .find_map(|kv| kv.strip_prefix("boot="))
-            .filter(|v| !v.is_empty())
-            .map(str::to_string);
-        let service_active = text
-            .split_whitespace()
-            .find_map(|kv| kv.strip_prefix("service="))
-            .and_then(|s| match s {
-                "active" => Some(true),
-                "unknown" | "" => None,
-                _ => Some(false),
-            });
-        Ok(Reading {
-            users: EndUsers::from_probe(&text),
-            config_rev,
-            boot_id,
-            service_active,
-            service_restarts: field("restarts").map(|n| n as u64),
-            failing: readiness
-                .map(|r| {
-                    r.failing
-                        .iter()
-                        .map(|f| match f {
-                            serde_json::Value::String(s) => s.clone(),
-                            other => other
-                                .get("name")
-                                .or_else(|| other.get("id"))
-                                .and_then(|n| n.as_str())
-                                .map(str::to_string)
-                                .unwrap_or_else(|| other.to_string()),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            event_loop_degraded: readiness
-                .and_then(|r| r.event_loop.as_ref())
-                .is_some_and(|e| e.degraded),
-            channels_stopped,
-            last_inbound,
-            gateway_up: probe.live,
-            gateway_ready: ready,
-            docker_up: !text.contains("docker=down"),
-            cpu_percent: (field("load").unwrap_or(0.0) / cores * 100.0) as f32,
-            memory_percent: memory as f32,
-            disk_percent: field("disk").unwrap_or(0.0) as f32,
-            openclaw_version: version,
-            uptime_secs: probe
-                .readiness
-                .and_then(|r| r.uptime_ms)
-                .map(|ms| ms / 1000),
-        })
+        let mut reading = self.probe_gateway().await?;
+        if let Some(spot) = &self.cell {
+            let look = spot
+                .stats
+                .get(|| async { self.cell_host_script("stats", &[], SHORT).await })
+                .await?;
+            in_cell(&mut reading, spot, &look, &self.instance);
+        }
+        Ok(reading)
     }
 
     async fn logs(&self, lines: u32) -> Result<Vec<LogLine>, RemoteError> {
-        match self.rpc().await {
-            Ok((_tunnel, mut rpc)) => {
-                let tail = rpc.logs_tail(lines).await?;
-                rpc.close().await;
-                Ok(tail.parsed())
-            }
-            Err(_) => {
-                // The gateway is down: its log file still tells why.
-                let out = self
-                    .script(
-                        "tail -n \"$1\" \"$HOME/.openclaw/logs/gateway.log\" 2>/dev/null || tail -n \"$1\" \"$D/gateway.out\" 2>/dev/null || true",
-                        &[&lines.to_string()],
-                        SHORT,
-                    )
-                    .await?;
-                let tail = gateway::LogTail {
-                    file: None,
-                    lines: out.stdout_text().lines().map(str::to_string).collect(),
-                };
-                Ok(tail.parsed())
-            }
-        }
+        self.gateway_logs(lines).await
     }
 
     async fn versions(&self) -> Result<Versions, RemoteError> {
-        let running = match self.rpc().await {
-            Ok((_tunnel, rpc)) => {
-                let v = rpc.server_version.clone();
-                rpc.close().await;
-                v
-            }
-            Err(_) => None,
-        };
-        Ok(Versions {
-            installed: self.installed_version().await?,
-            running,
-            node: self.node_version().await?,
-        })
+        self.gateway_versions().await
     }
 
     async fn update(&self, version: &str) -> Result<String, RemoteError> {
-        let previous = self.installed_version().await?;
-        self.script_ok("update", OPENCLAW, &[version], OPENCLAW_TIME)
-            .await?;
-        match self.start_and_wait("restart").await {
-            Ok(ready) => Ok(format!(
-                "{} → {version}; {ready}",
-                previous.as_deref().unwrap_or("none")
-            )),
-            Err(failure) => {
-                let Some(old) = previous.filter(|p| p != version) else {
-                    return Err(failure);
-                };
-                self.script_ok(
-                    "rollback",
-                    "ln -sfn \"openclaw-$1\" \"$D/openclaw\"",
-                    &[&old],
-                    SHORT,
-                )
-                .await?;
-                let back = self.start_and_wait("restart").await;
-                Err(RemoteError::StepFailed {
-                    step: "update",
-                    message: format!(
-                        "{version} did not come up healthy ({failure}); rolled back to {old}: {}",
-                        match back {
-                            Ok(s) => s,
-                            Err(e) => format!("the rollback failed too: {e}"),
-                        }
-                    ),
-                })
-            }
+        if self.cell.is_some() {
+            return self.update_cell(version).await;
         }
+        self.update_server(version).await
     }
 
     async fn config(&self) -> Result<Value, RemoteError> {
@@ -686,11 +922,11 @@ impl Host for OpenclawHost {
             .map_err(|why| RemoteError::Refused(format!("the backup is not restored: {why}")))?;
         tracing::debug!(members, "backup archive checked");
         self.service("stop").await?;
-        let staged = ".clawops/restore.tar.gz";
+        let staged = ".clawops-restore.tar.gz";
         self.upload(staged, archive).await?;
         self.script_ok(
             "restore",
-            "cd \"$HOME\" && rm -rf .openclaw.before-restore && { [ ! -e .openclaw ] || mv .openclaw .openclaw.before-restore; } && tar xzf \"$D/restore.tar.gz\" && rm -f \"$D/restore.tar.gz\"",
+            "cd \"$HOME\" && rm -rf .openclaw.before-restore && { [ ! -e .openclaw ] || mv .openclaw .openclaw.before-restore; } && tar xzf .clawops-restore.tar.gz && rm -f .clawops-restore.tar.gz",
             &[],
             SHORT,
         )
@@ -766,10 +1002,23 @@ impl Host for OpenclawHost {
     }
 
     async fn doctor_fix(&self) -> Result<String, RemoteError> {
-        // Not interactive: no TTY, stdin closed; its exit status is its verdict.
-        let out = self
-            .script("openclaw doctor --fix </dev/null 2>&1", &[], SHORT)
-            .await?;
+        // Not interactive: no TTY, stdin closed; its exit status is its verdict. In a cell
+        // it runs inside the container (it loads the tenant's plugins: never on the host).
+        let out = match &self.cell {
+            Some(spot) => {
+                self.script_as(
+                    "podman exec --user \"$1\" \"$2\" node /opt/openclaw/lib/node_modules/openclaw/openclaw.mjs doctor --fix </dev/null 2>&1",
+                    &[&spot.uid().to_string(), &CellSpot::container(&self.instance)],
+                    SHORT,
+                    true,
+                )
+                .await?
+            }
+            None => {
+                self.script("openclaw doctor --fix </dev/null 2>&1", &[], SHORT)
+                    .await?
+            }
+        };
         // What it could not fix (a service manager it does not find, say) is reported,
         // not fatal: the repair's own steps follow.
         let said = crate::secrets::redact(&out.tail(4), &[]);
@@ -810,6 +1059,10 @@ impl Host for OpenclawHost {
     }
 
     async fn remove(&self) -> Result<String, RemoteError> {
+        if self.cell.is_some() {
+            // The host and its key stay: they carry other cells.
+            return self.cell_script("remove", "").await;
+        }
         let stopped = self.service("remove").await?;
         let key = self.access.instance_key(&self.instance).await?;
         let public = key

@@ -6,6 +6,7 @@
 
 mod audit_rows;
 mod briefings;
+mod cells;
 mod confirmations;
 mod deploys;
 mod heals;
@@ -22,6 +23,7 @@ mod watch;
 
 pub use audit_rows::AuditRow;
 pub use briefings::{FleetDayRow, HealthDayRow};
+pub use cells::{CellHostRow, CellRow, NewCellHost};
 pub use confirmations::{ConfirmationRow, PressResult};
 pub use deploys::{DeployRow, StepRow};
 pub use heals::{HealRunRow, HealStepRow};
@@ -34,7 +36,7 @@ pub use pairing::{PairingRow, SeenRequest};
 pub use plans::{NewPlan, PlanRow, PlanStepRow};
 pub use sim::SimServerRow;
 pub use states::{
-    BackupKind, ConfirmationState, DeployState, InstanceStatus, OldServerState, PlanState,
+    BackupKind, CellHostState, ConfirmationState, DeployState, InstanceStatus, OldServerState, PlanState,
     StepStatus,
 };
 pub use watch::{HourlyRow, JobRunRow, ReadingRow};

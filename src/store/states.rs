@@ -191,3 +191,23 @@ pub enum BackupKind {
     /// clawops' own store and audit witness.
     Store,
 }
+
+/// Where a cell host stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "TEXT", rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
+pub enum CellHostState {
+    /// Prepared: takes new cells.
+    Ready,
+    /// Keeps its cells but takes no new ones.
+    Draining,
+}
+
+impl CellHostState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CellHostState::Ready => "ready",
+            CellHostState::Draining => "draining",
+        }
+    }
+}

@@ -7,7 +7,8 @@ use super::existing;
 use crate::chat::{Message, Replier};
 use crate::config::Role;
 use crate::deploy::{Params, steps_for};
-use crate::ops::catalogue::{Command, Kind, Param, Risk, Spec};
+use crate::ops::catalogue::{ArgError, Command, Kind, Param, Risk, Spec};
+use crate::provider::cell::Limits;
 use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
 use crate::provider::money;
@@ -41,6 +42,21 @@ pub struct Deploy {
     /// `getMe` before anything is bought, kept sealed, the channel set to pairing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub telegram_token: Option<String>,
+    /// In a cell on a cell host (`--cell`), rather than on a server of its own.
+    #[serde(default)]
+    pub cell: bool,
+    /// The cell host (default: the least-loaded one with room).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_host: Option<String>,
+    /// The cell's CPUs (default `[cells] cpus`), e.g. 0.5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<String>,
+    /// The cell's memory in MB (default `[cells] memory_mb`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u64>,
+    /// The cell's processes (default `[cells] pids`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids: Option<u64>,
     /// On a host you have: the host key it offered when the question was asked (OpenSSH
     /// text), pinned when the deploy is confirmed. Set by the door, never by arguments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,14 +140,102 @@ impl Command for Deploy {
                 required: false,
                 help: "the customer's bot token from @BotFather: checked first, kept sealed, its chat set to pairing",
             },
+            Param {
+                name: "cell",
+                meta: "",
+                kind: Kind::Switch,
+                flag: true,
+                required: false,
+                help: "in a cell: its own limited container on a shared cell host (/hosts)",
+            },
+            Param {
+                name: "cell_host",
+                meta: "HOST",
+                kind: Kind::Name,
+                flag: true,
+                required: false,
+                help: "the cell host (default: the least-loaded one with room)",
+            },
+            Param {
+                name: "cpus",
+                meta: "N",
+                kind: Kind::Word,
+                flag: true,
+                required: false,
+                help: "the cell's CPUs, e.g. 0.5 (default from [cells])",
+            },
+            Param {
+                name: "memory",
+                meta: "MB",
+                kind: Kind::Number {
+                    min: 256,
+                    max: 262_144,
+                },
+                flag: true,
+                required: false,
+                help: "the cell's memory in MB (default from [cells])",
+            },
+            Param {
+                name: "pids",
+                meta: "N",
+                kind: Kind::Number {
+                    min: 32,
+                    max: 1_000_000,
+                },
+                flag: true,
+                required: false,
+                help: "the cell's processes (default from [cells])",
+            },
         ],
         risk: Risk::Change,
         role: Role::Operator,
         example: "/deploy alice-bot nbg1 --size cx22",
     };
+
+    fn check(&self) -> Result<(), ArgError> {
+        let limits = self.cell_host.is_some()
+            || self.cpus.is_some()
+            || self.memory.is_some()
+            || self.pids.is_some();
+        if limits && !self.cell {
+            return Err(ArgError::Invalid(
+                "--cell-host, --cpus, --memory and --pids go with --cell".into(),
+            ));
+        }
+        if self.cell && (self.size.is_some() || self.region.is_some() || self.provider.is_some())
+        {
+            return Err(ArgError::Invalid(
+                "a cell takes no region, size or provider: its host is the place (--cell-host HOST) and its limits the size (--cpus, --memory, --pids)".into(),
+            ));
+        }
+        self.cpus_wanted().map(|_| ())
+    }
 }
 
 impl Deploy {
+    fn cpus_wanted(&self) -> Result<Option<f64>, ArgError> {
+        let Some(text) = &self.cpus else {
+            return Ok(None);
+        };
+        match text.parse::<f64>() {
+            Ok(n) if (0.1..=256.0).contains(&n) => Ok(Some(n)),
+            _ => Err(ArgError::Invalid(format!(
+                "--cpus takes a number of CPUs from 0.1 to 256, e.g. 0.5 or 2; not {text:?}"
+            ))),
+        }
+    }
+
+    /// A cell's limits: the flags, then `[cells]`.
+    fn limits(&self, ctx: &Ctx) -> Result<Limits, OpsError> {
+        let cpus = self
+            .cpus_wanted()
+            .map_err(|e| OpsError::Refused(e.to_string()))?;
+        Ok(ctx.cells()?.limits(
+            cpus,
+            self.memory.map(|m| m as u32),
+            self.pids.map(|p| p as u32),
+        ))
+    }
     /// One new instance, at its size's monthly price. On a host you have, always a
     /// question: it shows the address and the host key that will be pinned.
     pub async fn radius(&self, ctx: &Ctx) -> Result<BlastRadius, OpsError> {
@@ -160,6 +264,21 @@ impl Deploy {
         }
         let params = self.params(ctx)?;
         let cloud = ctx.providers.get(&params.provider)?;
+        if self.cell {
+            let limits = self.limits(ctx)?;
+            let (cents, currency) = ctx.cells()?.price(&params.region, limits.memory_mb);
+            return Ok(BlastRadius {
+                instances: vec![(self.name.clone(), format!("cell on {}", params.region))],
+                monthly_cents: cents,
+                currency,
+                reversible: true,
+                details: vec![format!(
+                    "Cell on {}: {limits} (its share of the host's price)",
+                    params.region
+                )],
+                ..BlastRadius::default()
+            });
+        }
         let size = cloud.size(&params.size)?;
         Ok(BlastRadius {
             instances: vec![(
@@ -306,6 +425,27 @@ impl Deploy {
     /// you already have); otherwise the flags, then `[deploy]`.
     fn params(&self, ctx: &Ctx) -> Result<Params, OpsError> {
         let d = &ctx.config.deploy;
+        if self.cell {
+            let cells = ctx.cells()?;
+            // A cell that has its host already (a deploy asked again) keeps it.
+            let host = match cells.cell(&self.name) {
+                Some(c) if self.cell_host.as_ref().is_none_or(|h| *h == c.host) => c.host,
+                _ => cells
+                    .place(&self.limits(ctx)?, self.cell_host.as_deref())
+                    .map_err(|e| OpsError::Refused(e.to_string()))?,
+            };
+            return Ok(Params {
+                instance: self.name.clone(),
+                provider: "cell".into(),
+                region: host,
+                size: "cell".into(),
+                openclaw_version: self
+                    .openclaw
+                    .clone()
+                    .unwrap_or_else(|| d.openclaw_version.clone()),
+                server_name: None,
+            });
+        }
         let on_host = self
             .region
             .as_deref()
@@ -447,6 +587,14 @@ impl Deploy {
             ctx.store.forget_instance_secrets(&self.name).await?;
         }
         let size = cloud.size(&params.size)?.clone();
+        let (monthly_cents, currency) = if self.cell {
+            let limits = self.limits(ctx)?;
+            let cells = ctx.cells()?;
+            cells.reserve(&self.name, &params.region, &limits).await?;
+            cells.price(&params.region, limits.memory_mb)
+        } else {
+            (size.monthly_cents, cloud.currency().to_string())
+        };
         let owner = self.owner.as_deref().map(owner_id).transpose()?;
         let now = ctx.clock.now();
         ctx.store
@@ -456,8 +604,8 @@ impl Deploy {
                     provider: cloud.display_name(),
                     region: &params.region,
                     size: &params.size,
-                    monthly_cents: size.monthly_cents,
-                    currency: cloud.currency(),
+                    monthly_cents,
+                    currency: &currency,
                     owner: owner.as_deref(),
                 },
                 now,

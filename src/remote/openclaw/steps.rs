@@ -61,7 +61,23 @@ impl OpenclawHost {
         step: HostStep,
         plan: &HostPlan,
     ) -> Result<bool, RemoteError> {
+        if self.cell.is_some() {
+            return match step {
+                // The cell host is prepared already; its image and the cell's home are
+                // checked by doing (quick when there).
+                HostStep::PrepareHost => Ok(false),
+                HostStep::AuthorizeKey | HostStep::InstallNode | HostStep::InstallOpenclaw => {
+                    Ok(true)
+                }
+                HostStep::ConfigureGateway | HostStep::StartGateway => {
+                    self.common_step_done(step).await
+                }
+            };
+        }
         match step {
+            HostStep::ConfigureGateway | HostStep::StartGateway => {
+                self.common_step_done(step).await
+            }
             HostStep::AuthorizeKey => {
                 let key = self.access.instance_key(&self.instance).await?;
                 match self.connect(&Credential::Key(key)).await {
@@ -95,23 +111,25 @@ impl OpenclawHost {
                 Ok(self.installed_version().await?.as_deref()
                     == Some(plan.openclaw_version.as_str()))
             }
-            HostStep::ConfigureGateway => {
-                let (home, current) = self.read_config().await?;
-                let Some(current) = current else {
-                    return Ok(false);
-                };
-                Ok(self.managed_config(&home, Some(current.clone())).await? == current)
-            }
-            HostStep::StartGateway => {
-                let (running, suspended) = self.service_status().await?;
-                if !running || suspended {
-                    return Ok(false);
-                }
-                let tunnel = self.tunnel().await?;
-                let probe = gateway::probe(&tunnel.local.to_string()).await;
-                Ok(probe.readiness.is_some_and(|r| r.ready))
-            }
         }
+    }
+
+    /// The config and the running gateway: checked alike on a server and in a cell.
+    async fn common_step_done(&self, step: HostStep) -> Result<bool, RemoteError> {
+        if step == HostStep::ConfigureGateway {
+            let (home, current) = self.read_config().await?;
+            let Some(current) = current else {
+                return Ok(false);
+            };
+            return Ok(self.managed_config(&home, Some(current.clone())).await? == current);
+        }
+        let (running, suspended) = self.service_status().await?;
+        if !running || suspended {
+            return Ok(false);
+        }
+        let tunnel = self.tunnel().await?;
+        let probe = gateway::probe(&tunnel.local.to_string()).await;
+        Ok(probe.readiness.is_some_and(|r| r.ready))
     }
 
     /// Does host step `step`.
@@ -121,6 +139,18 @@ impl OpenclawHost {
         plan: &HostPlan,
     ) -> Result<String, RemoteError> {
         match step {
+            HostStep::PrepareHost if self.cell.is_some() => {
+                let args = self.image_args(&plan.openclaw_version);
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let image = self.cell_host_script("image", &args, OPENCLAW_TIME).await?;
+                let home = self.cell_script("home", &plan.openclaw_version).await?;
+                Ok(format!("{image}; {home}"))
+            }
+            HostStep::AuthorizeKey | HostStep::InstallNode | HostStep::InstallOpenclaw
+                if self.cell.is_some() =>
+            {
+                Ok("in the cell's image".into())
+            }
             HostStep::AuthorizeKey => self.authorize_key().await,
             HostStep::PrepareHost => {
                 let out = self.script_as(PREPARE, &[], NODE_TIME, true).await?;

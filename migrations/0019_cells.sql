@@ -1,0 +1,30 @@
+-- Cells: servers prepared to carry many instances, each in its own limited container.
+-- A cell host is reached as root at `target`; a cloud server clawops bought for it also
+-- names its provider and server id (a host you have has neither).
+CREATE TABLE cell_hosts (
+    name TEXT PRIMARY KEY,
+    target TEXT NOT NULL,
+    provider TEXT,
+    region TEXT,
+    server_id TEXT,
+    size TEXT,
+    vcpus INTEGER NOT NULL,
+    memory_mb INTEGER NOT NULL,
+    monthly_cents INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+-- One cell per instance: its host, its loopback port (unique on the host; the cell's
+-- user id follows from it), and its limits.
+CREATE TABLE cells (
+    instance TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    port INTEGER NOT NULL,
+    cpus_milli INTEGER NOT NULL,
+    memory_mb INTEGER NOT NULL,
+    pids INTEGER NOT NULL,
+    disk_mb INTEGER,
+    created_at TEXT NOT NULL,
+    UNIQUE (host, port)
+);
