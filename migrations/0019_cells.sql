@@ -28,3 +28,12 @@ CREATE TABLE cells (
     created_at TEXT NOT NULL,
     UNIQUE (host, port)
 );
+-- A cell over its limits for a while (the anomaly rule): what clawops did about it. The
+-- Resume button under the alert names a row here.
+CREATE TABLE cell_anomalies (
+    id INTEGER PRIMARY KEY,
+    instance TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    suspended INTEGER NOT NULL,
+    at TEXT NOT NULL
+);

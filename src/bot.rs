@@ -114,6 +114,9 @@ impl Bot {
         if let Some((button, request)) = crate::chat::pairing_pressed(data) {
             return self.door.press_pairing(actor, button, request, out).await;
         }
+        if let Some(anomaly) = crate::chat::resume_pressed(data) {
+            return self.door.press_resume(actor, anomaly, out).await;
+        }
         let Some((confirm, id)) = crate::chat::pressed(data) else {
             return Outcome::Refused(Message::text("That button is not one of mine."));
         };

@@ -122,7 +122,12 @@ const NAMED_ONLY: &[&str] = &[
     "backups",
     "recover",
     "waste",
+    "hosts",
 ];
+
+/// The parameters of a deploy into a cell: only the modes that name `deploy` get them
+/// (`tools: all` deploys servers, which keeps the commander's prompt within its budget).
+const CELL_PARAMS: &[&str] = &["cell", "cell_host", "cpus", "memory", "pids"];
 
 /// Commands whose bulk form is a rollout, and the parameters of that form: only the
 /// modes that name these commands get the bulk form (`tools: all` gets one instance at a
@@ -144,6 +149,8 @@ pub fn tools_for(role: Role, allowed: Option<&[String]>) -> Vec<Value> {
         .map(|s| {
             if allowed.is_none() && ROLLOUT_COMMANDS.contains(&s.name) {
                 tool_with(s, one_at_a_time)
+            } else if allowed.is_none() && s.name == "deploy" {
+                tool_with(s, |p| (!CELL_PARAMS.contains(&p.name)).then_some(*p))
             } else {
                 tool(s)
             }

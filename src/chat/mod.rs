@@ -105,6 +105,22 @@ pub fn confirmation(id: String, message: Message) -> Outbound {
     }
 }
 
+/// Payload prefix of the Resume button under a cell the watch suspended.
+const RESUME: &str = "rs:";
+
+/// The Resume button under the alert of cell anomaly `id`.
+pub fn resume_button(id: i64) -> Button {
+    Button {
+        label: "Resume".into(),
+        data: format!("{RESUME}{id}"),
+    }
+}
+
+/// The anomaly a Resume button names.
+pub fn resume_pressed(data: &str) -> Option<i64> {
+    data.strip_prefix(RESUME)?.parse().ok()
+}
+
 /// Payload prefix of the buttons under an alert, which any operator may press.
 const ALERT: &str = "al:";
 

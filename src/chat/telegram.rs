@@ -357,6 +357,7 @@ impl Telegram {
         }
         if crate::chat::alert_pressed(&data).is_some()
             || crate::chat::pairing_pressed(&data).is_some()
+            || crate::chat::resume_pressed(&data).is_some()
         {
             // The alert's own message is brought up to date by the watch; the outcome
             // goes under it.

@@ -38,6 +38,7 @@ use super::actions::{
     status::Status,
     unpin::Unpin,
     usage::Usage,
+    hosts::Hosts,
     waste::Waste,
 };
 use crate::config::Role;
@@ -242,6 +243,7 @@ catalogue! {
     Sizes => Sizes,
     Cost => Cost,
     Waste => Waste,
+    Hosts => Hosts,
     Usage => Usage,
     Forget => Forget,
     Logs => Logs,

@@ -530,6 +530,9 @@ impl Door {
         let heals = super::heal::start(self, braked)
             .await
             .map_err(|e| format!("{report}; the heal pass failed: {e}"))?;
+        let cells = super::cells::after_sweep(self)
+            .await
+            .map_err(|e| format!("{report}; the cell watch failed: {e}"))?;
         if let Ok(open) = self.ctx.store.open_incidents().await {
             self.ctx.metrics.incidents(open.len());
         }
@@ -540,6 +543,11 @@ impl Door {
         let pass = pass.to_string();
         if !pass.is_empty() {
             said.push_str(&format!("; {pass}"));
+        }
+        if cells.suspended > 0 {
+            said.push_str(&format!("; {} cell(s) over their limits suspended", cells.suspended));
+        } else if cells.told > 0 {
+            said.push_str(&format!("; {} cell(s) over their limits", cells.told));
         }
         if heals.braked {
             said.push_str("; the brake holds: no heals");
@@ -582,6 +590,31 @@ impl Door {
             ));
         }
         let action = super::actions::alerts::for_button(button, alert, &open);
+        self.submit(actor, action, out).await
+    }
+
+    /// A press of Resume under a cell the watch suspended: `/resume NAME` as the presser
+    /// (operators; a stranger learns nothing).
+    pub async fn press_resume(&self, actor: &Actor, anomaly: i64, out: &dyn Replier) -> Outcome {
+        if self.role_of(actor).is_none() {
+            return match self
+                .refuse(
+                    &actor.audit_name(),
+                    &format!("press resume {anomaly}"),
+                    &Refusal::Stranger,
+                )
+                .await
+            {
+                Ok(outcome) => outcome,
+                Err(e) => Outcome::Failed(Message::text(format!("✗ {e}"))),
+            };
+        }
+        let row = match self.ctx.store.anomaly(anomaly).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return Outcome::Refused(Message::text("That alert is not known.")),
+            Err(e) => return Outcome::Failed(Message::text(format!("✗ {e}"))),
+        };
+        let action = Action::Resume(super::actions::lifecycle::Resume { name: row.instance });
         self.submit(actor, action, out).await
     }
 
@@ -654,6 +687,17 @@ impl Door {
         let spec = action.spec().role;
         match action {
             Action::Jobs(j) if j.runs().is_some() => spec.max(Role::Operator),
+            Action::Hosts(h) if h.on_host() => spec.max(
+                self.ctx
+                    .config
+                    .providers
+                    .ssh
+                    .as_ref()
+                    .map_or(Role::Owner, |s| s.deploy_role),
+            ),
+            Action::Hosts(h) if h.verb() != super::actions::hosts::Verb::List => {
+                spec.max(Role::Operator)
+            }
             Action::Deploy(d) if d.on_host(&self.ctx).await => {
                 let on_host = self
                     .ctx
@@ -672,6 +716,7 @@ impl Door {
     async fn observe(&self, action: &Action) -> Result<Action, OpsError> {
         match action {
             Action::Deploy(d) => Ok(Action::Deploy(d.observed(&self.ctx).await?)),
+            Action::Hosts(h) => Ok(Action::Hosts(h.observed(&self.ctx).await?)),
             other => Ok(other.clone()),
         }
     }
@@ -698,6 +743,7 @@ impl Door {
             Action::Failback(a) => a.radius(ctx).await,
             Action::Send(a) => a.radius(ctx).await,
             Action::Rollout(a) => a.radius(ctx).await,
+            Action::Hosts(a) => a.radius(ctx).await,
             Action::Backup(_)
             | Action::Backups(_)
             | Action::Rollouts(_)
@@ -794,6 +840,7 @@ impl Door {
             Action::Sizes(a) => a.run(ctx).await,
             Action::Cost(a) => a.run(ctx).await,
             Action::Waste(a) => a.run(ctx).await,
+            Action::Hosts(a) => a.run(ctx).await,
             Action::Usage(a) => a.run(ctx).await,
             Action::Forget(a) => Ok(a.run(ctx, actor)),
             Action::Logs(a) => a.run(ctx).await,

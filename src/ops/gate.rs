@@ -42,7 +42,8 @@ pub fn system_may(action: &Action) -> Result<(), Refusal> {
     let allowed = action.spec().risk == Risk::Read
         || matches!(action, Action::Restart(_) | Action::Reboot(_))
         || matches!(action, Action::Update(u) if u.rollback)
-        || matches!(action, Action::Failover(_));
+        || matches!(action, Action::Failover(_))
+        || matches!(action, Action::Suspend(s) if s.over_limits);
     if allowed {
         Ok(())
     } else {

@@ -378,7 +378,7 @@ async fn crash_loop_after_update(ctx: &Ctx, row: &InstanceRow) -> Result<Option<
 }
 
 /// A replier that keeps nothing: a heal's steps report through the heal, not a chat.
-struct Quiet;
+pub(super) struct Quiet;
 
 #[async_trait::async_trait]
 impl Replier for Quiet {

@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod backups;
 pub mod briefing;
 mod catalogue;
+pub mod cells;
 pub mod door;
 pub mod gate;
 pub mod grants;
@@ -47,6 +48,7 @@ pub enum Action {
     Sizes(actions::prices::Sizes),
     Cost(actions::cost::Cost),
     Waste(actions::waste::Waste),
+    Hosts(actions::hosts::Hosts),
     Usage(actions::usage::Usage),
     Forget(actions::forget::Forget),
     Logs(actions::lifecycle::Logs),

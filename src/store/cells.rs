@@ -205,3 +205,54 @@ impl Store {
         Ok(())
     }
 }
+
+/// A cell found over its limits, and whether clawops suspended it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AnomalyRow {
+    pub id: i64,
+    pub instance: String,
+    pub reason: String,
+    pub suspended: bool,
+    pub at: String,
+}
+
+impl Store {
+    pub async fn add_anomaly(
+        &self,
+        instance: &str,
+        reason: &str,
+        suspended: bool,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let id = sqlx::query(
+            "INSERT INTO cell_anomalies (instance, reason, suspended, at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(instance)
+        .bind(reason)
+        .bind(suspended)
+        .bind(ts(now))
+        .execute(self.pool())
+        .await?
+        .last_insert_rowid();
+        Ok(id)
+    }
+
+    pub async fn anomaly(&self, id: i64) -> Result<Option<AnomalyRow>, StoreError> {
+        Ok(
+            sqlx::query_as::<_, AnomalyRow>("SELECT * FROM cell_anomalies WHERE id = ?")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    /// `instance`'s newest anomaly.
+    pub async fn last_anomaly(&self, instance: &str) -> Result<Option<AnomalyRow>, StoreError> {
+        Ok(sqlx::query_as::<_, AnomalyRow>(
+            "SELECT * FROM cell_anomalies WHERE instance = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(instance)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+}

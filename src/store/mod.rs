@@ -23,7 +23,7 @@ mod watch;
 
 pub use audit_rows::AuditRow;
 pub use briefings::{FleetDayRow, HealthDayRow};
-pub use cells::{CellHostRow, CellRow, NewCellHost};
+pub use cells::{AnomalyRow, CellHostRow, CellRow, NewCellHost};
 pub use confirmations::{ConfirmationRow, PressResult};
 pub use deploys::{DeployRow, StepRow};
 pub use heals::{HealRunRow, HealStepRow};

@@ -20,7 +20,7 @@ pub struct JobRunRow {
 }
 
 /// One reading of one instance by a sweep.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Default, sqlx::FromRow)]
 pub struct ReadingRow {
     pub instance: String,
     pub at: String,

@@ -702,20 +702,30 @@ impl Deploy {
 /// The refusal for a host that already carries `other`.
 fn carries(target: &Target, other: &str) -> OpsError {
     OpsError::Refused(format!(
-        "{target} already carries {other}: a host runs one instance (many customers per server come later, as containers). Pick another host, or /destroy {other} first"
+        "{target} already carries {other}: a host runs one instance (for many, make it a cell host: /hosts add). Pick another host, or /destroy {other} first"
     ))
 }
 
 /// The live instance other than `name` already on the host at `target`: the same
 /// address, or any address whose pinned key is `key` (a host's identity is its key, not
 /// the address or the user it is reached as).
-async fn tenant(
+pub(super) async fn tenant(
     ctx: &Ctx,
     name: &str,
     target: &Target,
     key: &PublicKey,
 ) -> Result<Option<String>, OpsError> {
     let url = target.url();
+    // A cell host carries its cells: it is no instance's own host.
+    for host in ctx.cells.iter().flat_map(|c| c.hosts()) {
+        let same_key = match ctx.store.host_key(&host.target).await? {
+            Some(pin) => parse_key(&pin.public_key)?.key_data() == key.key_data(),
+            None => false,
+        };
+        if host.target == url || same_key {
+            return Ok(Some(format!("the cell host {}", host.name)));
+        }
+    }
     for row in ctx.store.fleet().await? {
         if row.name == name {
             continue;
@@ -742,13 +752,13 @@ async fn tenant(
     Ok(None)
 }
 
-fn parse_key(text: &str) -> Result<PublicKey, OpsError> {
+pub(super) fn parse_key(text: &str) -> Result<PublicKey, OpsError> {
     PublicKey::from_openssh(text)
         .map_err(|e| OpsError::Refused(format!("a stored host key cannot be read: {e}")))
 }
 
 /// A public key as `ALGORITHM BASE64`, without a comment.
-fn key_text(key: &PublicKey) -> Result<String, OpsError> {
+pub(super) fn key_text(key: &PublicKey) -> Result<String, OpsError> {
     let mut plain = key.clone();
     plain.set_comment("");
     plain

@@ -646,6 +646,10 @@ impl Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Suspend {
     pub name: String,
+    /// Set by the cell watch only: a cell over its limits for `[cells]
+    /// auto_suspend_sweeps` sweeps (the one suspend the system may do).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub over_limits: bool,
 }
 
 impl Command for Suspend {

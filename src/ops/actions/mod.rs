@@ -30,6 +30,7 @@ pub mod send;
 pub mod status;
 pub mod unpin;
 pub mod usage;
+pub mod hosts;
 pub mod waste;
 
 use serde::{Deserialize, Serialize};

@@ -76,6 +76,9 @@ impl Status {
                         r.memory_percent,
                         r.disk_percent
                     ));
+                    if let Some(cell) = &r.cell {
+                        m = m.para(cell_line(ctx, &row.name, r, cell));
+                    }
                 }
                 if !why.is_empty() {
                     m = m.para(format!("Deductions: {}", why.join(", ")));
@@ -128,4 +131,28 @@ pub fn end_users_line(row: &InstanceRow) -> String {
         line.push_str(&format!(", owner {owner}"));
     }
     line
+}
+
+/// A cell's use against its limits.
+fn cell_line(
+    ctx: &Ctx,
+    name: &str,
+    r: &crate::remote::Reading,
+    cell: &crate::remote::CellUsage,
+) -> String {
+    let host = ctx
+        .cells
+        .as_ref()
+        .and_then(|c| c.cell(name))
+        .map(|c| c.host)
+        .unwrap_or_else(|| "?".into());
+    format!(
+        "Cell on {host}: CPU {:.0}% of {} CPU · memory {:.0}% of {} MB · processes {} of {} (CPU and memory above are against these limits)",
+        r.cpu_percent,
+        cell.cpus,
+        r.memory_percent,
+        cell.memory_mb,
+        cell.pids.map_or("?".to_string(), |p| p.to_string()),
+        cell.pids_limit
+    )
 }

@@ -116,5 +116,9 @@ case "$action" in
     podman ps -a --format '{{.Names}} state={{.State}}' | grep '^clawops-cell-' || true
     echo "host load=$(cut -d' ' -f1 /proc/loadavg) disk=$(df -P "$R" | awk 'NR==2{gsub("%","",$5); print $5}')"
     facts ;;
+  reboot)
+    # Answers first: the session ends with the reboot.
+    nohup sh -c 'sleep 2; systemctl reboot 2>/dev/null || reboot' >/dev/null 2>&1 &
+    echo "rebooting" ;;
   *) echo "unknown cell-host action $action" >&2; exit 2 ;;
 esac
