@@ -374,6 +374,11 @@ mod tests {
             standby_for: None,
             owner: None,
             telegram_token: None,
+            cell: false,
+            cell_host: None,
+            cpus: None,
+            memory: None,
+            pids: None,
             host_key: None,
         }
     }

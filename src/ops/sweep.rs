@@ -66,6 +66,9 @@ pub async fn sweep(ctx: &Ctx) -> Result<SweepReport, OpsError> {
         }
         rows.push(row);
     }
+    if let Some(cells) = &ctx.cells {
+        cells.new_looks().await;
+    }
     let at = ts(now);
     let at = at.as_str();
     let readings: Vec<ReadingRow> = futures_util::stream::iter(rows)

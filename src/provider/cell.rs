@@ -124,7 +124,7 @@ pub enum Placement {
         memory: u64,
         ratio: String,
     },
-    #[error("every cell host is full for {0}")]
+    #[error("every cell host is full for {0} (within the overcommit ratio): /hosts shows their room; /hosts add NAME REGION buys another, or ask for less (--cpus, --memory)")]
     AllFull(String),
 }
 
@@ -346,6 +346,18 @@ impl CellCloud {
             host: "invalid.invalid".into(),
             port: 22,
         })
+    }
+
+    /// A sweep begins: every host is looked at afresh, once for all its cells.
+    pub async fn new_looks(&self) {
+        let all: Vec<Arc<HostStats>> = self
+            .stats
+            .read()
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default();
+        for stats in all {
+            stats.stale().await;
+        }
     }
 
     fn stats_of(&self, host: &str) -> Arc<HostStats> {

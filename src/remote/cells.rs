@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::RemoteError;
 
 /// How long one look at a host's cells serves the cells' probes (a sweep probes them
-/// within this).
+/// within this; each sweep starts with a new look).
 pub const STATS_FRESH: Duration = Duration::from_secs(20);
 
 /// The user ids cells run as: this plus the cell's port, distinct per cell on a host.

@@ -42,10 +42,12 @@ packages() {
 runtime() {
   src="$1"; nv="$2"; reg="$3"; npmv="$4"; ov="$5"
   mkdir -p "$RT"
+  # npm trusts what the host trusts (a registry mirror behind the operator's own CA).
+  [ -e /etc/ssl/certs/ca-certificates.crt ] && export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
   if [ "$("$RT/node/bin/node" --version 2>/dev/null)" != "v$nv" ]; then
     CLAWOPS_D="$RT" sh -c "$NODE_SCRIPT" node "$src" "$nv" "$reg" "$npmv" >/dev/null
   fi
-  CLAWOPS_D="$RT" PATH="$RT/node/bin:$PATH" sh -c "$OPENCLAW_SCRIPT" openclaw "$ov" >/dev/null
+  CLAWOPS_D="$RT" PATH="$RT/node/bin:$PATH" npm_config_registry="$reg" sh -c "$OPENCLAW_SCRIPT" openclaw "$ov" >/dev/null
   echo "Node $("$RT/node/bin/node" --version), OpenClaw $ov in $RT"
 }
 # The image cells of VERSION run: built here unless the operator named one.
@@ -92,7 +94,7 @@ case "$action" in
   prepare)
     firewall="$1"; shift
     packages
-    mkdir -p "$R/cells"; chmod 700 "$R/cells"
+    mkdir -p "$R/cells"; chmod 711 "$R/cells"
     image "$@"
     if [ "$firewall" = yes ]; then
       command -v ufw >/dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive apt-get install -y -q ufw >/dev/null; }
