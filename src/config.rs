@@ -193,6 +193,9 @@ impl Default for CellsConfig {
     }
 }
 
+fn default_true() -> bool {
+    true
+}
 fn default_cell_cpus() -> f64 {
     1.0
 }
@@ -2023,8 +2026,4 @@ mod tests {
         assert_eq!(c.role_of(Platform::Console, "anyone"), Some(Role::Owner));
         assert_eq!(c.role_of(Platform::Telegram, "999"), None);
     }
-}
-
-fn default_true() -> bool {
-    true
 }

@@ -89,7 +89,12 @@ impl Fx {
         let Some(id) = confirm else {
             return plain(sent);
         };
-        let outcome = self.app.bot.door().press(&actor, &id, true, &self.out).await;
+        let outcome = self
+            .app
+            .bot
+            .door()
+            .press(&actor, &id, true, &self.out)
+            .await;
         self.out.take();
         outcome.message().plain()
     }
@@ -235,9 +240,11 @@ gets = ["alerts"]
 
 /// Leftovers of an earlier run that died half-way: containers, networks, homes.
 fn clean_host() {
-    sh("podman rm -f -t 0 clawops-cell-alice clawops-cell-bob >/dev/null 2>&1; \
+    sh(
+        "podman rm -f -t 0 clawops-cell-alice clawops-cell-bob >/dev/null 2>&1; \
         podman network rm clawops-cell-alice clawops-cell-bob >/dev/null 2>&1; \
-        rm -rf /var/lib/clawops/cells/alice /var/lib/clawops/cells/bob");
+        rm -rf /var/lib/clawops/cells/alice /var/lib/clawops/cells/bob",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,12 +257,22 @@ async fn two_customers_run_side_by_side_in_cells_isolated_and_limited() {
 
     // Prepare the host: a question (an address typed in chat, logged in to as root), the
     // owner's press; podman, Node, OpenClaw and the image on the host.
-    let said = fx.say_as(VIEWER, &format!("/hosts add cells-1 {root}")).await;
-    assert!(said.contains("owner") || said.contains("operator"), "{said}");
+    let said = fx
+        .say_as(VIEWER, &format!("/hosts add cells-1 {root}"))
+        .await;
+    assert!(
+        said.contains("owner") || said.contains("operator"),
+        "{said}"
+    );
     let said = fx.say_as(STRANGER, "/hosts").await;
-    assert!(!said.contains("cells-1") && !said.contains("Cell hosts"), "{said}");
+    assert!(
+        !said.contains("cells-1") && !said.contains("Cell hosts"),
+        "{said}"
+    );
     let started = Instant::now();
-    let said = fx.done_as(OWNER, &format!("/hosts add cells-1 {root}")).await;
+    let said = fx
+        .done_as(OWNER, &format!("/hosts add cells-1 {root}"))
+        .await;
     println!(
         "figure: cell host prepared (packages, Node, OpenClaw, image) in {:.1}s",
         started.elapsed().as_secs_f64()
@@ -270,7 +287,10 @@ async fn two_customers_run_side_by_side_in_cells_isolated_and_limited() {
         "{images}"
     );
     let listed = fx.say_as(VIEWER, "/hosts").await;
-    assert!(listed.contains("cells-1") && listed.contains("ready"), "{listed}");
+    assert!(
+        listed.contains("cells-1") && listed.contains("ready"),
+        "{listed}"
+    );
 
     // Two customers side by side.
     let started = Instant::now();
@@ -289,9 +309,15 @@ async fn two_customers_run_side_by_side_in_cells_isolated_and_limited() {
     let carol = fx
         .say(&format!("/deploy carol --cell --cpus {}", cpus))
         .await;
-    assert!(carol.contains("full for") && carol.contains("/hosts add"), "{carol}");
+    assert!(
+        carol.contains("full for") && carol.contains("/hosts add"),
+        "{carol}"
+    );
     let carol = fx
-        .say(&format!("/deploy carol --cell --cell-host cells-1 --cpus {}", cpus))
+        .say(&format!(
+            "/deploy carol --cell --cell-host cells-1 --cpus {}",
+            cpus
+        ))
         .await;
     assert!(carol.contains("has no room"), "{carol}");
     let listed = fx.say("/hosts").await;
@@ -305,7 +331,10 @@ async fn two_customers_run_side_by_side_in_cells_isolated_and_limited() {
                 assert!(status.contains("Cell on cells-1"), "{status}");
             }
             let bob = fx.say("/status bob").await;
-            assert!(bob.contains("of 0.5 CPU") && bob.contains("of 200"), "{bob}");
+            assert!(
+                bob.contains("of 0.5 CPU") && bob.contains("of 200"),
+                "{bob}"
+            );
             let started = Instant::now();
             let swept = fx.sweep().await;
             println!(

@@ -21,6 +21,7 @@ use super::actions::{
     forget::Forget,
     health::Health,
     help::Help,
+    hosts::Hosts,
     jobs::Jobs,
     lifecycle::{Config, Logs, Resume, Suspend, Update, Version},
     list::List,
@@ -38,7 +39,6 @@ use super::actions::{
     status::Status,
     unpin::Unpin,
     usage::Usage,
-    hosts::Hosts,
     waste::Waste,
 };
 use crate::config::Role;

@@ -4,11 +4,11 @@
 //! door as the system with an alert carrying a Resume button. Never destroys; one alert
 //! per spell over the limits.
 
+use super::Actor;
 use super::door::Door;
 use super::{Action, OpsError, Outcome};
 use crate::chat::{Message, Outbound};
 use crate::config::{AutoSuspend, Feed};
-use super::Actor;
 use crate::store::{InstanceStatus, ReadingRow};
 
 /// What the watch did in one pass.
@@ -27,9 +27,8 @@ pub fn over_limits(readings: &[ReadingRow], n: usize, limit: f32) -> Option<Stri
     let limit = f64::from(limit);
     let cpu = last.iter().all(|r| r.cpu.is_some_and(|c| c >= limit));
     let memory = last.iter().all(|r| r.memory.is_some_and(|m| m >= limit));
-    let peak = |f: fn(&ReadingRow) -> Option<f64>| {
-        last.iter().filter_map(f).fold(0.0_f64, f64::max)
-    };
+    let peak =
+        |f: fn(&ReadingRow) -> Option<f64>| last.iter().filter_map(f).fold(0.0_f64, f64::max);
     match (cpu, memory) {
         (true, _) => Some(format!(
             "CPU at {:.0}% of its limit or more for {n} sweeps (peak {:.0}%)",
@@ -144,10 +143,18 @@ mod tests {
 
     #[test]
     fn a_cell_is_over_its_limits_only_when_every_one_of_the_last_n_readings_is() {
-        let busy = [reading(99.0, 40.0), reading(98.0, 41.0), reading(100.0, 40.0)];
+        let busy = [
+            reading(99.0, 40.0),
+            reading(98.0, 41.0),
+            reading(100.0, 40.0),
+        ];
         assert!(over_limits(&busy, 3, 95.0).unwrap().starts_with("CPU"));
         // One calm reading among the last three: nothing.
-        let spiky = [reading(99.0, 40.0), reading(20.0, 41.0), reading(100.0, 40.0)];
+        let spiky = [
+            reading(99.0, 40.0),
+            reading(20.0, 41.0),
+            reading(100.0, 40.0),
+        ];
         assert_eq!(over_limits(&spiky, 3, 95.0), None);
         // Too few readings yet.
         assert_eq!(over_limits(&busy[..2], 3, 95.0), None);

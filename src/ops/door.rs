@@ -545,7 +545,10 @@ impl Door {
             said.push_str(&format!("; {pass}"));
         }
         if cells.suspended > 0 {
-            said.push_str(&format!("; {} cell(s) over their limits suspended", cells.suspended));
+            said.push_str(&format!(
+                "; {} cell(s) over their limits suspended",
+                cells.suspended
+            ));
         } else if cells.told > 0 {
             said.push_str(&format!("; {} cell(s) over their limits", cells.told));
         }

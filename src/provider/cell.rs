@@ -108,23 +108,20 @@ impl Room {
 /// Why a cell cannot go where it was asked.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Placement {
-    #[error("there is no cell host yet: /hosts add NAME REGION buys one (or /hosts add NAME ssh://root@ADDRESS prepares one you have)")]
+    #[error(
+        "there is no cell host yet: /hosts add NAME REGION buys one (or /hosts add NAME ssh://root@ADDRESS prepares one you have)"
+    )]
     NoHosts,
     #[error("there is no cell host {0:?}; /hosts lists them")]
     Unknown(String),
     #[error("cell host {0} is draining: it takes no new cells")]
     Draining(String),
-    #[error("{host} has no room for {want}: {cpus} of {vcpus} CPUs and {mem} of {memory} MB are promised to its cells (overcommit {ratio}); pick another host, smaller limits, or /hosts add")]
-    Full {
-        host: String,
-        want: String,
-        cpus: String,
-        vcpus: String,
-        mem: u64,
-        memory: u64,
-        ratio: String,
-    },
-    #[error("every cell host is full for {0} (within the overcommit ratio): /hosts shows their room; /hosts add NAME REGION buys another, or ask for less (--cpus, --memory)")]
+    /// The named host has no room (the words say how full it is).
+    #[error("{0}")]
+    Full(String),
+    #[error(
+        "every cell host is full for {0} (within the overcommit ratio): /hosts shows their room; /hosts add NAME REGION buys another, or ask for less (--cpus, --memory)"
+    )]
     AllFull(String),
 }
 
@@ -145,15 +142,14 @@ pub fn place(
             return Err(Placement::Draining(name.to_string()));
         }
         if !room.fits(want, overcommit) {
-            return Err(Placement::Full {
-                host: name.to_string(),
-                want: want.to_string(),
-                cpus: trim_float(room.cpus_committed),
-                vcpus: trim_float(room.vcpus),
-                mem: room.memory_committed_mb,
-                memory: room.memory_mb,
-                ratio: trim_float(overcommit),
-            });
+            return Err(Placement::Full(format!(
+                "{name} has no room for {want}: {} of {} CPUs and {} of {} MB are promised to its cells (overcommit {}); pick another host, smaller limits, or /hosts add",
+                trim_float(room.cpus_committed),
+                trim_float(room.vcpus),
+                room.memory_committed_mb,
+                room.memory_mb,
+                trim_float(overcommit)
+            )));
         }
         return Ok(name.to_string());
     }
@@ -205,7 +201,10 @@ impl CellCloud {
     }
 
     pub fn hosts(&self) -> Vec<CellHostRow> {
-        self.hosts.read().map(|h| h.values().cloned().collect()).unwrap_or_default()
+        self.hosts
+            .read()
+            .map(|h| h.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn host_row(&self, name: &str) -> Option<CellHostRow> {
@@ -213,7 +212,10 @@ impl CellCloud {
     }
 
     pub fn cells(&self) -> Vec<CellRow> {
-        self.cells.read().map(|c| c.values().cloned().collect()).unwrap_or_default()
+        self.cells
+            .read()
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn cell(&self, instance: &str) -> Option<CellRow> {
@@ -222,7 +224,11 @@ impl CellCloud {
 
     /// The cells on `host`, by port.
     pub fn cells_on(&self, host: &str) -> Vec<CellRow> {
-        let mut on: Vec<CellRow> = self.cells().into_iter().filter(|c| c.host == host).collect();
+        let mut on: Vec<CellRow> = self
+            .cells()
+            .into_iter()
+            .filter(|c| c.host == host)
+            .collect();
         on.sort_by_key(|c| c.port);
         on
     }
@@ -408,9 +414,7 @@ impl CellCloud {
     }
 
     fn server_of(&self, cell: &CellRow) -> Server {
-        let address = self
-            .host_row(&cell.host)
-            .map(|h| Self::target(&h).host);
+        let address = self.host_row(&cell.host).map(|h| Self::target(&h).host);
         Server {
             id: format!("{}/{}", cell.host, cell.instance),
             name: cell.instance.clone(),
@@ -457,7 +461,12 @@ impl Cloud for CellCloud {
         Err(ProviderError::UnknownRegion {
             provider: "cell".into(),
             region: code.to_string(),
-            known: self.hosts().into_iter().map(|h| h.name).collect::<Vec<_>>().join(", "),
+            known: self
+                .hosts()
+                .into_iter()
+                .map(|h| h.name)
+                .collect::<Vec<_>>()
+                .join(", "),
         })
     }
 
@@ -483,7 +492,11 @@ impl Cloud for CellCloud {
     }
 
     async fn find_servers(&self, instance: &str) -> Result<Vec<Server>, ProviderError> {
-        Ok(self.cell(instance).iter().map(|c| self.server_of(c)).collect())
+        Ok(self
+            .cell(instance)
+            .iter()
+            .map(|c| self.server_of(c))
+            .collect())
     }
 
     async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError> {
@@ -499,10 +512,12 @@ impl Cloud for CellCloud {
                 message: e.to_string(),
             })?;
         }
-        self.forget_cell(instance).await.map_err(|e| ProviderError::Api {
-            provider: "cell".into(),
-            message: e.to_string(),
-        })
+        self.forget_cell(instance)
+            .await
+            .map_err(|e| ProviderError::Api {
+                provider: "cell".into(),
+                message: e.to_string(),
+            })
     }
 
     /// A cell's "reboot" restarts its container; its host is never rebooted for one cell.
@@ -587,11 +602,17 @@ mod tests {
         // Four CPUs promised on four: a fifth is refused at 1.0, taken at 1.5.
         assert!(matches!(
             place(&full, &states, &ONE, 1.0, Some("a")),
-            Err(Placement::Full { .. })
+            Err(Placement::Full(_))
         ));
-        assert_eq!(place(&full, &states, &ONE, 1.0, None), Err(Placement::AllFull(ONE.to_string())));
+        assert_eq!(
+            place(&full, &states, &ONE, 1.0, None),
+            Err(Placement::AllFull(ONE.to_string()))
+        );
         assert_eq!(place(&full, &states, &ONE, 1.5, None), Ok("a".into()));
-        assert_eq!(place(&[], &states, &ONE, 1.0, None), Err(Placement::NoHosts));
+        assert_eq!(
+            place(&[], &states, &ONE, 1.0, None),
+            Err(Placement::NoHosts)
+        );
         assert_eq!(
             place(&full, &states, &ONE, 1.0, Some("zz")),
             Err(Placement::Unknown("zz".into()))

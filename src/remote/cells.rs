@@ -105,11 +105,17 @@ impl HostLook {
                     cell.state = s;
                 }
             } else if first == "host" {
-                look.load = word(line, "load").and_then(|v| v.parse().ok()).unwrap_or(0.0);
-                look.disk_percent = word(line, "disk").and_then(|v| v.parse().ok()).unwrap_or(0.0);
+                look.load = word(line, "load")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0.0);
+                look.disk_percent = word(line, "disk")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0.0);
             } else if let Some(c) = word(line, "cpus").and_then(|v| v.parse().ok()) {
                 look.cpus = c;
-                look.memory_mb = word(line, "memory_mb").and_then(|v| v.parse().ok()).unwrap_or(0);
+                look.memory_mb = word(line, "memory_mb")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
             }
         }
         look

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::ssh::{Credential, Output, Session, SshError, Target, Tunnel, fingerprint};
 use super::cells::CellSpot;
+use super::ssh::{Credential, Output, Session, SshError, Target, Tunnel, fingerprint};
 use super::{EndUsers, Host, HostPlan, HostStep, Reading, RemoteError, Versions};
 use crate::gateway::{self, LogLine, Rpc};
 
@@ -703,7 +703,6 @@ impl OpenclawHost {
             }
         }
     }
-
 
     /// A cell's update: the image of `version` (built on the host when missing), the cell
     /// switched to it and its container made again; back to the previous version when

@@ -36,8 +36,8 @@ pub use pairing::{PairingRow, SeenRequest};
 pub use plans::{NewPlan, PlanRow, PlanStepRow};
 pub use sim::SimServerRow;
 pub use states::{
-    BackupKind, CellHostState, ConfirmationState, DeployState, InstanceStatus, OldServerState, PlanState,
-    StepStatus,
+    BackupKind, CellHostState, ConfirmationState, DeployState, InstanceStatus, OldServerState,
+    PlanState, StepStatus,
 };
 pub use watch::{HourlyRow, JobRunRow, ReadingRow};
 

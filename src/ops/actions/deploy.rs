@@ -8,9 +8,9 @@ use crate::chat::{Message, Replier};
 use crate::config::Role;
 use crate::deploy::{Params, steps_for};
 use crate::ops::catalogue::{ArgError, Command, Kind, Param, Risk, Spec};
-use crate::provider::cell::Limits;
 use crate::ops::door::Ctx;
 use crate::ops::{BlastRadius, OpsError};
+use crate::provider::cell::Limits;
 use crate::provider::money;
 use crate::remote::RemoteError;
 use crate::remote::ssh::{CONNECT_TIMEOUT, Session, SshError, Target, fingerprint};
@@ -202,8 +202,7 @@ impl Command for Deploy {
                 "--cell-host, --cpus, --memory and --pids go with --cell".into(),
             ));
         }
-        if self.cell && (self.size.is_some() || self.region.is_some() || self.provider.is_some())
-        {
+        if self.cell && (self.size.is_some() || self.region.is_some() || self.provider.is_some()) {
             return Err(ArgError::Invalid(
                 "a cell takes no region, size or provider: its host is the place (--cell-host HOST) and its limits the size (--cpus, --memory, --pids)".into(),
             ));

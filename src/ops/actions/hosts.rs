@@ -247,7 +247,10 @@ impl Hosts {
         let name = self.host_name()?;
         if let Some(target) = self.address()? {
             let key = match (&self.host_key, ctx.store.host_key(&target.url()).await?) {
-                (_, Some(row)) => format!("Host key: {} (pinned since {})", row.fingerprint, row.first_seen),
+                (_, Some(row)) => format!(
+                    "Host key: {} (pinned since {})",
+                    row.fingerprint, row.first_seen
+                ),
                 (Some(text), None) => format!(
                     "Host key: {} (first contact: pinned when you confirm)",
                     fingerprint(&parse_key(text)?)
@@ -328,7 +331,10 @@ impl Hosts {
                 let name = self.host_name()?;
                 known(cells, name)?;
                 let (state, said) = if self.verb() == Verb::Drain {
-                    (CellHostState::Draining, "takes no new cells; its cells stay")
+                    (
+                        CellHostState::Draining,
+                        "takes no new cells; its cells stay",
+                    )
                 } else {
                     (CellHostState::Ready, "takes new cells again")
                 };
@@ -431,13 +437,9 @@ impl Hosts {
     ) -> Result<(CellHostRow, String), OpsError> {
         let (cloud, region, size) = self.cloud_place(ctx)?;
         let owner = cell_host_key(name);
-        let key = crate::remote::openclaw::cloud_host_key(
-            &ctx.store,
-            &ctx.vault,
-            &ctx.clock,
-            &owner,
-        )
-        .await?;
+        let key =
+            crate::remote::openclaw::cloud_host_key(&ctx.store, &ctx.vault, &ctx.clock, &owner)
+                .await?;
         let labels = std::collections::BTreeMap::from([
             (
                 crate::provider::MANAGED_BY.0.to_string(),
@@ -519,7 +521,9 @@ impl Hosts {
             ),
         };
         cells.forget_host(name).await?;
-        Ok(Message::text(format!("✓ {name} is no cell host any more: {said}.")))
+        Ok(Message::text(format!(
+            "✓ {name} is no cell host any more: {said}."
+        )))
     }
 
     async fn reboot(&self, ctx: &Ctx, cells: &CellCloud) -> Result<Message, OpsError> {
@@ -560,13 +564,15 @@ async fn check_pin(ctx: &Ctx, target: &Target, offered: &PublicKey) -> Result<()
 
 /// Prepares the host for cells; returns its CPUs and memory (MB) and what it said.
 async fn prepare(ctx: &Ctx, host: &OpenclawHost) -> Result<((i64, i64), String), OpsError> {
-    let firewall = if ctx.config.cells.firewall { "yes" } else { "no" };
+    let firewall = if ctx.config.cells.firewall {
+        "yes"
+    } else {
+        "no"
+    };
     let mut args = vec![firewall.to_string()];
     args.extend(host.image_args(&ctx.config.deploy.openclaw_version));
-    if let Some(image) = &ctx.config.cells.image {
-        if let Some(last) = args.last_mut() {
-            *last = image.replace("{version}", &ctx.config.deploy.openclaw_version);
-        }
+    if let (Some(image), Some(last)) = (&ctx.config.cells.image, args.last_mut()) {
+        *last = image.replace("{version}", &ctx.config.deploy.openclaw_version);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = host
@@ -604,9 +610,9 @@ fn as_row(new: &NewCellHost) -> CellHostRow {
 }
 
 fn known(cells: &CellCloud, name: &str) -> Result<CellHostRow, OpsError> {
-    cells
-        .host_row(name)
-        .ok_or_else(|| OpsError::Refused(format!("there is no cell host {name:?}; /hosts lists them")))
+    cells.host_row(name).ok_or_else(|| {
+        OpsError::Refused(format!("there is no cell host {name:?}; /hosts lists them"))
+    })
 }
 
 /// The table of cell hosts.

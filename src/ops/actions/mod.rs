@@ -12,6 +12,7 @@ pub mod failover;
 pub mod forget;
 pub mod health;
 pub mod help;
+pub mod hosts;
 pub mod jobs;
 pub mod lifecycle;
 pub mod list;
@@ -30,7 +31,6 @@ pub mod send;
 pub mod status;
 pub mod unpin;
 pub mod usage;
-pub mod hosts;
 pub mod waste;
 
 use serde::{Deserialize, Serialize};
