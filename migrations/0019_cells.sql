@@ -15,10 +15,10 @@ CREATE TABLE cell_hosts (
     state TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
--- One cell per instance: its host, its loopback port (unique on the host; the cell's
--- user id follows from it), and its limits.
+-- An instance's cell on a host: its loopback port (unique on the host; the cell's user id
+-- follows from it) and its limits. Two while a migration moves it between hosts.
 CREATE TABLE cells (
-    instance TEXT PRIMARY KEY,
+    instance TEXT NOT NULL,
     host TEXT NOT NULL,
     port INTEGER NOT NULL,
     cpus_milli INTEGER NOT NULL,
@@ -26,6 +26,7 @@ CREATE TABLE cells (
     pids INTEGER NOT NULL,
     disk_mb INTEGER,
     created_at TEXT NOT NULL,
+    PRIMARY KEY (instance, host),
     UNIQUE (host, port)
 );
 -- A cell over its limits for a while (the anomaly rule): what clawops did about it. The

@@ -507,7 +507,7 @@ mod tests {
         let e = parse("/deploy").unwrap_err().to_string();
         assert_eq!(
             e,
-            "/deploy: missing NAME. Usage: /deploy NAME [REGION] [--size SIZE] [--provider PROVIDER] [--resume] [--openclaw VERSION] [--standby-for PRIMARY] [--owner USER_ID] [--telegram-token TOKEN]"
+            "/deploy: missing NAME. Usage: /deploy NAME [REGION] [--size SIZE] [--provider PROVIDER] [--resume] [--openclaw VERSION] [--standby-for PRIMARY] [--owner USER_ID] [--telegram-token TOKEN] [--cell] [--cell-host HOST] [--cpus N] [--memory MB] [--pids N]"
         );
         let e = parse("/deploy Alice_Bot").unwrap_err().to_string();
         assert!(e.contains("lowercase letters"), "{e}");

@@ -110,7 +110,7 @@ fn bad_input_gets_one_line_and_the_closest_usage() {
     assert_eq!(code, 0, "{out}");
     let lines: Vec<&str> = out.lines().collect();
     assert!(
-        lines.contains(&"Unknown command /deplyo. Did you mean: /deploy NAME [REGION] [--size SIZE] [--provider PROVIDER] [--resume] [--openclaw VERSION] [--standby-for PRIMARY] [--owner USER_ID] [--telegram-token TOKEN]"),
+        lines.contains(&"Unknown command /deplyo. Did you mean: /deploy NAME [REGION] [--size SIZE] [--provider PROVIDER] [--resume] [--openclaw VERSION] [--standby-for PRIMARY] [--owner USER_ID] [--telegram-token TOKEN] [--cell] [--cell-host HOST] [--cpus N] [--memory MB] [--pids N]"),
         "{out}"
     );
     assert!(

@@ -286,11 +286,16 @@ pub fn elsewhere<'a>(
     cloud: &dyn Cloud,
     all: impl Iterator<Item = &'a Arc<dyn Cloud>>,
 ) -> Option<Saving> {
+    // A cell's price is its host's share: no provider's size list compares with it.
+    if cloud.cells() {
+        return None;
+    }
     let now = cloud.size(&row.size).ok()?;
     let mut best: Option<(&Arc<dyn Cloud>, Size)> = None;
     for other in all {
         if other.name() == cloud.name()
             || other.existing_hosts()
+            || other.cells()
             || other.simulated() != cloud.simulated()
             || other.currency() != row.currency
         {

@@ -173,7 +173,8 @@ pub struct CellCloud {
     clock: Clock,
     pub config: CellsConfig,
     hosts: RwLock<BTreeMap<String, CellHostRow>>,
-    cells: RwLock<BTreeMap<String, CellRow>>,
+    /// By (instance, host).
+    cells: RwLock<BTreeMap<(String, String), CellRow>>,
     stats: RwLock<HashMap<String, Arc<HostStats>>>,
 }
 
@@ -195,7 +196,12 @@ impl CellCloud {
             clock,
             config,
             hosts: RwLock::new(hosts.into_iter().map(|h| (h.name.clone(), h)).collect()),
-            cells: RwLock::new(cells.into_iter().map(|c| (c.instance.clone(), c)).collect()),
+            cells: RwLock::new(
+                cells
+                    .into_iter()
+                    .map(|c| ((c.instance.clone(), c.host.clone()), c))
+                    .collect(),
+            ),
             stats: RwLock::default(),
         })
     }
@@ -218,8 +224,21 @@ impl CellCloud {
             .unwrap_or_default()
     }
 
+    /// `instance`'s newest cell (a migration between hosts has two a while).
     pub fn cell(&self, instance: &str) -> Option<CellRow> {
-        self.cells.read().ok()?.get(instance).cloned()
+        self.cells()
+            .into_iter()
+            .filter(|c| c.instance == instance)
+            .max_by(|a, b| a.created_at.cmp(&b.created_at))
+    }
+
+    /// `instance`'s cell on `host`.
+    pub fn cell_at(&self, instance: &str, host: &str) -> Option<CellRow> {
+        self.cells
+            .read()
+            .ok()?
+            .get(&(instance.to_string(), host.to_string()))
+            .cloned()
     }
 
     /// The cells on `host`, by port.
@@ -333,15 +352,15 @@ impl CellCloud {
             )
             .await?;
         if let Ok(mut cells) = self.cells.write() {
-            cells.insert(instance.to_string(), row.clone());
+            cells.insert((instance.to_string(), host.to_string()), row.clone());
         }
         Ok(row)
     }
 
-    pub async fn forget_cell(&self, instance: &str) -> Result<(), StoreError> {
-        self.store.remove_cell(instance).await?;
+    pub async fn forget_cell(&self, instance: &str, host: &str) -> Result<(), StoreError> {
+        self.store.remove_cell(instance, host).await?;
         if let Ok(mut cells) = self.cells.write() {
-            cells.remove(instance);
+            cells.remove(&(instance.to_string(), host.to_string()));
         }
         Ok(())
     }
@@ -388,9 +407,10 @@ impl CellCloud {
         )
     }
 
-    /// An instance's cell, as its host drives it.
-    fn in_cell(&self, instance: &str) -> Option<OpenclawHost> {
-        let cell = self.cell(instance)?;
+    /// The cell server `id` (`HOST/NAME`) names, as its host drives it.
+    fn in_cell(&self, id: &str) -> Option<OpenclawHost> {
+        let (host, instance) = id.split_once('/')?;
+        let cell = self.cell_at(instance, host)?;
         let host = self.host_row(&cell.host)?;
         let limits = Limits::from_row(&cell);
         let spot = CellSpot {
@@ -426,8 +446,10 @@ impl CellCloud {
         }
     }
 
-    fn instance_of(id: &str) -> &str {
-        id.rsplit_once('/').map_or(id, |(_, name)| name)
+    /// The cell server `id` names: (instance, host).
+    fn cell_of(&self, id: &str) -> Option<CellRow> {
+        let (host, instance) = id.split_once('/')?;
+        self.cell_at(instance, host)
     }
 }
 
@@ -477,8 +499,7 @@ impl Cloud for CellCloud {
     /// The cell the deploy reserved on the host its region names.
     async fn create_server(&self, new: &NewServer) -> Result<Server, ProviderError> {
         let cell = self
-            .cell(new.instance())
-            .filter(|c| c.host == new.region)
+            .cell_at(new.instance(), &new.region)
             .ok_or_else(|| ProviderError::Api {
                 provider: "cell".into(),
                 message: format!(
@@ -493,26 +514,29 @@ impl Cloud for CellCloud {
 
     async fn find_servers(&self, instance: &str) -> Result<Vec<Server>, ProviderError> {
         Ok(self
-            .cell(instance)
+            .cells()
             .iter()
+            .filter(|c| c.instance == instance)
             .map(|c| self.server_of(c))
             .collect())
     }
 
     async fn server(&self, id: &str) -> Result<Option<Server>, ProviderError> {
-        Ok(self.cell(Self::instance_of(id)).map(|c| self.server_of(&c)))
+        Ok(self.cell_of(id).map(|c| self.server_of(&c)))
     }
 
     /// The container and its volume go; the host stays for its other cells.
     async fn delete_server(&self, id: &str) -> Result<(), ProviderError> {
-        let instance = Self::instance_of(id);
-        if let Some(host) = self.in_cell(instance) {
+        let Some(cell) = self.cell_of(id) else {
+            return Ok(());
+        };
+        if let Some(host) = self.in_cell(id) {
             host.remove().await.map_err(|e| ProviderError::Api {
                 provider: "cell".into(),
                 message: e.to_string(),
             })?;
         }
-        self.forget_cell(instance)
+        self.forget_cell(&cell.instance, &cell.host)
             .await
             .map_err(|e| ProviderError::Api {
                 provider: "cell".into(),
@@ -522,12 +546,10 @@ impl Cloud for CellCloud {
 
     /// A cell's "reboot" restarts its container; its host is never rebooted for one cell.
     async fn reboot(&self, id: &str) -> Result<(), ProviderError> {
-        let host = self
-            .in_cell(Self::instance_of(id))
-            .ok_or_else(|| ProviderError::NoServer {
-                provider: "cell".into(),
-                id: id.to_string(),
-            })?;
+        let host = self.in_cell(id).ok_or_else(|| ProviderError::NoServer {
+            provider: "cell".into(),
+            id: id.to_string(),
+        })?;
         host.restart_service()
             .await
             .map(|_| ())
@@ -537,8 +559,8 @@ impl Cloud for CellCloud {
             })
     }
 
-    fn host(&self, instance: &str, _server_id: &str, _address: Option<&str>) -> Arc<dyn Host> {
-        match self.in_cell(instance) {
+    fn host(&self, instance: &str, server_id: &str, _address: Option<&str>) -> Arc<dyn Host> {
+        match self.in_cell(server_id) {
             Some(host) => Arc::new(host),
             None => Arc::new(OpenclawHost::new(
                 self.access.clone(),

@@ -349,7 +349,14 @@ impl Providers {
             .cloned()
             .ok_or_else(|| ProviderError::NotEnabled {
                 name: name.to_string(),
-                enabled: self.names().join(", "),
+                // Cells are always there, and not what a typo meant.
+                enabled: self
+                    .clouds
+                    .values()
+                    .filter(|c| !c.cells())
+                    .map(|c| c.name().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
     }
 

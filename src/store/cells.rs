@@ -138,7 +138,8 @@ impl Store {
     }
 
     /// Reserves a cell for `instance` on `host` at the lowest free port from `first`;
-    /// an instance that has a cell on that host keeps it.
+    /// an instance that has a cell on that host keeps it (a cell elsewhere stays too, until
+    /// removed: a migration between hosts has two).
     #[allow(clippy::too_many_arguments)]
     pub async fn reserve_cell(
         &self,
@@ -152,11 +153,13 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<CellRow, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let existing = sqlx::query_as::<_, CellRow>("SELECT * FROM cells WHERE instance = ?")
-            .bind(instance)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(row) = existing.filter(|r| r.host == host) {
+        let existing =
+            sqlx::query_as::<_, CellRow>("SELECT * FROM cells WHERE instance = ? AND host = ?")
+                .bind(instance)
+                .bind(host)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(row) = existing {
             return Ok(row);
         }
         let used: Vec<(i64,)> = sqlx::query_as("SELECT port FROM cells WHERE host = ?")
@@ -168,10 +171,7 @@ impl Store {
             .unwrap_or(first);
         sqlx::query(
             "INSERT INTO cells (instance, host, port, cpus_milli, memory_mb, pids, disk_mb, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (instance) DO UPDATE SET host = excluded.host, port = excluded.port,
-               cpus_milli = excluded.cpus_milli, memory_mb = excluded.memory_mb,
-               pids = excluded.pids, disk_mb = excluded.disk_mb",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(instance)
         .bind(host)
@@ -196,10 +196,11 @@ impl Store {
         })
     }
 
-    /// Forgets `instance`'s cell (its container and volume are gone).
-    pub async fn remove_cell(&self, instance: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM cells WHERE instance = ?")
+    /// Forgets `instance`'s cell on `host` (its container and volume are gone).
+    pub async fn remove_cell(&self, instance: &str, host: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM cells WHERE instance = ? AND host = ?")
             .bind(instance)
+            .bind(host)
             .execute(self.pool())
             .await?;
         Ok(())

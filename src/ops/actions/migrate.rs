@@ -50,7 +50,7 @@ impl Command for Migrate {
                 kind: Kind::Place,
                 flag: true,
                 required: true,
-                help: "where to: a provider and one of its regions, e.g. hetzner/hel1 or digitalocean/fra1",
+                help: "where to: a provider and region, e.g. hetzner/hel1, or a cell: cell[/HOST]",
             },
         ],
         risk: Risk::Destructive,
@@ -65,6 +65,7 @@ pub(super) struct Target {
     pub(super) region: String,
     pub(super) size: String,
     pub(super) monthly_cents: i64,
+    pub(super) currency: String,
 }
 
 impl Migrate {
@@ -84,7 +85,7 @@ impl Migrate {
             )],
             end_users: row.end_users.max(0) as u32,
             monthly_cents: target.monthly_cents,
-            currency: target.cloud.currency().to_string(),
+            currency: target.currency.clone(),
             reversible: true,
             loss: Some(format!(
                 "the gateway is stopped while the new server is deployed (minutes); the old server stays, stopped, billed at {}/month until you delete it",
@@ -156,9 +157,12 @@ pub(super) fn target(
     same_place: bool,
 ) -> Result<Target, OpsError> {
     {
+        if to == "cell" || to.starts_with("cell/") {
+            return into_cell(ctx, to.strip_prefix("cell/"), row, same_place);
+        }
         let Some((provider, region)) = to.split_once('/') else {
             return Err(OpsError::Refused(format!(
-                "--to {to} needs a provider and a region, e.g. --to hetzner/hel1 (/regions lists them)"
+                "--to {to} needs a provider and a region, e.g. --to hetzner/hel1 (/regions lists them), or --to cell[/HOST]"
             )));
         };
         let cloud = ctx.providers.get(provider)?;
@@ -184,9 +188,65 @@ pub(super) fn target(
             region,
             size: size.code.to_string(),
             monthly_cents: size.monthly_cents,
+            currency: cloud.currency().to_string(),
             cloud,
         })
     }
+}
+
+/// `--to cell[/HOST]`: a cell on HOST, or on the least-loaded host with room, with the
+/// limits the instance's cell has (from `[cells]` when it comes from a server).
+fn into_cell(
+    ctx: &Ctx,
+    host: Option<&str>,
+    row: &InstanceRow,
+    same_place: bool,
+) -> Result<Target, OpsError> {
+    let cells = ctx.cells()?;
+    let limits = cell_limits(cells, &row.name);
+    let host = match host {
+        Some(h) if !same_place && row.provider == "cell" && row.region == h => {
+            return Err(OpsError::Refused(format!(
+                "{} is already in a cell on {h}",
+                row.name
+            )));
+        }
+        Some(h) => cells.place(&limits, Some(h)),
+        None => {
+            // The least-loaded host other than the one it is on.
+            let rooms: Vec<_> = cells
+                .rooms()
+                .into_iter()
+                .filter(|r| same_place || row.provider != "cell" || r.host != row.region)
+                .collect();
+            let states = cells
+                .hosts()
+                .into_iter()
+                .map(|h| (h.name, h.state))
+                .collect();
+            crate::provider::cell::place(&rooms, &states, &limits, cells.config.overcommit, None)
+        }
+    }
+    .map_err(|e| OpsError::Refused(e.to_string()))?;
+    let (monthly_cents, currency) = cells.price(&host, limits.memory_mb);
+    Ok(Target {
+        cloud: ctx.providers.get("cell")?,
+        region: host,
+        size: "cell".into(),
+        monthly_cents,
+        currency,
+    })
+}
+
+/// The limits `name`'s cell has, or `[cells]`'s when it has none.
+fn cell_limits(
+    cells: &crate::provider::cell::CellCloud,
+    name: &str,
+) -> crate::provider::cell::Limits {
+    cells
+        .cell(name)
+        .map(|c| crate::provider::cell::Limits::from_row(&c))
+        .unwrap_or_else(|| cells.limits(None, None, None))
 }
 
 /// The steps of a migration, in order.
@@ -258,7 +318,7 @@ impl MigrationPlan {
             region: target.region.clone(),
             size: target.size.clone(),
             monthly_cents: target.monthly_cents,
-            currency: target.cloud.currency().to_string(),
+            currency: target.currency.clone(),
             backup: None,
             version: None,
             old: None,
@@ -386,6 +446,12 @@ impl MigrationPlan {
             )
             .await?;
         let cloud = ctx.providers.get(&self.provider)?;
+        if cloud.cells() {
+            let cells = ctx.cells()?;
+            cells
+                .reserve(&self.name, &self.region, &cell_limits(cells, &self.name))
+                .await?;
+        }
         let params = self.params(ctx);
         let json = serde_json::to_string(&params)
             .map_err(|e| OpsError::Refused(format!("cannot save the deploy: {e}")))?;

@@ -28,7 +28,13 @@ fn clouds(
 ) -> Result<Vec<std::sync::Arc<dyn Cloud>>, OpsError> {
     Ok(match provider {
         Some(p) => vec![ctx.providers.get(p)?],
-        None => ctx.providers.all().cloned().collect(),
+        // Cells have no regions or sizes of their own: /hosts shows them.
+        None => ctx
+            .providers
+            .all()
+            .filter(|c| !c.cells())
+            .cloned()
+            .collect(),
     })
 }
 

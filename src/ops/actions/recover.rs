@@ -71,7 +71,7 @@ impl Recover {
             loss: Some(format!(
                 "the state comes from off-host backup {} taken {taken}: what changed after it is lost with the old server (new server {}/month)",
                 newest.id,
-                money(target.monthly_cents, target.cloud.currency())
+                money(target.monthly_cents, &target.currency)
             )),
             billed: !target.cloud.simulated(),
             ..BlastRadius::default()
