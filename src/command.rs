@@ -503,6 +503,42 @@ mod tests {
     }
 
     #[test]
+    fn a_cell_takes_limits_and_no_place_and_limits_need_a_cell() {
+        let Action::Deploy(d) = parse(
+            "/deploy alice-bot --cell --cell-host cells-1 --cpus 0.5 --memory 768 --pids 200",
+        )
+        .unwrap() else {
+            panic!("not a deploy")
+        };
+        assert!(d.cell);
+        assert_eq!(d.cell_host.as_deref(), Some("cells-1"));
+        assert_eq!(
+            (d.cpus.as_deref(), d.memory, d.pids),
+            (Some("0.5"), Some(768), Some(200))
+        );
+        let e = parse("/deploy alice-bot --cpus 2").unwrap_err().to_string();
+        assert!(e.contains("go with --cell"), "{e}");
+        let e = parse("/deploy alice-bot nbg1 --cell")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("takes no region"), "{e}");
+        let e = parse("/deploy alice-bot --cell --cpus lots")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("0.1 to 256"), "{e}");
+        let e = parse("/deploy alice-bot --cell --memory 12")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("memory"), "{e}");
+        assert!(parse("/hosts add cells-1 ssh://root@203.0.113.7").is_ok());
+        assert!(parse("/hosts drain cells-1").is_ok());
+        let e = parse("/hosts drain").unwrap_err().to_string();
+        assert!(e.contains("/hosts drain|undrain|remove|reboot NAME"), "{e}");
+        let e = parse("/hosts explode cells-1").unwrap_err().to_string();
+        assert!(e.contains("write /hosts"), "{e}");
+    }
+
+    #[test]
     fn errors_are_one_line_with_usage() {
         let e = parse("/deploy").unwrap_err().to_string();
         assert_eq!(

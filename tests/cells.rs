@@ -344,6 +344,11 @@ async fn two_customers_run_side_by_side_in_cells_isolated_and_limited() {
             assert!(swept.contains("2 HEALTHY"), "{swept}");
             let logs = fx.say("/logs alice").await;
             assert!(!logs.is_empty(), "{logs}");
+            // A move into the cell it is in, or onto a host that is not one, is refused.
+            let said = fx.say("/migrate alice --to cell/cells-1").await;
+            assert!(said.contains("already in a cell on cells-1"), "{said}");
+            let said = fx.say("/migrate alice --to cell/nowhere").await;
+            assert!(said.contains("no cell host \"nowhere\""), "{said}");
             let version = fx.say("/version bob").await;
             assert!(
                 version.contains(env.get("CLAWOPS_TEST_OPENCLAW_VERSION")),
