@@ -322,6 +322,14 @@ async fn two_customers_run_side_by_side_in_cells_isolated_and_limited() {
     assert!(carol.contains("has no room"), "{carol}");
     let listed = fx.say("/hosts").await;
     assert!(listed.contains("1.5/"), "{listed}");
+    // A reboot of the host asks, naming every cell it stops (not pressed here).
+    let asked = fx.say("/hosts reboot cells-1").await;
+    assert!(
+        asked.contains("Reboot cell host cells-1 (2 cells")
+            && asked.contains("alice")
+            && asked.contains("bob"),
+        "{asked}"
+    );
 
     phases
         .run("both probed, use against limits", async {

@@ -1054,9 +1054,19 @@ fn prompt(action: &Action, radius: &BlastRadius, why: &str, ttl: std::time::Dura
         1 => "1 end user".to_string(),
         n => format!("{n} end users"),
     };
-    let head = match radius.instances.as_slice() {
-        [(name, place)] => format!("⚠ {verb} {name} ({place}, {users})?"),
-        many => format!("⚠ {verb} {} instances ({users})?", many.len()),
+    let head = match (action, radius.instances.as_slice()) {
+        // A cell host is the subject; its cells are what it touches.
+        (Action::Hosts(h), cells) => format!(
+            "⚠ {} cell host {}{}?",
+            capitalise(h.verb.as_deref().unwrap_or("change")),
+            h.name.as_deref().unwrap_or("?"),
+            match cells.len() {
+                0 => String::new(),
+                n => format!(" ({n} cells, {users})"),
+            }
+        ),
+        (_, [(name, place)]) => format!("⚠ {verb} {name} ({place}, {users})?"),
+        (_, many) => format!("⚠ {verb} {} instances ({users})?", many.len()),
     };
     let mut lines = vec![head];
     lines.extend(radius.details.iter().cloned());

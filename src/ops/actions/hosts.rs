@@ -302,6 +302,12 @@ impl Hosts {
                 "{provider} buys no servers: name a cloud region (hetzner/nbg1), or a host you have as ssh://root@ADDRESS"
             )));
         }
+        if cloud.simulated() {
+            return Err(OpsError::Refused(format!(
+                "{} is simulated: it has no real server to install podman on. Name a real cloud's region (hetzner/nbg1), or a host you have as ssh://root@ADDRESS",
+                cloud.display_name()
+            )));
+        }
         cloud.region(&region)?;
         let wanted = self
             .size
