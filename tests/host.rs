@@ -32,6 +32,9 @@ const BOT_TOKEN: &str = fake_telegram::TOKEN;
 
 #[path = "common/host_env.rs"]
 mod host_env;
+#[path = "common/phases.rs"]
+mod phases;
+use phases::Phases;
 #[path = "common/s3.rs"]
 mod s3;
 use host_env::HostEnv;
@@ -130,37 +133,6 @@ impl Fx {
     async fn steps(&self, name: &str) -> Vec<clawops::store::StepRow> {
         let deploy = self.app.store.latest_deploy(name).await.unwrap().unwrap();
         self.app.store.deploy_steps(deploy.id).await.unwrap()
-    }
-}
-
-/// Parts of the walk that do not need each other: each runs even when one before it
-/// failed, and the test fails at the end naming every part that did.
-#[derive(Default)]
-struct Phases {
-    failed: Vec<String>,
-}
-
-impl Phases {
-    async fn run(&mut self, name: &str, phase: impl std::future::Future<Output = ()>) {
-        use futures_util::FutureExt;
-        println!("phase: {name}");
-        if let Err(panic) = std::panic::AssertUnwindSafe(phase).catch_unwind().await {
-            let why = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            self.failed.push(format!("{name}: {why}"));
-        }
-    }
-
-    fn finish(self) {
-        assert!(
-            self.failed.is_empty(),
-            "{} phase(s) failed:\n{}",
-            self.failed.len(),
-            self.failed.join("\n")
-        );
     }
 }
 

@@ -574,18 +574,8 @@ impl Door {
             Ok(open) => open,
             Err(e) => return Outcome::Failed(Message::text(format!("✗ {e}"))),
         };
-        if self.role_of(actor).is_none() {
-            return match self
-                .refuse(
-                    &actor.audit_name(),
-                    &format!("press alert {alert}"),
-                    &Refusal::Stranger,
-                )
-                .await
-            {
-                Ok(outcome) => outcome,
-                Err(e) => Outcome::Failed(Message::text(format!("✗ {e}"))),
-            };
+        if let Some(refused) = self.stranger(actor, &format!("press alert {alert}")).await {
+            return refused;
         }
         if open.is_empty() {
             return Outcome::Refused(Message::text(
@@ -596,21 +586,30 @@ impl Door {
         self.submit(actor, action, out).await
     }
 
-    /// A press of Resume under a cell the watch suspended: `/resume NAME` as the presser
-    /// (operators; a stranger learns nothing).
-    pub async fn press_resume(&self, actor: &Actor, anomaly: i64, out: &dyn Replier) -> Outcome {
-        if self.role_of(actor).is_none() {
-            return match self
-                .refuse(
-                    &actor.audit_name(),
-                    &format!("press resume {anomaly}"),
-                    &Refusal::Stranger,
-                )
+    /// The refusal of a press by someone who is no operator (recorded as `what`), if so.
+    async fn stranger(&self, actor: &Actor, what: &str) -> Option<Outcome> {
+        if self.role_of(actor).is_some() {
+            return None;
+        }
+        Some(
+            match self
+                .refuse(&actor.audit_name(), what, &Refusal::Stranger)
                 .await
             {
                 Ok(outcome) => outcome,
                 Err(e) => Outcome::Failed(Message::text(format!("✗ {e}"))),
-            };
+            },
+        )
+    }
+
+    /// A press of Resume under a cell the watch suspended: `/resume NAME` as the presser
+    /// (operators; a stranger learns nothing).
+    pub async fn press_resume(&self, actor: &Actor, anomaly: i64, out: &dyn Replier) -> Outcome {
+        if let Some(refused) = self
+            .stranger(actor, &format!("press resume {anomaly}"))
+            .await
+        {
+            return refused;
         }
         let row = match self.ctx.store.anomaly(anomaly).await {
             Ok(Some(row)) => row,
@@ -630,19 +629,12 @@ impl Door {
         request: i64,
         out: &dyn Replier,
     ) -> Outcome {
-        if self.role_of(actor).is_none() {
-            // A stranger learns nothing, not even whether the request exists.
-            return match self
-                .refuse(
-                    &actor.audit_name(),
-                    &format!("press pairing {request}"),
-                    &Refusal::Stranger,
-                )
-                .await
-            {
-                Ok(outcome) => outcome,
-                Err(e) => Outcome::Failed(Message::text(format!("✗ {e}"))),
-            };
+        // A stranger learns nothing, not even whether the request exists.
+        if let Some(refused) = self
+            .stranger(actor, &format!("press pairing {request}"))
+            .await
+        {
+            return refused;
         }
         let row = match self.ctx.store.pairing(request).await {
             Ok(Some(row)) => row,

@@ -669,26 +669,22 @@ impl OpenclawHost {
         })
     }
 
-    async fn update_server(&self, version: &str) -> Result<String, RemoteError> {
+    /// Installs `version` beside the current one (a cell: its image, built on the host when
+    /// missing), selects it, restarts and waits for ready; selects the previous version
+    /// again when the new one does not come up ready.
+    async fn update_version(&self, version: &str) -> Result<String, RemoteError> {
         let previous = self.installed_version().await?;
-        self.script_ok("update", OPENCLAW, &[version], OPENCLAW_TIME)
-            .await?;
+        let installed = self.install_version(version).await?;
         match self.start_and_wait("restart").await {
             Ok(ready) => Ok(format!(
-                "{} → {version}; {ready}",
+                "{} → {version}{installed}; {ready}",
                 previous.as_deref().unwrap_or("none")
             )),
             Err(failure) => {
                 let Some(old) = previous.filter(|p| p != version) else {
                     return Err(failure);
                 };
-                self.script_ok(
-                    "rollback",
-                    "ln -sfn \"openclaw-$1\" \"$D/openclaw\"",
-                    &[&old],
-                    SHORT,
-                )
-                .await?;
+                self.select_version(&old).await?;
                 let back = self.start_and_wait("restart").await;
                 Err(RemoteError::StepFailed {
                     step: "update",
@@ -704,38 +700,32 @@ impl OpenclawHost {
         }
     }
 
-    /// A cell's update: the image of `version` (built on the host when missing), the cell
-    /// switched to it and its container made again; back to the previous version when
-    /// the new one does not come up ready.
-    async fn update_cell(&self, version: &str) -> Result<String, RemoteError> {
-        let previous = self.installed_version().await?;
+    /// `version` installed and selected; what to add to the update's answer.
+    async fn install_version(&self, version: &str) -> Result<String, RemoteError> {
+        if self.cell.is_none() {
+            self.script_ok("update", OPENCLAW, &[version], OPENCLAW_TIME)
+                .await?;
+            return Ok(String::new());
+        }
         let args = self.image_args(version);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let image = self.cell_host_script("image", &args, OPENCLAW_TIME).await?;
-        self.cell_script("switch", version).await?;
-        match self.start_and_wait("restart").await {
-            Ok(ready) => Ok(format!(
-                "{} → {version} ({image}); {ready}",
-                previous.as_deref().unwrap_or("none")
-            )),
-            Err(failure) => {
-                let Some(old) = previous.filter(|p| p != version) else {
-                    return Err(failure);
-                };
-                self.cell_script("switch", &old).await?;
-                let back = self.start_and_wait("restart").await;
-                Err(RemoteError::StepFailed {
-                    step: "update",
-                    message: format!(
-                        "{version} did not come up healthy ({failure}); rolled back to {old}: {}",
-                        match back {
-                            Ok(s) => s,
-                            Err(e) => format!("the rollback failed too: {e}"),
-                        }
-                    ),
-                })
-            }
+        self.select_version(version).await?;
+        Ok(format!(" ({image})"))
+    }
+
+    /// Selects an installed `version` for the next start.
+    async fn select_version(&self, version: &str) -> Result<String, RemoteError> {
+        if self.cell.is_some() {
+            return self.cell_script("switch", version).await;
         }
+        self.script_ok(
+            "rollback",
+            "ln -sfn \"openclaw-$1\" \"$D/openclaw\"",
+            &[version],
+            SHORT,
+        )
+        .await
     }
 }
 
@@ -861,10 +851,7 @@ impl Host for OpenclawHost {
     }
 
     async fn update(&self, version: &str) -> Result<String, RemoteError> {
-        if self.cell.is_some() {
-            return self.update_cell(version).await;
-        }
-        self.update_server(version).await
+        self.update_version(version).await
     }
 
     async fn config(&self) -> Result<Value, RemoteError> {

@@ -340,17 +340,8 @@ impl Deploy {
         let offered = Session::host_key_of(&target, CONNECT_TIMEOUT)
             .await
             .map_err(RemoteError::from)?;
-        if let Some(row) = ctx.store.host_key(&target.url()).await? {
-            let pinned = parse_key(&row.public_key)?;
-            if pinned.key_data() != offered.key_data() {
-                return Err(RemoteError::from(SshError::HostKeyChanged {
-                    target: target.url(),
-                    pinned: fingerprint(&pinned),
-                    offered: fingerprint(&offered),
-                })
-                .into());
-            }
-        } else {
+        check_pin(ctx, &target, &offered).await?;
+        if ctx.store.host_key(&target.url()).await?.is_none() {
             seen.host_key = Some(key_text(&offered)?);
         }
         if let Some(other) = tenant(ctx, &self.name, &target, &offered).await? {
@@ -749,6 +740,26 @@ pub(super) async fn tenant(
         }
     }
     Ok(None)
+}
+
+/// The pin of `target`, checked against the key it offers now.
+pub(super) async fn check_pin(
+    ctx: &Ctx,
+    target: &Target,
+    offered: &PublicKey,
+) -> Result<(), OpsError> {
+    if let Some(row) = ctx.store.host_key(&target.url()).await? {
+        let pinned = parse_key(&row.public_key)?;
+        if pinned.key_data() != offered.key_data() {
+            return Err(RemoteError::from(SshError::HostKeyChanged {
+                target: target.url(),
+                pinned: fingerprint(&pinned),
+                offered: fingerprint(offered),
+            })
+            .into());
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn parse_key(text: &str) -> Result<PublicKey, OpsError> {

@@ -5,10 +5,9 @@
 
 use std::time::Duration;
 
-use russh::keys::PublicKey;
 use serde::{Deserialize, Serialize};
 
-use super::deploy::{key_text, parse_key, tenant};
+use super::deploy::{check_pin, key_text, parse_key, tenant};
 use crate::chat::Message;
 use crate::config::Role;
 use crate::ops::catalogue::{ArgError, Command, Kind, Param, Risk, Spec};
@@ -18,7 +17,7 @@ use crate::provider::cell::CellCloud;
 use crate::provider::{NewServer, PowerState, money};
 use crate::remote::Host;
 use crate::remote::openclaw::{OpenclawHost, cell_host_key};
-use crate::remote::ssh::{CONNECT_TIMEOUT, Session, SshError, Target, fingerprint};
+use crate::remote::ssh::{CONNECT_TIMEOUT, Session, Target, fingerprint};
 use crate::remote::{HostPlan, HostStep, RemoteError};
 use crate::store::{CellHostRow, CellHostState, NewCellHost};
 
@@ -550,22 +549,6 @@ impl Hosts {
             cells.cells_on(name).len()
         )))
     }
-}
-
-/// The pin of `target`, checked against the key it offers now.
-async fn check_pin(ctx: &Ctx, target: &Target, offered: &PublicKey) -> Result<(), OpsError> {
-    if let Some(row) = ctx.store.host_key(&target.url()).await? {
-        let pinned = parse_key(&row.public_key)?;
-        if pinned.key_data() != offered.key_data() {
-            return Err(RemoteError::from(SshError::HostKeyChanged {
-                target: target.url(),
-                pinned: fingerprint(&pinned),
-                offered: fingerprint(offered),
-            })
-            .into());
-        }
-    }
-    Ok(())
 }
 
 /// Prepares the host for cells; returns its CPUs and memory (MB) and what it said.
