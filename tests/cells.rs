@@ -403,17 +403,33 @@ async fn two_customers_run_side_by_side_in_cells_isolated_and_limited() {
         .await;
 
     phases
-        .run("the kill switch stops one cell", async {
-            let said = fx.done("/suspend alice").await;
-            assert!(said.contains("suspended"), "{said}");
-            assert_eq!(inspect("clawops-cell-alice", "{{.State.Running}}"), "false");
-            let bob = fx.say("/status bob").await;
-            assert!(bob.contains("HEALTHY"), "{bob}");
-            let said = fx.done("/resume alice").await;
-            assert!(said.contains("alice"), "{said}");
-            let alice = fx.say("/status alice").await;
-            assert!(alice.contains("HEALTHY"), "{alice}");
-        })
+        .run(
+            "the kill switch stops one cell; a reboot restarts one container",
+            async {
+                let said = fx.done("/suspend alice").await;
+                assert!(said.contains("suspended"), "{said}");
+                assert_eq!(inspect("clawops-cell-alice", "{{.State.Running}}"), "false");
+                let bob = fx.say("/status bob").await;
+                assert!(bob.contains("HEALTHY"), "{bob}");
+                let said = fx.done("/resume alice").await;
+                assert!(said.contains("alice"), "{said}");
+                let alice = fx.say("/status alice").await;
+                assert!(alice.contains("HEALTHY"), "{alice}");
+                // /reboot on a cell restarts its container, not the host: bob's goes on.
+                let bob_started = inspect("clawops-cell-bob", "{{.State.StartedAt}}");
+                let alice_started = inspect("clawops-cell-alice", "{{.State.StartedAt}}");
+                let said = fx.done("/reboot alice").await;
+                assert!(said.contains("alice rebooted"), "{said}");
+                assert_ne!(
+                    inspect("clawops-cell-alice", "{{.State.StartedAt}}"),
+                    alice_started
+                );
+                assert_eq!(
+                    inspect("clawops-cell-bob", "{{.State.StartedAt}}"),
+                    bob_started
+                );
+            },
+        )
         .await;
 
     phases
