@@ -14,14 +14,14 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use clawops::app::App;
+use clawops::chat::Outbound;
 use clawops::chat::recorder::{Posted, Postings, Recorder};
-use clawops::chat::{Inbound, Outbound};
-use clawops::clock::Clock;
-use clawops::config::{Config, Platform};
-use clawops::ops::{Actor, Outcome};
-use tokio_util::sync::CancellationToken;
+use clawops::config::Platform;
+use clawops::ops::Outcome;
+use door_fx::{OPERATOR, OWNER, person};
 
+#[path = "common/door_fx.rs"]
+mod door_fx;
 #[path = "common/host_env.rs"]
 mod host_env;
 #[path = "common/phases.rs"]
@@ -29,39 +29,18 @@ mod phases;
 use host_env::HostEnv;
 use phases::Phases;
 
-fn person(id: &str) -> Actor {
-    Actor::Person {
-        platform: Platform::Telegram,
-        user_id: id.into(),
-        display: id.into(),
-    }
-}
-
-const OPERATOR: &str = "111";
 const VIEWER: &str = "222";
-const OWNER: &str = "999";
 const STRANGER: &str = "555";
 
+/// clawops with a recording ops channel, driven as people in chat.
 struct Fx {
-    app: App,
-    out: Recorder,
+    chat: door_fx::Fx,
     posts: std::sync::Arc<Postings>,
-    _dir: tempfile::TempDir,
 }
 
 impl Fx {
     async fn say_as(&self, who: &str, text: &str) -> String {
-        self.app
-            .bot
-            .handle(
-                Inbound::Text {
-                    actor: person(who),
-                    text: text.into(),
-                },
-                &self.out,
-            )
-            .await;
-        plain(self.out.take())
+        self.chat.say_as(who, text).await.0
     }
 
     async fn say(&self, text: &str) -> String {
@@ -70,36 +49,10 @@ impl Fx {
 
     /// `text` as `who`; presses Confirm when it asks. What the action said.
     async fn done_as(&self, who: &str, text: &str) -> String {
-        let actor = person(who);
-        self.app
-            .bot
-            .handle(
-                Inbound::Text {
-                    actor: actor.clone(),
-                    text: text.into(),
-                },
-                &self.out,
-            )
-            .await;
-        let sent = self.out.take();
-        let confirm = sent.iter().find_map(|o| match o {
-            Outbound::Buttons { buttons, .. } => buttons
-                .iter()
-                .find(|b| b.label.contains("Confirm"))
-                .map(|b| b.data.trim_start_matches("cf:").to_string()),
-            _ => None,
-        });
-        let Some(id) = confirm else {
-            return plain(sent);
-        };
-        let outcome = self
-            .app
-            .bot
-            .door()
-            .press(&actor, &id, true, &self.out)
-            .await;
-        self.out.take();
-        outcome.message().plain()
+        match self.chat.say_as(who, text).await {
+            (_, Some(id)) => self.chat.press_as(who, &id).await.0,
+            (said, None) => said,
+        }
     }
 
     async fn done(&self, text: &str) -> String {
@@ -109,18 +62,6 @@ impl Fx {
     async fn sweep(&self) -> String {
         self.say("/jobs run health-sweep").await
     }
-}
-
-fn plain(sent: Vec<Outbound>) -> String {
-    sent.iter()
-        .map(|o| match o {
-            Outbound::Message(m) => m.plain(),
-            Outbound::Buttons { message, .. } => message.plain(),
-            Outbound::Progress(p) => format!("[progress {:?}]", p.finished),
-            Outbound::Photo(p) => format!("[photo] {}", p.caption),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Runs `cmd` here (this machine is the cell host); stdout, and whether it succeeded.
@@ -151,24 +92,14 @@ async fn until(limit: Duration, what: &str, mut look: impl FnMut() -> bool) {
     }
 }
 
+/// The operator and owner of `door_fx`, a viewer, the cell host's test settings.
 async fn start(env: &HostEnv) -> Fx {
-    let dir = tempfile::tempdir().unwrap();
-    let toml = format!(
+    let extra = format!(
         r#"
-[store]
-path = "{dir}/fleet.db"
-[[operators]]
-platform = "telegram"
-user_id = "{OPERATOR}"
-role = "operator"
 [[operators]]
 platform = "telegram"
 user_id = "{VIEWER}"
 role = "viewer"
-[[operators]]
-platform = "telegram"
-user_id = "{OWNER}"
-role = "owner"
 [deploy]
 provider = "ssh"
 region = "{root}"
@@ -191,7 +122,6 @@ platform = "telegram"
 chat_id = -100900
 gets = ["alerts"]
 "#,
-        dir = dir.path().display(),
         openclaw = env.get("CLAWOPS_TEST_OPENCLAW_VERSION"),
         node = env.get("CLAWOPS_TEST_NODE_VERSION"),
         npm = env.get("CLAWOPS_TEST_NPM_VERSION"),
@@ -199,26 +129,15 @@ gets = ["alerts"]
         key = env.get("CLAWOPS_TEST_ROOT_KEY"),
         root = env.get("CLAWOPS_TEST_ROOT_SSH"),
     );
-    let app = App::start(
-        Config::parse(&toml, "test").unwrap(),
-        Clock::system(),
-        CancellationToken::new(),
-        &Recorder::new(),
-    )
-    .await
-    .unwrap();
+    let chat = door_fx::Fx::start(&extra).await;
     let posts = std::sync::Arc::new(Postings::new());
-    app.bot
+    chat.app
+        .bot
         .door()
         .ctx()
         .postboxes
         .attach(Platform::Telegram, posts.clone());
-    Fx {
-        app,
-        out: Recorder::new(),
-        posts,
-        _dir: dir,
-    }
+    Fx { chat, posts }
 }
 
 /// Leftovers of an earlier run that died half-way: containers, networks, homes.
@@ -454,6 +373,7 @@ async fn two_customers_run_side_by_side_in_cells_isolated_and_limited() {
             assert!(said.contains("alice"), "{said}");
             mark("alice", "after");
             let id = fx
+                .chat
                 .app
                 .store
                 .backups("alice")
@@ -523,7 +443,7 @@ async fn two_customers_run_side_by_side_in_cells_isolated_and_limited() {
                     "clawops-cell-bob",
                     "{{.State.Status}} started {{.State.StartedAt}} finished {{.State.FinishedAt}} restarts {{.RestartCount}}"
                 ),
-                fx.app.store.instance("bob").await.unwrap().map(|r| r.status)
+                fx.chat.app.store.instance("bob").await.unwrap().map(|r| r.status)
             );
             let alice = fx.say("/status alice").await;
             assert!(alice.contains("HEALTHY"), "{alice}");
@@ -542,12 +462,14 @@ async fn two_customers_run_side_by_side_in_cells_isolated_and_limited() {
             assert_eq!(buttons[0].label, "Resume");
             // A stranger's press learns nothing; an operator's resumes bob.
             let refused = fx
+                .chat
                 .app
                 .bot
                 .press(&person(STRANGER), &buttons[0].data, &Recorder::new())
                 .await;
             assert!(!matches!(refused, Outcome::Done(_)), "{refused:?}");
             let outcome = fx
+                .chat
                 .app
                 .bot
                 .press(&person(OPERATOR), &buttons[0].data, &Recorder::new())
