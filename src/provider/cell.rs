@@ -365,8 +365,8 @@ impl CellCloud {
         Ok(())
     }
 
-    fn target(row: &CellHostRow) -> Target {
-        Target::parse(&row.target).unwrap_or(Target {
+    fn target(url: &str) -> Target {
+        Target::parse(url).unwrap_or(Target {
             user: "root".into(),
             host: "invalid.invalid".into(),
             port: 22,
@@ -396,14 +396,15 @@ impl CellCloud {
         all.entry(host.to_string()).or_default().clone()
     }
 
-    /// The cell host itself, as root.
-    pub fn host_itself(&self, row: &CellHostRow) -> OpenclawHost {
+    /// The cell host `name` at `target` (`ssh://root@…`) itself, as root; `bought`: a
+    /// cloud server clawops made (its host key was given in cloud-init).
+    pub fn host_itself(&self, name: &str, target: &str, bought: bool) -> OpenclawHost {
         OpenclawHost::cell_host(
             self.access.clone(),
             self.runtime.clone(),
-            &row.name,
-            Self::target(row),
-            row.provider.is_some(),
+            name,
+            Self::target(target),
+            bought,
         )
     }
 
@@ -427,14 +428,16 @@ impl CellCloud {
             self.access.clone(),
             self.runtime.clone(),
             instance,
-            Self::target(&host),
+            Self::target(&host.target),
             host.provider.is_some(),
             spot,
         ))
     }
 
     fn server_of(&self, cell: &CellRow) -> Server {
-        let address = self.host_row(&cell.host).map(|h| Self::target(&h).host);
+        let address = self
+            .host_row(&cell.host)
+            .map(|h| Self::target(&h.target).host);
         Server {
             id: format!("{}/{}", cell.host, cell.instance),
             name: cell.instance.clone(),

@@ -410,7 +410,7 @@ impl Hosts {
             monthly_cents: 0,
             currency: String::new(),
         };
-        let host = cells.host_itself(&as_row(&row));
+        let host = cells.host_itself(&row.name, &row.target, row.provider.is_some());
         if !host.reachable().await? {
             return Err(OpsError::Refused(format!("{target} does not answer")));
         }
@@ -485,7 +485,7 @@ impl Hosts {
             monthly_cents: s.monthly_cents,
             currency: cloud.currency().to_string(),
         };
-        let host = cells.host_itself(&as_row(&row));
+        let host = cells.host_itself(&row.name, &row.target, row.provider.is_some());
         let started = std::time::Instant::now();
         loop {
             match host.reachable().await {
@@ -537,7 +537,7 @@ impl Hosts {
         match (&row.provider, &row.server_id) {
             (Some(provider), Some(id)) => ctx.providers.get(provider)?.reboot(id).await?,
             _ => {
-                let host = cells.host_itself(&row);
+                let host = cells.host_itself(&row.name, &row.target, row.provider.is_some());
                 // The session ends with the reboot: its answer does not matter.
                 let _ = host
                     .cell_host_script("reboot", &[], Duration::from_secs(30))
@@ -579,23 +579,6 @@ async fn prepare(ctx: &Ctx, host: &OpenclawHost) -> Result<((i64, i64), String),
         .collect::<Vec<_>>()
         .join("; ");
     Ok(((word("cpus"), word("memory_mb")), said))
-}
-
-fn as_row(new: &NewCellHost) -> CellHostRow {
-    CellHostRow {
-        name: new.name.clone(),
-        target: new.target.clone(),
-        provider: new.provider.clone(),
-        region: new.region.clone(),
-        server_id: new.server_id.clone(),
-        size: new.size.clone(),
-        vcpus: new.vcpus,
-        memory_mb: new.memory_mb,
-        monthly_cents: new.monthly_cents,
-        currency: new.currency.clone(),
-        state: CellHostState::Ready,
-        created_at: String::new(),
-    }
 }
 
 fn known(cells: &CellCloud, name: &str) -> Result<CellHostRow, OpsError> {
